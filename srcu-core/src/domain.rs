@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! The per-domain state ([`Srcu`]) and domain teardown ([`Srcu::cleanup`]).
+
+use crate::counters::{sum, Counter};
+use crate::grace_period::Advance;
+use crate::platform::Platform;
+use crate::seq;
+use crate::sync::{new_atomic, read_once, AtomicUsize};
+
+/// One SRCU domain's algorithm state (the kernel's `srcu_struct` minus per-CPU data, locks and
+/// work items, which belong to the platform).
+///
+/// Invariants:
+/// * `srcu_idx` only changes in the flip, under the grace-period lock; readers use bit 0.
+/// * `gp_seq` only changes under the grace-period lock; its state bits are 0, 1 or 2.
+/// * `gp_seq_needed` and `gp_seq_needed_exp` only grow (modulo wrap), by lock-free CAS, so
+///   they can be raised from hardirq context; they are never more than two grace periods ahead
+///   of `gp_seq`.
+///
+/// The layout is `#[repr(C)]` and made of `usize`-sized words so that C code can embed it and
+/// initialise it statically (see [`Srcu::new`] for the initial values).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Srcu {
+    /// The reader index; bit 0 selects the counters new readers increment (`srcu_idx`).
+    pub(crate) srcu_idx: AtomicUsize,
+    /// The grace-period sequence: count in the high bits, [`crate::GpState`] in the low bits.
+    pub(crate) gp_seq: AtomicUsize,
+    /// The furthest grace-period end anyone has asked for (`srcu_gp_seq_needed`).
+    pub(crate) gp_seq_needed: AtomicUsize,
+    /// The furthest grace-period end anyone has asked to expedite (`srcu_gp_seq_needed_exp`).
+    pub(crate) gp_seq_needed_exp: AtomicUsize,
+    /// Failed scans in the current phase, for the delay policy (under the grace-period lock).
+    pub(crate) scan_retries: AtomicUsize,
+}
+
+/// Why [`Srcu::cleanup`] refused. Nothing was freed or changed; the domain stays usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CleanupError {
+    /// Some reader has not unlocked.
+    ActiveReaders,
+    /// Callbacks are still queued (call `barrier` first).
+    PendingCallbacks,
+    /// A grace period was requested (for example by `start_poll`) and has not completed.
+    GracePeriodRequested,
+}
+
+impl Default for Srcu {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Number of `usize` words in [`Srcu`], for C layout checks.
+pub const SRCU_WORDS: usize = 5;
+
+impl Srcu {
+    /// A fresh, idle domain: `srcu_idx = 0`, every sequence word [`seq::INITIAL`], no retries.
+    /// `const` so domains can be statically initialised.
+    #[cfg(not(loom))]
+    pub const fn new() -> Srcu {
+        Srcu {
+            srcu_idx: new_atomic(0),
+            gp_seq: new_atomic(seq::INITIAL),
+            gp_seq_needed: new_atomic(seq::INITIAL),
+            gp_seq_needed_exp: new_atomic(seq::INITIAL),
+            scan_retries: new_atomic(0),
+        }
+    }
+
+    /// A fresh, idle domain (loom build: not `const`).
+    #[cfg(loom)]
+    pub fn new() -> Srcu {
+        Srcu {
+            srcu_idx: new_atomic(0),
+            gp_seq: new_atomic(seq::INITIAL),
+            gp_seq_needed: new_atomic(seq::INITIAL),
+            gp_seq_needed_exp: new_atomic(seq::INITIAL),
+            scan_retries: new_atomic(0),
+        }
+    }
+
+    /// The current reader index word (`srcu_idx`); it counts flips.
+    pub fn reader_index_word(&self) -> usize {
+        read_once(&self.srcu_idx)
+    }
+
+    /// The raw grace-period sequence (for `.get_gp_seq` in rcutorture and statistics).
+    pub fn gp_seq(&self) -> usize {
+        read_once(&self.gp_seq)
+    }
+
+    /// Grace periods completed since the domain was initialised (`srcu_batches_completed()`).
+    pub fn batches_completed(&self) -> usize {
+        seq::completed_since_init(read_once(&self.gp_seq))
+    }
+
+    /// Total `read_lock` calls ever counted on this domain, both indexes and both halves
+    /// (wrapping). Statistics only: racy against concurrent readers.
+    pub fn readers_locked_total<P: Platform>(&self, p: &P) -> usize {
+        sum(p, Counter::lock(0)).wrapping_add(sum(p, Counter::lock(1)))
+    }
+
+    /// Whether any reader is inside a critical section, on either index: unlocks are summed
+    /// first, then (barrier A as in the scans) locks, so a reader that is counted as unlocked
+    /// is counted as locked too.
+    pub fn readers_active<P: Platform>(&self, p: &P) -> bool {
+        let unlocks = sum(p, Counter::unlock(0)).wrapping_add(sum(p, Counter::unlock(1)));
+        // A: pairs with C, as in `grace_period::readers_done`.
+        p.smp_mb();
+        let locks = sum(p, Counter::lock(0)).wrapping_add(sum(p, Counter::lock(1)));
+        locks != unlocks
+    }
+
+    /// Tear the domain down, or refuse (`cleanup_srcu_struct()`).
+    ///
+    /// Drives a grace period that is already in progress to its end (it cannot need to wait:
+    /// with no reader active each scan succeeds at once), then refuses — changing nothing the
+    /// caller owns — if readers are active, if `callbacks_pending`, or if a grace period was
+    /// requested and not completed. On `Ok` the caller may free the domain and its per-CPU
+    /// storage. Updater context.
+    pub fn cleanup<P: Platform>(&self, p: &P, callbacks_pending: bool) -> Result<(), CleanupError> {
+        if self.readers_active(p) {
+            return Err(CleanupError::ActiveReaders);
+        }
+        // An in-progress grace period ends in at most two scans once no reader is active; a
+        // bounded number of steps covers that even if another updater races with us.
+        let mut tries = 0;
+        while seq::state(read_once(&self.gp_seq)) != 0 && tries < 16 {
+            p.with_gp_lock(|| self.advance_locked(p, Advance::FinishCurrent));
+            tries += 1;
+        }
+        if seq::state(read_once(&self.gp_seq)) != 0 {
+            // A reader arrived after the check above: it is active now.
+            return Err(CleanupError::ActiveReaders);
+        }
+        if callbacks_pending {
+            return Err(CleanupError::PendingCallbacks);
+        }
+        if seq::ulong_cmp_lt(read_once(&self.gp_seq), read_once(&self.gp_seq_needed)) {
+            return Err(CleanupError::GracePeriodRequested);
+        }
+        Ok(())
+    }
+}

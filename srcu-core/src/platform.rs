@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! What the algorithm needs from its world.
+//!
+//! A [`Platform`] value is a *view* of one domain from the current execution context: it knows
+//! which CPU the caller runs on and whether it is in NMI. The kernel shim builds one on the stack
+//! from a `struct srcu_rs *`; the C library from its domain pointer; the loom models and the
+//! torture test build one per simulated CPU and context. The algorithm never stores one.
+//!
+//! The counter storage belongs to the platform (the kernel allocates it with `alloc_percpu()`),
+//! so this crate needs no allocator.
+
+use crate::counters::Counter;
+
+/// The algorithm's environment. Every method must be callable in the contexts documented on it;
+/// the reader methods must be callable in every context, NMI included.
+pub trait Platform {
+    /// Increment the current CPU's **per-CPU-op half** of `c` (`this_cpu_inc()`).
+    ///
+    /// Must be atomic with respect to interrupts on this CPU (an irq reader cannot split it) but
+    /// need **not** be atomic with respect to NMIs: it may be a load, an add and a store with
+    /// interrupts disabled. Never called while [`Platform::in_nmi`] is true. Callable in task,
+    /// softirq and hardirq context.
+    fn percpu_inc(&self, c: Counter);
+
+    /// Increment the **atomic half** of `c` for the current CPU (or a shared atomic half) with
+    /// one atomic read-modify-write (`atomic_long_inc()`). Only called while in NMI.
+    fn atomic_inc(&self, c: Counter);
+
+    /// Read CPU `cpu`'s per-CPU-op half of `c`: one untorn load (`READ_ONCE()`).
+    fn percpu_read(&self, cpu: usize, c: Counter) -> usize;
+
+    /// Read CPU `cpu`'s atomic half of `c` (`atomic_long_read()`). A platform with one shared
+    /// atomic half returns it for one CPU and zero for the others.
+    fn atomic_read(&self, cpu: usize, c: Counter) -> usize;
+
+    /// One more than the highest CPU number that may hold counts (`nr_cpu_ids`).
+    fn nr_cpus(&self) -> usize;
+
+    /// Whether CPU `cpu` has counters (`cpu_possible()`); CPUs for which this is false are
+    /// skipped by the scans. Counts never move between CPUs, so hot-plug needs nothing else.
+    fn cpu_possible(&self, cpu: usize) -> bool {
+        let _ = cpu;
+        true
+    }
+
+    /// Whether the caller runs in NMI context (`in_nmi()`), i.e. may have interrupted a
+    /// [`Platform::percpu_inc`] between its load and its store on this CPU.
+    fn in_nmi(&self) -> bool;
+
+    /// A full memory barrier (`smp_mb()`, `fence(SeqCst)`). Every use names its pairing.
+    fn smp_mb(&self);
+
+    /// Run `f` holding the lock that serialises grace-period *state changes* (`srcu_gp_mutex`).
+    /// `f` never waits for readers or sleeps; it only scans counters and updates state. Taken
+    /// from updater (sleepable) context only.
+    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R;
+
+    /// Arrange for [`crate::Srcu::step`] to be called soon: queue work, wake a thread, or do
+    /// nothing if every requester drives the engine itself. Callable from hardirq context (it is
+    /// called by `call` and `start_poll`); never called in NMI. `expedited` asks for no delay.
+    fn kick(&self, expedited: bool);
+
+    /// A step ended at least one grace period: ready callbacks may be invoked and sleepers
+    /// woken. Called from the context that drove the step, outside the grace-period lock.
+    fn gp_ended(&self) {}
+
+    /// Give readers a moment before the next scan without sleeping (`cpu_relax()`, a yield).
+    fn relax(&self);
+
+    /// Sleep about `usecs` microseconds before the next scan (updater context only).
+    fn sleep(&self, usecs: u32);
+
+    /// Test-only fault injection: the deliberately broken variants that the models, the torture
+    /// test and rcutorture must catch. Production platforms keep the default, which the compiler
+    /// folds away.
+    #[inline(always)]
+    fn fault(&self) -> Fault {
+        Fault::None
+    }
+}
+
+/// Deliberately broken variants of the algorithm, each defeating one safety property. Tests use
+/// them to show that they can fail (rcutorture's `busted_srcud` plays this role in the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Fault {
+    /// The algorithm as documented.
+    None = 0,
+    /// Skip SCAN1 (the wait on the inactive index before the flip): one scan per grace period.
+    /// Misses a reader that read `srcu_idx` before the previous flip and incremented late.
+    SkipFirstScan = 1,
+    /// Skip SCAN2 (the wait after the flip): the grace period waits for nobody current.
+    SkipSecondScan = 2,
+    /// Drop barrier A between summing unlocks and summing locks.
+    NoBarrierA = 3,
+    /// Count NMI readers in the per-CPU-op half, as a single-flavor SRCU would: an NMI between
+    /// the load and the store of a task's per-CPU increment loses a count.
+    NmiInPercpuHalf = 4,
+    /// Cookie snapshot that accepts a grace period already in progress (or already ended):
+    /// `(seq + 3) & !3` instead of `rcu_seq_snap()`'s `(seq + 7) & !3`.
+    AcceptStartedGp = 5,
+    /// Sum locks before unlocks: a reader that locks after the lock sum and unlocks before the
+    /// unlock sum cancels an older reader that is still running.
+    LocksBeforeUnlocks = 6,
+}
+
+impl Fault {
+    /// The fault with the given number, for module parameters and environment variables.
+    pub const fn from_raw(v: u32) -> Option<Fault> {
+        match v {
+            0 => Some(Fault::None),
+            1 => Some(Fault::SkipFirstScan),
+            2 => Some(Fault::SkipSecondScan),
+            3 => Some(Fault::NoBarrierA),
+            4 => Some(Fault::NmiInPercpuHalf),
+            5 => Some(Fault::AcceptStartedGp),
+            6 => Some(Fault::LocksBeforeUnlocks),
+            _ => None,
+        }
+    }
+}
