@@ -107,7 +107,7 @@ impl Srcu {
     pub fn readers_active<P: Platform>(&self, p: &P) -> bool {
         let unlocks = sum(p, Counter::unlock(0)).wrapping_add(sum(p, Counter::unlock(1)));
         // A: pairs with C, as in `grace_period::readers_done`.
-        p.smp_mb();
+        p.heavy_mb();
         let locks = sum(p, Counter::lock(0)).wrapping_add(sum(p, Counter::lock(1)));
         locks != unlocks
     }

@@ -108,7 +108,7 @@ fn raise_to(word: &AtomicUsize, s: usize) -> bool {
 pub(crate) fn readers_done<P: Platform>(p: &P, idx: usize) -> bool {
     if p.fault() == Fault::LocksBeforeUnlocks {
         let locks = sum(p, Counter::lock(idx));
-        p.smp_mb();
+        p.heavy_mb();
         let unlocks = sum(p, Counter::unlock(idx));
         return locks == unlocks;
     }
@@ -118,7 +118,7 @@ pub(crate) fn readers_done<P: Platform>(p: &P, idx: usize) -> bool {
         // read_unlock. Also pairs with B as store buffering: a reader whose increment the lock
         // sum below misses executes its critical section after this barrier and therefore sees
         // every store the updater made before the grace period started.
-        p.smp_mb();
+        p.heavy_mb();
     }
     let locks = sum(p, Counter::lock(idx));
     locks == unlocks
@@ -205,11 +205,11 @@ impl Srcu {
     fn flip<P: Platform>(&self, p: &P) {
         // E: order the scan that found the inactive index quiescent before the flip. Pairs with
         // B and C: a reader that uses the new index was not counted by that scan.
-        p.smp_mb();
+        p.heavy_mb();
         write_once(&self.srcu_idx, read_once(&self.srcu_idx).wrapping_add(1));
         // D: if a later scan misses a reader's unlock increment, that task's next read_lock sees
         // this flip. Pairs with C.
-        p.smp_mb();
+        p.heavy_mb();
     }
 
     /// `srcu_gp_end()` + `rcu_seq_end()`: publish the end after the scans.

@@ -56,7 +56,10 @@
 //!
 //! ## Memory barriers and their pairings (srcutree.c's letters)
 //!
-//! Every barrier is [`Platform::smp_mb`], a full barrier (`smp_mb()`, `fence(SeqCst)`).
+//! Every barrier is a full barrier (`smp_mb()`, `fence(SeqCst)`): [`Platform::reader_mb`] for B
+//! and C, [`Platform::heavy_mb`] for A, D and E, [`Platform::smp_mb`] for the rest. A platform may
+//! make the reader's pair a compiler barrier only if its heavy barrier is `membarrier()`, which
+//! forces a full barrier on every CPU running a reader (liburcu's asymmetric scheme).
 //!
 //! * **A** (grace period, between summing unlocks and summing locks,
 //!   [`grace_period`]): if an unlock increment is counted, the matching lock increment is

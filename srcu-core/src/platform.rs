@@ -50,6 +50,23 @@ pub trait Platform {
     /// A full memory barrier (`smp_mb()`, `fence(SeqCst)`). Every use names its pairing.
     fn smp_mb(&self);
 
+    /// Reader-side barriers B and C. Default: [`Platform::smp_mb`]. A platform may make this a
+    /// compiler barrier only if its [`Platform::heavy_mb`] forces a full barrier on every CPU
+    /// that may be running a reader (`membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`), as
+    /// liburcu's `smp_mb_slave()`/`smp_mb_master()` pair does.
+    #[inline(always)]
+    fn reader_mb(&self) {
+        self.smp_mb()
+    }
+
+    /// Grace-period barriers that pair with the reader's B and C: A, D and E. Default:
+    /// [`Platform::smp_mb`]; see [`Platform::reader_mb`] for the asymmetric alternative.
+    /// Updater context only (it may be a system call).
+    #[inline(always)]
+    fn heavy_mb(&self) {
+        self.smp_mb()
+    }
+
     /// Run `f` holding the lock that serialises grace-period *state changes* (`srcu_gp_mutex`).
     /// `f` never waits for readers or sleeps; it only scans counters and updates state. Taken
     /// from updater (sleepable) context only.

@@ -4,8 +4,8 @@
 //! ```text
 //! read_lock:    idx = READ_ONCE(srcu_idx) & 1
 //!               in_nmi() ? atomic_inc(lock[idx]) : this_cpu_inc(lock[idx])
-//!               smp_mb()  /* B */
-//! read_unlock:  smp_mb()  /* C */
+//!               smp_mb()  /* B */   (Platform::reader_mb)
+//! read_unlock:  smp_mb()  /* C */   (Platform::reader_mb)
 //!               in_nmi() ? atomic_inc(unlock[idx]) : this_cpu_inc(unlock[idx])
 //! ```
 //!
@@ -70,7 +70,7 @@ impl Srcu {
         // B: order the lock increment before the critical section. Pairs with A (a scan that
         // misses this increment is ordered before our loads, so we see the updater's stores)
         // and with E (a flip we did not observe cannot be followed by a scan that misses us).
-        p.smp_mb();
+        p.reader_mb();
         ReaderIndex(idx as u8)
     }
 
@@ -82,7 +82,7 @@ impl Srcu {
         // unlock implies a counted lock and a finished critical section) and with D (if a scan
         // misses this unlock, our next read_lock sees the flipped index). Not provable by loom
         // (load buffering): see the crate docs.
-        p.smp_mb();
+        p.reader_mb();
         count(p, Counter::unlock(idx.get()));
     }
 }
