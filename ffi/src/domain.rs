@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! The userspace domain: srcu-core's [`Srcu`] plus the storage, locks, callback list and
+//! callback thread that the C library's [`Platform`] maps the algorithm onto.
+//!
+//! | `Platform` method | userspace |
+//! |---|---|
+//! | `percpu_inc` | rseq critical section on the current CPU's per-CPU-op half (C shim); the atomic half if rseq is unavailable or the section aborted |
+//! | `atomic_inc` | `fetch_add` on the current CPU's atomic half |
+//! | `in_nmi` | `false`: userspace has no NMI; signal handlers are safe by the rseq abort |
+//! | `reader_mb` | compiler barrier if membarrier private-expedited is registered, else a full fence |
+//! | `heavy_mb` | `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` if registered, else a full fence |
+//! | `with_gp_lock` | a pthread mutex |
+//! | `kick` / `gp_ended` | wake the domain's callback thread |
+//! | `sleep` / `relax` | `nanosleep` / `sched_yield` |
+
+use crate::rawsync::{Locked, RawCond, RawLock};
+use crate::shim;
+use srcu_core::{CallbackList, Cookie, Counter, Fault, Platform, Srcu};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::atomic::{compiler_fence, fence, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Once};
+use std::thread::JoinHandle;
+
+/// A C callback head (`struct srcu_rs_head`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct srcu_rs_head {
+    /// Owned by the library while the head is queued.
+    pub next: *mut srcu_rs_head,
+    /// The function `srcu_rs_call` stores and the callback thread invokes with the head.
+    pub func: Option<unsafe extern "C" fn(*mut srcu_rs_head)>,
+}
+
+/// Per-CPU counters: srcu-core's four logical counters ([`Counter::slot`] order), each split in
+/// a per-CPU-op half (written by committed rseq sections on this CPU) and an atomic half.
+/// One cache-line pair per CPU so that CPUs never share a line.
+#[repr(C, align(128))]
+pub struct CpuCounters {
+    /// The per-CPU-op half (`this_cpu_inc()` in the kernel; rseq here).
+    pub percpu: [AtomicUsize; Counter::SLOTS],
+    /// The atomic half (`atomic_long_inc()` in the kernel; rseq fallback here).
+    pub atomic: [AtomicUsize; Counter::SLOTS],
+}
+
+/// Bytes between two CPUs' counters.
+pub(crate) const STRIDE: usize = std::mem::size_of::<CpuCounters>();
+/// Offset of the per-CPU-op half in [`CpuCounters`].
+pub(crate) const PERCPU_OFFSET: usize = 0;
+
+/// What the callback list holds.
+pub(crate) enum Entry {
+    /// A C callback.
+    Cb(HeadPtr),
+    /// A `srcu_rs_barrier` marker.
+    Marker(Arc<Completion>),
+}
+
+/// A queued C head. The library owns it from `srcu_rs_call` until the callback runs.
+pub(crate) struct HeadPtr(*mut srcu_rs_head);
+// SAFETY: a queued head is only touched by the callback thread, which invokes it once; the C
+// caller handed it over (srcu_rs_call's contract) and does not touch it until then.
+unsafe impl Send for HeadPtr {}
+
+/// A one-shot completion for barrier markers.
+#[derive(Default)]
+pub(crate) struct Completion {
+    done: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Completion {
+    fn complete(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cond.notify_all();
+    }
+    fn wait(&self) {
+        let mut g = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*g {
+            g = self.cond.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// The callback list: FIFO of (cookie, entry) under a pthread mutex.
+pub(crate) struct CbList(Locked<VecDeque<(Cookie, Entry)>>);
+
+impl CallbackList for CbList {
+    type Callback = Entry;
+
+    fn enqueue_with(&self, cb: Entry, cookie: impl FnOnce() -> Cookie) {
+        self.0.with(|q| {
+            let c = cookie();
+            q.push_back((c, cb));
+        });
+    }
+
+    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<Entry> {
+        self.0.with(|q| match q.front() {
+            Some((c, _)) if ready(*c) => q.pop_front().map(|(_, e)| e),
+            _ => None,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.with(|q| q.is_empty())
+    }
+}
+
+/// The callback thread's control block.
+#[derive(Default)]
+struct Worker {
+    handle: Option<JoinHandle<()>>,
+    work: bool,
+    stop: bool,
+}
+
+/// One SRCU domain (`struct srcu_rs`). `#[repr(C)]`: the first three fields are the published
+/// reader layout of `include/srcu_rs.h` (`SRCU_RS_LAYOUT_VERSION`), used by the optional inline
+/// fast path.
+#[repr(C)]
+pub struct Domain {
+    /// The algorithm state (`srcu_idx` is its first word).
+    pub srcu: Srcu,
+    /// `nr_cpus` elements of [`CpuCounters`].
+    pub counters: *mut CpuCounters,
+    /// Number of elements of `counters` (one more than the highest possible CPU).
+    pub nr_cpus: usize,
+    fault: Fault,
+    gp_lock: RawLock,
+    cbs: CbList,
+    /// Callbacks and barrier markers queued or being invoked.
+    outstanding: AtomicUsize,
+    worker: Locked<Worker>,
+    worker_cond: RawCond,
+}
+
+// SAFETY: every field is either atomic, protected by a lock, or (counters) an array of atomics
+// written concurrently only through atomic operations or committed rseq sections.
+unsafe impl Sync for Domain {}
+// SAFETY: as above.
+unsafe impl Send for Domain {}
+
+thread_local! {
+    /// True on callback threads: `synchronize` and `barrier` there would wait for the caller.
+    static IN_CALLBACK_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread is a callback thread.
+pub fn in_callback_thread() -> bool {
+    IN_CALLBACK_THREAD.with(|c| c.get())
+}
+
+/// The platform: a view of one domain from the calling thread.
+pub struct Plat<'a> {
+    d: &'a Domain,
+}
+
+impl Platform for Plat<'_> {
+    #[inline(always)]
+    fn percpu_inc(&self, c: Counter) {
+        let off = PERCPU_OFFSET + c.slot() * std::mem::size_of::<usize>();
+        if !shim::percpu_inc(self.d.counters.cast(), STRIDE, self.d.nr_cpus, off) {
+            self.atomic_inc(c);
+        }
+    }
+
+    #[inline(always)]
+    fn atomic_inc(&self, c: Counter) {
+        let cpu = shim::current_cpu() % self.d.nr_cpus;
+        if let Some(slot) = self.d.cpu(cpu).atomic.get(c.slot()) {
+            slot.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
+        self.d.cpu(cpu).percpu.get(c.slot()).map_or(0, |a| a.load(Ordering::Relaxed))
+    }
+
+    fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
+        self.d.cpu(cpu).atomic.get(c.slot()).map_or(0, |a| a.load(Ordering::Relaxed))
+    }
+
+    fn nr_cpus(&self) -> usize {
+        self.d.nr_cpus
+    }
+
+    #[inline(always)]
+    fn in_nmi(&self) -> bool {
+        false
+    }
+
+    fn smp_mb(&self) {
+        fence(Ordering::SeqCst);
+    }
+
+    #[inline(always)]
+    fn reader_mb(&self) {
+        if shim::membarrier_in_use() {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    fn heavy_mb(&self) {
+        fence(Ordering::SeqCst);
+        if shim::membarrier() {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _g = self.d.gp_lock.lock();
+        f()
+    }
+
+    fn kick(&self, _expedited: bool) {
+        self.d.wake_worker();
+    }
+
+    fn gp_ended(&self) {
+        if self.d.outstanding.load(Ordering::Relaxed) != 0 {
+            self.d.wake_worker();
+        }
+    }
+
+    fn relax(&self) {
+        std::thread::yield_now();
+    }
+
+    fn sleep(&self, usecs: u32) {
+        std::thread::sleep(std::time::Duration::from_micros(u64::from(usecs)));
+    }
+
+    #[inline(always)]
+    fn fault(&self) -> Fault {
+        #[cfg(feature = "fault-injection")]
+        {
+            self.d.fault
+        }
+        #[cfg(not(feature = "fault-injection"))]
+        {
+            Fault::None
+        }
+    }
+}
+
+/// Live domains, for the fork handlers (addresses of `Domain`s).
+static REGISTRY: Locked<Vec<usize>> = Locked::new(Vec::new());
+static INIT: Once = Once::new();
+static NR_CPUS: AtomicUsize = AtomicUsize::new(0);
+#[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+static FAULT: AtomicUsize = AtomicUsize::new(0);
+
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Number of possible CPUs: one more than the highest number in
+/// `/sys/devices/system/cpu/possible`, and at least `sysconf(_SC_NPROCESSORS_CONF)`.
+fn possible_cpus() -> usize {
+    let mut n = 0usize;
+    if let Ok(s) = std::fs::read_to_string("/sys/devices/system/cpu/possible") {
+        for part in s.trim().split(',') {
+            let hi = part.rsplit('-').next().unwrap_or("");
+            if let Ok(v) = hi.trim().parse::<usize>() {
+                n = n.max(v.saturating_add(1));
+            }
+        }
+    }
+    // SAFETY: sysconf has no preconditions.
+    let conf = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+    if conf > 0 {
+        n = n.max(conf as usize);
+    }
+    n.clamp(1, 1 << 16)
+}
+
+fn global_init() {
+    INIT.call_once(|| {
+        #[cfg(feature = "fault-injection")]
+        let fault = std::env::var("SRCU_RS_FAULT")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .and_then(Fault::from_raw)
+            .unwrap_or(Fault::None);
+        #[cfg(not(feature = "fault-injection"))]
+        let fault = Fault::None;
+        FAULT.store(fault as usize, Ordering::Relaxed);
+        shim::init(shim::InitFlags {
+            disable_rseq: env_flag("SRCU_RS_DISABLE_RSEQ"),
+            disable_membarrier: env_flag("SRCU_RS_DISABLE_MEMBARRIER"),
+            broken_percpu: fault == Fault::NmiInPercpuHalf,
+        });
+        NR_CPUS.store(possible_cpus(), Ordering::Relaxed);
+        // SAFETY: the handlers are plain extern "C" functions valid for the program's life.
+        unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_parent), Some(atfork_child)) };
+    });
+}
+
+fn for_each_domain(f: impl Fn(&Domain)) {
+    // SAFETY: only called by the fork handlers between prepare (which locked the registry) and
+    // parent/child; the registry is only read here.
+    let v = unsafe { REGISTRY.get_locked() };
+    for &a in v.iter() {
+        // SAFETY: registered addresses are live domains while the registry lock is held.
+        f(unsafe { &*(a as *const Domain) });
+    }
+}
+
+extern "C" fn atfork_prepare() {
+    REGISTRY.raw().lock_raw();
+    // Lock order: callback list, worker, grace-period lock (no path takes them in another order).
+    for_each_domain(|d| {
+        d.cbs.0.raw().lock_raw();
+        d.worker.raw().lock_raw();
+        d.gp_lock.lock_raw();
+    });
+}
+
+extern "C" fn atfork_parent() {
+    for_each_domain(|d| {
+        d.gp_lock.unlock_raw();
+        d.worker.raw().unlock_raw();
+        d.cbs.0.raw().unlock_raw();
+    });
+    REGISTRY.raw().unlock_raw();
+}
+
+extern "C" fn atfork_child() {
+    // Only the forking thread exists in the child: every domain's callback thread is gone.
+    // Forget it (its stack stays mapped, as with any thread lost to fork) and start a new one
+    // for each domain that had one (it may have callbacks or a polled grace period to drive).
+    // SAFETY: the prepare handler locked the registry; we are the only thread.
+    let domains: Vec<usize> = unsafe { REGISTRY.get_locked() }.clone();
+    REGISTRY.raw().reinit();
+    for a in domains {
+        // SAFETY: registered domains are live: nothing can have destroyed one since prepare
+        // (the registry was locked, and in the child we are the only thread).
+        let d = unsafe { &*(a as *const Domain) };
+        d.gp_lock.reinit();
+        d.worker_cond.reinit();
+        // SAFETY: the prepare handler locked the worker block; we are its only thread.
+        let w = unsafe { d.worker.get_locked() };
+        let had_worker = match w.handle.take() {
+            Some(h) => {
+                std::mem::forget(h);
+                true
+            }
+            None => false,
+        };
+        w.stop = false;
+        w.work = false;
+        d.worker.raw().reinit();
+        d.cbs.0.raw().reinit();
+        if had_worker && d.ensure_worker().is_ok() {
+            d.wake_worker();
+        }
+    }
+}
+
+/// Why `create` failed.
+pub enum CreateError {
+    /// Out of memory.
+    NoMemory,
+}
+
+impl Domain {
+    /// The platform view of this domain from the calling thread.
+    #[inline(always)]
+    pub fn plat(&self) -> Plat<'_> {
+        Plat { d: self }
+    }
+
+    #[inline(always)]
+    fn cpu(&self, cpu: usize) -> &CpuCounters {
+        let cpu = if cpu < self.nr_cpus { cpu } else { 0 };
+        // SAFETY: `counters` points to `nr_cpus` initialised elements for the domain's life, and
+        // cpu < nr_cpus.
+        unsafe { &*self.counters.add(cpu) }
+    }
+
+    /// Allocate and register a domain. Never panics on out-of-memory.
+    pub fn create() -> Result<*mut Domain, CreateError> {
+        global_init();
+        let n = NR_CPUS.load(Ordering::Relaxed);
+        let mut v: Vec<CpuCounters> = Vec::new();
+        v.try_reserve_exact(n).map_err(|_| CreateError::NoMemory)?;
+        v.extend((0..n).map(|_| CpuCounters {
+            percpu: Default::default(),
+            atomic: Default::default(),
+        }));
+        let counters = Box::into_raw(v.into_boxed_slice()).cast::<CpuCounters>();
+        let layout = std::alloc::Layout::new::<Domain>();
+        // SAFETY: Domain is not zero-sized.
+        let p = unsafe { std::alloc::alloc(layout) }.cast::<Domain>();
+        if p.is_null() {
+            // SAFETY: `counters` came from Box::into_raw of a boxed slice of n elements.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(counters, n)) });
+            return Err(CreateError::NoMemory);
+        }
+        let fault = Fault::from_raw(FAULT.load(Ordering::Relaxed) as u32).unwrap_or(Fault::None);
+        // SAFETY: p is a fresh allocation with Domain's layout.
+        unsafe {
+            p.write(Domain {
+                srcu: Srcu::new(),
+                counters,
+                nr_cpus: n,
+                fault,
+                gp_lock: RawLock::new(),
+                cbs: CbList(Locked::new(VecDeque::new())),
+                outstanding: AtomicUsize::new(0),
+                worker: Locked::new(Worker::default()),
+                worker_cond: RawCond::new(),
+            })
+        };
+        REGISTRY.with(|r| r.push(p as usize));
+        Ok(p)
+    }
+
+    /// Free a domain that [`Domain::try_destroy`] has stopped.
+    ///
+    /// # Safety
+    /// `p` came from [`Domain::create`], was unregistered by `try_destroy`, and nothing uses it.
+    unsafe fn free(p: *mut Domain) {
+        // SAFETY: function contract: p is a live, unused domain from create.
+        let d = unsafe { &*p };
+        let (counters, n) = (d.counters, d.nr_cpus);
+        // SAFETY: p was written by create and is dropped once.
+        unsafe { std::ptr::drop_in_place(p) };
+        // SAFETY: allocated in create with this layout.
+        unsafe { std::alloc::dealloc(p.cast(), std::alloc::Layout::new::<Domain>()) };
+        // SAFETY: counters came from Box::into_raw of a boxed slice of n elements in create.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(counters, n)) });
+    }
+
+    /// `srcu_rs_destroy`: refuse (domain unchanged and usable) or stop the callback thread,
+    /// unregister and free.
+    ///
+    /// # Safety
+    /// `p` came from [`Domain::create`] and was not destroyed yet.
+    pub unsafe fn try_destroy(p: *mut Domain) -> Result<(), srcu_core::CleanupError> {
+        // SAFETY: function contract.
+        let d = unsafe { &*p };
+        let pending = d.outstanding.load(Ordering::Acquire) != 0;
+        d.srcu.cleanup(&d.plat(), pending)?;
+        let handle = d.worker.with(|w| {
+            w.stop = true;
+            w.handle.take()
+        });
+        d.worker_cond.broadcast();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+        REGISTRY.with(|r| r.retain(|&a| a != p as usize));
+        // SAFETY: unregistered, thread joined, cleanup succeeded: nothing uses it any more
+        // (using a domain concurrently with or after its destroy is the caller's error).
+        unsafe { Domain::free(p) };
+        Ok(())
+    }
+
+    /// Start the callback thread if it is not running. Fails only if the thread cannot be
+    /// created.
+    pub fn ensure_worker(&self) -> Result<(), ()> {
+        let addr = self as *const Domain as usize;
+        self.worker.with(|w| {
+            if w.handle.is_some() {
+                return Ok(());
+            }
+            // The thread starts with every signal blocked: application handlers never run on it.
+            // SAFETY: zeroed sigset_t is valid storage for sigfillset/pthread_sigmask.
+            let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+            // SAFETY: valid pointers to owned sigsets.
+            unsafe {
+                libc::sigfillset(&mut all);
+                libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            }
+            let r = std::thread::Builder::new().name("srcu_rs_cb".into()).spawn(move || {
+                // SAFETY: the domain outlives its thread: try_destroy joins it before freeing.
+                let d = unsafe { &*(addr as *const Domain) };
+                d.worker_main();
+            });
+            // SAFETY: restores the caller's mask saved above.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+            match r {
+                Ok(h) => {
+                    w.handle = Some(h);
+                    Ok(())
+                }
+                Err(_) => Err(()),
+            }
+        })
+    }
+
+    /// Wake the callback thread (if any) to drive grace periods and invoke callbacks.
+    pub fn wake_worker(&self) {
+        let running = self.worker.with(|w| {
+            w.work = true;
+            w.handle.is_some()
+        });
+        if running {
+            self.worker_cond.broadcast();
+        }
+    }
+
+    fn worker_main(&self) {
+        IN_CALLBACK_THREAD.with(|c| c.set(true));
+        let p = self.plat();
+        loop {
+            let stop = self.worker.wait_then(
+                &self.worker_cond,
+                |w| w.work || w.stop,
+                |w| {
+                    let stop = w.stop && !w.work;
+                    w.work = false;
+                    stop
+                },
+            );
+            if stop {
+                return;
+            }
+            loop {
+                let r = self.srcu.step(&p);
+                self.invoke_ready();
+                match r.next {
+                    srcu_core::Next::Idle => break,
+                    srcu_core::Next::RetryNow => p.relax(),
+                    srcu_core::Next::RetryAfter(us) => p.sleep(us),
+                }
+            }
+            self.invoke_ready();
+        }
+    }
+
+    fn invoke_ready(&self) {
+        let p = self.plat();
+        self.srcu.invoke_ready(&p, &self.cbs, |e| match e {
+            Entry::Cb(h) => {
+                // SAFETY: srcu_rs_call's contract: `h` stays valid and untouched by the caller
+                // until its callback runs, and `func` was checked non-NULL when it was queued.
+                unsafe {
+                    if let Some(f) = (*h.0).func {
+                        f(h.0);
+                    }
+                }
+                self.outstanding.fetch_sub(1, Ordering::Release);
+            }
+            Entry::Marker(m) => {
+                self.outstanding.fetch_sub(1, Ordering::Release);
+                m.complete();
+            }
+        });
+    }
+
+    /// `srcu_rs_call`.
+    ///
+    /// # Safety
+    /// `h` is valid, and stays valid and untouched by the caller until `func(h)` has been
+    /// invoked.
+    pub unsafe fn call(&self, h: *mut srcu_rs_head, func: unsafe extern "C" fn(*mut srcu_rs_head)) -> Result<(), ()> {
+        self.ensure_worker()?;
+        // SAFETY: function contract: h is valid and now ours.
+        unsafe {
+            (*h).func = Some(func);
+            (*h).next = std::ptr::null_mut();
+        }
+        self.outstanding.fetch_add(1, Ordering::Relaxed);
+        self.srcu.call(&self.plat(), &self.cbs, Entry::Cb(HeadPtr(h)));
+        Ok(())
+    }
+
+    /// `srcu_rs_barrier` (not from a callback thread: the caller checks).
+    pub fn barrier(&self) -> Result<(), ()> {
+        self.ensure_worker()?;
+        let m = Arc::new(Completion::default());
+        self.outstanding.fetch_add(1, Ordering::Relaxed);
+        let mut once = Some(m.clone());
+        self.srcu.barrier_enqueue(&self.plat(), [&self.cbs], || {
+            Entry::Marker(once.take().unwrap_or_else(|| Arc::new(Completion::default())))
+        });
+        m.wait();
+        Ok(())
+    }
+
+    /// Statistics: grace periods completed.
+    pub fn completed(&self) -> usize {
+        self.srcu.batches_completed()
+    }
+}

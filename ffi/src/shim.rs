@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! Safe wrappers over the userspace C shim (`c-shim/userspace/srcu_shim.h`), whose bindings
+//! bindgen generated into [`crate::shim_bindings`].
+
+use crate::shim_bindings as sys;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the heavy barrier is `membarrier()`, so readers may use compiler barriers. Set once
+/// by [`init`] before the first domain exists; never changes afterwards.
+static MEMBARRIER: AtomicBool = AtomicBool::new(false);
+
+/// What the library uses on this process (bits of `srcu_rs_features()`).
+pub const HAVE_RSEQ: u32 = sys::SRCU_SHIM_HAVE_RSEQ;
+/// See [`HAVE_RSEQ`].
+pub const HAVE_MEMBARRIER: u32 = sys::SRCU_SHIM_HAVE_MEMBARRIER;
+
+/// Options for [`init`], from the environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InitFlags {
+    /// Never use rseq (every reader takes the atomic half).
+    pub disable_rseq: bool,
+    /// Never use membarrier (full fences on both sides).
+    pub disable_membarrier: bool,
+    /// TEST ONLY: the broken non-rseq per-CPU increment.
+    pub broken_percpu: bool,
+}
+
+/// Probe rseq and membarrier once per process (later calls return the first result).
+pub fn init(f: InitFlags) -> u32 {
+    let mut flags = 0;
+    if f.disable_rseq {
+        flags |= sys::SRCU_SHIM_DISABLE_RSEQ;
+    }
+    if f.disable_membarrier {
+        flags |= sys::SRCU_SHIM_DISABLE_MEMBARRIER;
+    }
+    if f.broken_percpu {
+        flags |= sys::SRCU_SHIM_BROKEN_PERCPU;
+    }
+    // SAFETY: srcu_shim_init has no preconditions besides being called before readers run on
+    // a domain, which the caller (Domain::create, before the first domain exists) ensures.
+    let have = unsafe { sys::srcu_shim_init(flags) };
+    MEMBARRIER.store(have & HAVE_MEMBARRIER != 0, Ordering::Relaxed);
+    have
+}
+
+/// The features found by [`init`] (0 before it).
+pub fn features() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { sys::srcu_shim_features() }
+}
+
+/// Whether readers may use a compiler barrier (the heavy barrier is membarrier).
+#[inline(always)]
+pub fn membarrier_in_use() -> bool {
+    MEMBARRIER.load(Ordering::Relaxed)
+}
+
+/// rseq increment of the word at `base + cpu * stride + offset`; `false` if the caller must use
+/// the atomic half. `base` must point to `nr_cpus` elements of `stride` bytes, each with a
+/// `usize` at `offset`, that only this protocol writes (see `Domain::counters`).
+#[inline(always)]
+pub fn percpu_inc(base: *mut u8, stride: usize, nr_cpus: usize, offset: usize) -> bool {
+    // SAFETY: the caller passes the domain's live counter array (documented above): every
+    // address the shim may write, base + cpu * stride + offset with cpu < nr_cpus, is a
+    // usize-aligned word of that array. The shim writes it only inside a committed rseq
+    // critical section, or (test-only broken mode) with a plain store.
+    unsafe { sys::srcu_shim_percpu_inc(base.cast(), stride, nr_cpus, offset) == 0 }
+}
+
+/// The current CPU (a hint).
+#[inline(always)]
+pub fn current_cpu() -> usize {
+    // SAFETY: no preconditions; async-signal-safe.
+    unsafe { sys::srcu_shim_current_cpu() as usize }
+}
+
+/// `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`; `false` if not in use.
+pub fn membarrier() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { sys::srcu_shim_membarrier() == 0 }
+}
+
+/// rseq attempts that fell back to the atomic half.
+pub fn fallbacks() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { sys::srcu_shim_fallbacks() as u64 }
+}
