@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let ffi = root.join("ffi");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=ffi/src");
@@ -18,7 +19,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SRCU_RS_UPDATE_GENERATED");
     println!("cargo:rerun-if-env-changed=SRCU_RS_CHECK_GENERATED");
 
-    let config = cbindgen::Config::from_file(ffi.join("cbindgen.toml")).expect("read ffi/cbindgen.toml");
+    let config =
+        cbindgen::Config::from_file(ffi.join("cbindgen.toml")).expect("read ffi/cbindgen.toml");
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("srcu_rs.h");
     cbindgen::Builder::new()
         .with_crate(&ffi)

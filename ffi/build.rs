@@ -8,7 +8,8 @@
 use std::path::PathBuf;
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let shim = manifest.join("../c-shim/userspace");
     for f in ["srcu_shim.c", "srcu_shim.h", "srcu_rseq.h"] {
         println!("cargo:rerun-if-changed={}", shim.join(f).display());
@@ -45,7 +46,8 @@ mod regen {
             .to_string();
         let committed_path = manifest.join("src/shim_bindings.rs");
         let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
-        let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("shim_bindings.rs");
+        let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+            .join("shim_bindings.rs");
         std::fs::write(&out, &generated).expect("write OUT_DIR/shim_bindings.rs");
         if committed != generated {
             if std::env::var("SRCU_RS_UPDATE_GENERATED").as_deref() == Ok("1") {

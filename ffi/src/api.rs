@@ -61,9 +61,11 @@ pub unsafe extern "C" fn srcu_rs_destroy(s: *mut srcu_rs) -> c_int {
     // SAFETY: function contract.
     match unsafe { Domain::try_destroy(s.cast()) } {
         Ok(()) => 0,
-        Err(CleanupError::ActiveReaders | CleanupError::PendingCallbacks | CleanupError::GracePeriodRequested) => {
-            -libc::EBUSY
-        }
+        Err(
+            CleanupError::ActiveReaders
+            | CleanupError::PendingCallbacks
+            | CleanupError::GracePeriodRequested,
+        ) => -libc::EBUSY,
     }
 }
 
@@ -91,7 +93,9 @@ pub unsafe extern "C" fn srcu_rs_read_lock(s: *mut srcu_rs) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn srcu_rs_read_unlock(s: *mut srcu_rs, idx: c_int) -> c_int {
     // SAFETY: function contract.
-    let Some(d) = (unsafe { dom(s) }) else { return -libc::EINVAL };
+    let Some(d) = (unsafe { dom(s) }) else {
+        return -libc::EINVAL;
+    };
     let Some(i) = usize::try_from(idx).ok().and_then(ReaderIndex::from_raw) else {
         return -libc::EINVAL;
     };
@@ -108,7 +112,9 @@ pub unsafe extern "C" fn srcu_rs_read_unlock(s: *mut srcu_rs, idx: c_int) -> c_i
 #[no_mangle]
 pub unsafe extern "C" fn srcu_rs_synchronize(s: *mut srcu_rs) -> c_int {
     // SAFETY: function contract.
-    let Some(d) = (unsafe { dom(s) }) else { return -libc::EINVAL };
+    let Some(d) = (unsafe { dom(s) }) else {
+        return -libc::EINVAL;
+    };
     if in_callback_thread() {
         return -libc::EDEADLK;
     }
@@ -124,7 +130,9 @@ pub unsafe extern "C" fn srcu_rs_synchronize(s: *mut srcu_rs) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn srcu_rs_synchronize_expedited(s: *mut srcu_rs) -> c_int {
     // SAFETY: function contract.
-    let Some(d) = (unsafe { dom(s) }) else { return -libc::EINVAL };
+    let Some(d) = (unsafe { dom(s) }) else {
+        return -libc::EINVAL;
+    };
     if in_callback_thread() {
         return -libc::EDEADLK;
     }
@@ -145,7 +153,9 @@ pub unsafe extern "C" fn srcu_rs_call(
     func: Option<unsafe extern "C" fn(*mut srcu_rs_head)>,
 ) -> c_int {
     // SAFETY: function contract.
-    let Some(d) = (unsafe { dom(s) }) else { return -libc::EINVAL };
+    let Some(d) = (unsafe { dom(s) }) else {
+        return -libc::EINVAL;
+    };
     let Some(f) = func else { return -libc::EINVAL };
     if h.is_null() {
         return -libc::EINVAL;
@@ -153,7 +163,7 @@ pub unsafe extern "C" fn srcu_rs_call(
     // SAFETY: function contract: h is valid until f(h) has run.
     match unsafe { d.call(h, f) } {
         Ok(()) => 0,
-        Err(()) => -libc::EAGAIN,
+        Err(_) => -libc::EAGAIN,
     }
 }
 
@@ -166,13 +176,15 @@ pub unsafe extern "C" fn srcu_rs_call(
 #[no_mangle]
 pub unsafe extern "C" fn srcu_rs_barrier(s: *mut srcu_rs) -> c_int {
     // SAFETY: function contract.
-    let Some(d) = (unsafe { dom(s) }) else { return -libc::EINVAL };
+    let Some(d) = (unsafe { dom(s) }) else {
+        return -libc::EINVAL;
+    };
     if in_callback_thread() {
         return -libc::EDEADLK;
     }
     match d.barrier() {
         Ok(()) => 0,
-        Err(()) => -libc::EAGAIN,
+        Err(_) => -libc::EAGAIN,
     }
 }
 
@@ -222,7 +234,8 @@ pub unsafe extern "C" fn srcu_rs_poll_state(s: *mut srcu_rs, cookie: c_ulong) ->
         set_errno(libc::EINVAL);
         return false;
     };
-    d.srcu.poll_state(&d.plat(), Cookie::from_raw(cookie as usize))
+    d.srcu
+        .poll_state(&d.plat(), Cookie::from_raw(cookie as usize))
 }
 
 /// Extension (statistics): grace periods completed on `s` since its creation; 0 for NULL.

@@ -20,7 +20,6 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{compiler_fence, fence, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
-use std::thread::JoinHandle;
 
 /// A C callback head (`struct srcu_rs_head`).
 #[repr(C)]
@@ -108,11 +107,22 @@ impl CallbackList for CbList {
 }
 
 /// The callback thread's control block.
+///
+/// The thread is a raw pthread (not `std::thread`): its start needs no heap allocation, so a
+/// `fork()` child that loses it loses no heap memory either (valgrind-clean children).
 #[derive(Default)]
 struct Worker {
-    handle: Option<JoinHandle<()>>,
+    thread: Option<libc::pthread_t>,
     work: bool,
     stop: bool,
+}
+
+extern "C" fn worker_start(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: `arg` is the domain that started us (ensure_worker); it outlives this thread
+    // because try_destroy joins the thread before freeing the domain.
+    let d = unsafe { &*(arg as *const Domain) };
+    d.worker_main();
+    std::ptr::null_mut()
 }
 
 /// One SRCU domain (`struct srcu_rs`). `#[repr(C)]`: the first three fields are the published
@@ -128,6 +138,9 @@ pub struct Domain {
     pub nr_cpus: usize,
     fault: Fault,
     gp_lock: RawLock,
+    /// Held by the callback thread while it invokes callbacks, so that `fork()` never
+    /// happens in the middle of one (the child would inherit a half-run batch).
+    invoke_lock: RawLock,
     cbs: CbList,
     /// Callbacks and barrier markers queued or being invoked.
     outstanding: AtomicUsize,
@@ -174,11 +187,19 @@ impl Platform for Plat<'_> {
     }
 
     fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
-        self.d.cpu(cpu).percpu.get(c.slot()).map_or(0, |a| a.load(Ordering::Relaxed))
+        self.d
+            .cpu(cpu)
+            .percpu
+            .get(c.slot())
+            .map_or(0, |a| a.load(Ordering::Relaxed))
     }
 
     fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
-        self.d.cpu(cpu).atomic.get(c.slot()).map_or(0, |a| a.load(Ordering::Relaxed))
+        self.d
+            .cpu(cpu)
+            .atomic
+            .get(c.slot())
+            .map_or(0, |a| a.load(Ordering::Relaxed))
     }
 
     fn nr_cpus(&self) -> usize {
@@ -220,6 +241,11 @@ impl Platform for Plat<'_> {
     }
 
     fn gp_ended(&self) {
+        // Store buffering with `call`/`barrier`: they increment `outstanding`, then snapshot
+        // the sequence (full barrier in get_state); we wrote the new sequence, then load
+        // `outstanding` after this full barrier. One of the two sees the other: either the
+        // snapshot names a later grace period, or we wake the thread for it.
+        fence(Ordering::SeqCst);
         if self.d.outstanding.load(Ordering::Relaxed) != 0 {
             self.d.wake_worker();
         }
@@ -295,7 +321,13 @@ fn global_init() {
         });
         NR_CPUS.store(possible_cpus(), Ordering::Relaxed);
         // SAFETY: the handlers are plain extern "C" functions valid for the program's life.
-        unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_parent), Some(atfork_child)) };
+        unsafe {
+            libc::pthread_atfork(
+                Some(atfork_prepare),
+                Some(atfork_parent),
+                Some(atfork_child),
+            )
+        };
     });
 }
 
@@ -311,7 +343,12 @@ fn for_each_domain(f: impl Fn(&Domain)) {
 
 extern "C" fn atfork_prepare() {
     REGISTRY.raw().lock_raw();
-    // Lock order: callback list, worker, grace-period lock (no path takes them in another order).
+    // Lock order: every domain's invoke lock (a callback of one domain may queue on another),
+    // then per domain: callback list, worker, grace-period lock (no path takes them in another
+    // order). fork() from a callback does not wait for its own batch (it holds it).
+    if !in_callback_thread() {
+        for_each_domain(|d| d.invoke_lock.lock_raw());
+    }
     for_each_domain(|d| {
         d.cbs.0.raw().lock_raw();
         d.worker.raw().lock_raw();
@@ -325,6 +362,9 @@ extern "C" fn atfork_parent() {
         d.worker.raw().unlock_raw();
         d.cbs.0.raw().unlock_raw();
     });
+    if !in_callback_thread() {
+        for_each_domain(|d| d.invoke_lock.unlock_raw());
+    }
     REGISTRY.raw().unlock_raw();
 }
 
@@ -340,16 +380,12 @@ extern "C" fn atfork_child() {
         // (the registry was locked, and in the child we are the only thread).
         let d = unsafe { &*(a as *const Domain) };
         d.gp_lock.reinit();
+        d.invoke_lock.reinit();
         d.worker_cond.reinit();
         // SAFETY: the prepare handler locked the worker block; we are its only thread.
         let w = unsafe { d.worker.get_locked() };
-        let had_worker = match w.handle.take() {
-            Some(h) => {
-                std::mem::forget(h);
-                true
-            }
-            None => false,
-        };
+        // The parent's thread does not exist here: forget its id (never join or detach it).
+        let had_worker = w.thread.take().is_some();
         w.stop = false;
         w.work = false;
         d.worker.raw().reinit();
@@ -359,6 +395,10 @@ extern "C" fn atfork_child() {
         }
     }
 }
+
+/// The callback thread could not be started (`pthread_create` failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoThread;
 
 /// Why `create` failed.
 pub enum CreateError {
@@ -409,6 +449,7 @@ impl Domain {
                 nr_cpus: n,
                 fault,
                 gp_lock: RawLock::new(),
+                invoke_lock: RawLock::new(),
                 cbs: CbList(Locked::new(VecDeque::new())),
                 outstanding: AtomicUsize::new(0),
                 worker: Locked::new(Worker::default()),
@@ -445,13 +486,15 @@ impl Domain {
         let d = unsafe { &*p };
         let pending = d.outstanding.load(Ordering::Acquire) != 0;
         d.srcu.cleanup(&d.plat(), pending)?;
-        let handle = d.worker.with(|w| {
+        let thread = d.worker.with(|w| {
             w.stop = true;
-            w.handle.take()
+            w.thread.take()
         });
         d.worker_cond.broadcast();
-        if let Some(h) = handle {
-            let _ = h.join();
+        if let Some(t) = thread {
+            // SAFETY: `t` is our callback thread, joinable (never detached or joined before:
+            // the id was taken out of the worker block, so nobody else joins it).
+            unsafe { libc::pthread_join(t, std::ptr::null_mut()) };
         }
         REGISTRY.with(|r| r.retain(|&a| a != p as usize));
         // SAFETY: unregistered, thread joined, cleanup succeeded: nothing uses it any more
@@ -462,10 +505,10 @@ impl Domain {
 
     /// Start the callback thread if it is not running. Fails only if the thread cannot be
     /// created.
-    pub fn ensure_worker(&self) -> Result<(), ()> {
-        let addr = self as *const Domain as usize;
+    pub fn ensure_worker(&self) -> Result<(), NoThread> {
+        let arg = self as *const Domain as *mut libc::c_void;
         self.worker.with(|w| {
-            if w.handle.is_some() {
+            if w.thread.is_some() {
                 return Ok(());
             }
             // The thread starts with every signal blocked: application handlers never run on it.
@@ -478,20 +521,20 @@ impl Domain {
                 libc::sigfillset(&mut all);
                 libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
             }
-            let r = std::thread::Builder::new().name("srcu_rs_cb".into()).spawn(move || {
-                // SAFETY: the domain outlives its thread: try_destroy joins it before freeing.
-                let d = unsafe { &*(addr as *const Domain) };
-                d.worker_main();
-            });
+            // SAFETY: zeroed pthread_t is valid storage for pthread_create to fill in.
+            let mut t: libc::pthread_t = unsafe { std::mem::zeroed() };
+            // SAFETY: worker_start is a valid start routine; `arg` (this domain) outlives the
+            // thread (try_destroy joins it before freeing); default attributes.
+            let r = unsafe { libc::pthread_create(&mut t, std::ptr::null(), worker_start, arg) };
             // SAFETY: restores the caller's mask saved above.
             unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-            match r {
-                Ok(h) => {
-                    w.handle = Some(h);
-                    Ok(())
-                }
-                Err(_) => Err(()),
+            if r != 0 {
+                return Err(NoThread);
             }
+            // SAFETY: `t` is a live thread; the name is a NUL-terminated string under 16 bytes.
+            unsafe { libc::pthread_setname_np(t, c"srcu_rs_cb".as_ptr()) };
+            w.thread = Some(t);
+            Ok(())
         })
     }
 
@@ -499,7 +542,7 @@ impl Domain {
     pub fn wake_worker(&self) {
         let running = self.worker.with(|w| {
             w.work = true;
-            w.handle.is_some()
+            w.thread.is_some()
         });
         if running {
             self.worker_cond.broadcast();
@@ -536,6 +579,7 @@ impl Domain {
     }
 
     fn invoke_ready(&self) {
+        let _g = self.invoke_lock.lock();
         let p = self.plat();
         self.srcu.invoke_ready(&p, &self.cbs, |e| match e {
             Entry::Cb(h) => {
@@ -560,7 +604,11 @@ impl Domain {
     /// # Safety
     /// `h` is valid, and stays valid and untouched by the caller until `func(h)` has been
     /// invoked.
-    pub unsafe fn call(&self, h: *mut srcu_rs_head, func: unsafe extern "C" fn(*mut srcu_rs_head)) -> Result<(), ()> {
+    pub unsafe fn call(
+        &self,
+        h: *mut srcu_rs_head,
+        func: unsafe extern "C" fn(*mut srcu_rs_head),
+    ) -> Result<(), NoThread> {
         self.ensure_worker()?;
         // SAFETY: function contract: h is valid and now ours.
         unsafe {
@@ -568,19 +616,36 @@ impl Domain {
             (*h).next = std::ptr::null_mut();
         }
         self.outstanding.fetch_add(1, Ordering::Relaxed);
-        self.srcu.call(&self.plat(), &self.cbs, Entry::Cb(HeadPtr(h)));
+        let p = self.plat();
+        let cookie = self.srcu.call(&p, &self.cbs, Entry::Cb(HeadPtr(h)));
+        self.wake_if_done(cookie);
         Ok(())
     }
 
+    /// A callback's grace period cannot have ended before it was queued (cookies name a grace
+    /// period that starts later), but with a broken snapshot (fault injection) it could: wake
+    /// the thread rather than let such a callback wait for an unrelated grace period.
+    fn wake_if_done(&self, cookie: Cookie) {
+        if self.srcu.poll_state(&self.plat(), cookie) {
+            self.wake_worker();
+        }
+    }
+
     /// `srcu_rs_barrier` (not from a callback thread: the caller checks).
-    pub fn barrier(&self) -> Result<(), ()> {
+    pub fn barrier(&self) -> Result<(), NoThread> {
         self.ensure_worker()?;
         let m = Arc::new(Completion::default());
         self.outstanding.fetch_add(1, Ordering::Relaxed);
         let mut once = Some(m.clone());
         self.srcu.barrier_enqueue(&self.plat(), [&self.cbs], || {
-            Entry::Marker(once.take().unwrap_or_else(|| Arc::new(Completion::default())))
+            Entry::Marker(
+                once.take()
+                    .unwrap_or_else(|| Arc::new(Completion::default())),
+            )
         });
+        // The marker's grace period may already be requested by someone else, or (only with
+        // a broken cookie snapshot) already over: make sure the thread looks at the list.
+        self.wake_worker();
         m.wait();
         Ok(())
     }

@@ -55,6 +55,18 @@ impl RawLock {
     }
 }
 
+impl Default for RawLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Default for RawCond {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         self.0.unlock_raw();
@@ -111,7 +123,10 @@ unsafe impl<T: Send> Send for Locked<T> {}
 impl<T> Locked<T> {
     /// Wrap `value`.
     pub const fn new(value: T) -> Locked<T> {
-        Locked { lock: RawLock::new(), value: UnsafeCell::new(value) }
+        Locked {
+            lock: RawLock::new(),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// The lock (for the fork handlers and condition variables).
@@ -151,6 +166,7 @@ impl<T> Locked<T> {
     ///
     /// # Safety
     /// The caller must hold the lock (taken by `raw().lock_raw()` in the prepare handler).
+    #[allow(clippy::mut_from_ref)] // exclusive by the lock the caller holds (contract)
     pub unsafe fn get_locked(&self) -> &mut T {
         // SAFETY: the caller holds the lock (function contract).
         unsafe { &mut *self.value.get() }

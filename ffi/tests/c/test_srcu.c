@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+/*
+ * C tests of libsrcu_rs.a through include/srcu_rs.h. Run by ffi/tests/run-c-tests.sh.
+ *
+ *   test_srcu <test> [seconds]      test: api badinput deadlk sigtorture updaters callbacks
+ *                                         polling fork destroy all
+ *
+ * Exit status 0: pass. Anything else: fail (a poisoned read, a reader not waited for, wrong
+ * accounting, or the watchdog's SIGALRM on a hang).
+ */
+#define _GNU_SOURCE
+#include <srcu_rs.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1);                                                             \
+		}                                                                            \
+	} while (0)
+
+static double seconds = 2.0;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int nr_threads_in_process(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Signal-safe failure report. */
+static void die_async(const char *msg)
+{
+	ssize_t r = write(2, msg, strlen(msg));
+	(void)r;
+	_exit(2);
+}
+
+/* ---------------------------------------------------------------- api */
+
+static atomic_int simple_cb_runs;
+static void simple_cb(struct srcu_rs_head *h)
+{
+	(void)h;
+	atomic_fetch_add(&simple_cb_runs, 1);
+}
+
+static void test_api(void)
+{
+	struct srcu_rs *s = srcu_rs_create();
+	struct srcu_rs_head h;
+	unsigned long c;
+	int i, j;
+
+	CHECK(s);
+	i = srcu_rs_read_lock(s);
+	CHECK(i == 0 || i == 1);
+	j = srcu_rs_read_lock(s); /* nesting */
+	CHECK(j == 0 || j == 1);
+	CHECK(srcu_rs_read_unlock(s, j) == 0);
+	CHECK(srcu_rs_read_unlock(s, i) == 0);
+	CHECK(srcu_rs_synchronize(s) == 0);
+	CHECK(srcu_rs_synchronize_expedited(s) == 0);
+	CHECK(srcu_rs_completed_grace_periods(s) >= 2);
+	c = srcu_rs_get_state(s);
+	CHECK(!srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_synchronize(s) == 0);
+	CHECK(srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_call(s, &h, simple_cb) == 0);
+	CHECK(srcu_rs_barrier(s) == 0);
+	CHECK(atomic_load(&simple_cb_runs) == 1);
+	CHECK(srcu_rs_destroy(s) == 0);
+	printf("api: features=%#x (rseq=%d membarrier=%d)\n", srcu_rs_features(),
+	       !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ),
+	       !!(srcu_rs_features() & SRCU_RS_FEATURE_MEMBARRIER));
+	if (getenv("SRCU_RS_DISABLE_RSEQ"))
+		CHECK(!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ));
+	if (getenv("EXPECT_NO_RSEQ"))
+		CHECK(!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ));
+}
+
+/* ---------------------------------------------------------------- badinput */
+
+
+static atomic_int blocker_started, blocker_release;
+static void blocking_cb(struct srcu_rs_head *h)
+{
+	(void)h;
+	atomic_store(&blocker_started, 1);
+	while (!atomic_load(&blocker_release))
+		sleep_us(100);
+}
+
+static void test_badinput(void)
+{
+	struct srcu_rs *s = srcu_rs_create();
+	struct srcu_rs_head h;
+	int i;
+
+	CHECK(s);
+	CHECK(srcu_rs_destroy(NULL) == -EINVAL);
+	CHECK(srcu_rs_read_lock(NULL) == -EINVAL);
+	CHECK(srcu_rs_read_unlock(NULL, 0) == -EINVAL);
+	CHECK(srcu_rs_synchronize(NULL) == -EINVAL);
+	CHECK(srcu_rs_synchronize_expedited(NULL) == -EINVAL);
+	CHECK(srcu_rs_call(NULL, &h, simple_cb) == -EINVAL);
+	CHECK(srcu_rs_call(s, NULL, simple_cb) == -EINVAL);
+	CHECK(srcu_rs_call(s, &h, NULL) == -EINVAL);
+	CHECK(srcu_rs_barrier(NULL) == -EINVAL);
+	errno = 0;
+	CHECK(srcu_rs_get_state(NULL) == 0 && errno == EINVAL);
+	errno = 0;
+	CHECK(srcu_rs_start_poll(NULL) == 0 && errno == EINVAL);
+	errno = 0;
+	CHECK(!srcu_rs_poll_state(NULL, 0) && errno == EINVAL);
+
+	/* Out-of-range indexes are refused and count nothing: synchronize still completes. */
+	CHECK(srcu_rs_read_unlock(s, 2) == -EINVAL);
+	CHECK(srcu_rs_read_unlock(s, -1) == -EINVAL);
+	CHECK(srcu_rs_read_unlock(s, 0x7fffffff) == -EINVAL);
+	CHECK(srcu_rs_synchronize(s) == 0);
+
+	/* destroy with a live reader: -EBUSY, and the domain stays usable. */
+	i = srcu_rs_read_lock(s);
+	CHECK(srcu_rs_destroy(s) == -EBUSY);
+	CHECK(srcu_rs_read_unlock(s, i) == 0);
+	CHECK(srcu_rs_synchronize(s) == 0);
+
+	/* destroy with a callback queued or running: -EBUSY. */
+	CHECK(srcu_rs_call(s, &h, blocking_cb) == 0);
+	CHECK(srcu_rs_destroy(s) == -EBUSY); /* queued (or already running) */
+	while (!atomic_load(&blocker_started))
+		sleep_us(100);
+	CHECK(srcu_rs_destroy(s) == -EBUSY); /* running */
+	atomic_store(&blocker_release, 1);
+	CHECK(srcu_rs_barrier(s) == 0);
+
+	/* destroy with a requested grace period that cannot end (a reader holds it): -EBUSY. */
+	i = srcu_rs_read_lock(s);
+	unsigned long c = srcu_rs_start_poll(s);
+	CHECK(srcu_rs_destroy(s) == -EBUSY);
+	CHECK(srcu_rs_read_unlock(s, i) == 0);
+	while (!srcu_rs_poll_state(s, c))
+		sleep_us(100);
+	CHECK(srcu_rs_destroy(s) == 0);
+}
+
+/* ---------------------------------------------------------------- deadlk */
+
+static struct srcu_rs *deadlk_s;
+static atomic_int deadlk_sync_ret = 1, deadlk_exp_ret = 1, deadlk_barrier_ret = 1, deadlk_destroy_ret = 1;
+static void deadlk_cb(struct srcu_rs_head *h)
+{
+	(void)h;
+	atomic_store(&deadlk_sync_ret, srcu_rs_synchronize(deadlk_s));
+	atomic_store(&deadlk_exp_ret, srcu_rs_synchronize_expedited(deadlk_s));
+	atomic_store(&deadlk_barrier_ret, srcu_rs_barrier(deadlk_s));
+	atomic_store(&deadlk_destroy_ret, srcu_rs_destroy(deadlk_s));
+}
+
+static void test_deadlk(void)
+{
+	struct srcu_rs_head h;
+	deadlk_s = srcu_rs_create();
+	CHECK(deadlk_s);
+	CHECK(srcu_rs_call(deadlk_s, &h, deadlk_cb) == 0);
+	CHECK(srcu_rs_barrier(deadlk_s) == 0);
+	CHECK(deadlk_sync_ret == -EDEADLK);
+	CHECK(deadlk_exp_ret == -EDEADLK);
+	CHECK(deadlk_barrier_ret == -EDEADLK);
+	CHECK(deadlk_destroy_ret == -EBUSY);
+	CHECK(srcu_rs_destroy(deadlk_s) == 0);
+}
+
+/* ---------------------------------------------------------------- sigtorture */
+
+#define LIVE 0x4c4956454c495645ul
+#define POISON 0xdeaddeaddeaddeadul
+
+struct obj {
+	unsigned long magic;
+	unsigned long payload[7];
+	struct srcu_rs_head head;
+};
+
+static struct srcu_rs *ts;
+static _Atomic(struct obj *) gp_obj;
+static atomic_int stop_flag;
+static atomic_ulong handler_reads, thread_reads, updates;
+
+static void check_obj(struct obj *p)
+{
+	if (!p)
+		return;
+	for (int k = 0; k < 4; k++) {
+		if (__atomic_load_n(&p->magic, __ATOMIC_RELAXED) != LIVE)
+			die_async("sigtorture: reader saw a poisoned or freed object\n");
+		__asm__ __volatile__("" ::: "memory");
+	}
+}
+
+static void reader_signal(int sig)
+{
+	int saved = errno;
+	int idx;
+	(void)sig;
+	idx = srcu_rs_read_lock(ts);
+	if (idx < 0)
+		die_async("read_lock failed in handler\n");
+	check_obj(atomic_load_explicit(&gp_obj, memory_order_consume));
+	if (srcu_rs_read_unlock(ts, idx) != 0)
+		die_async("read_unlock failed in handler\n");
+	atomic_fetch_add_explicit(&handler_reads, 1, memory_order_relaxed);
+	errno = saved;
+}
+
+static void *reader_thread(void *arg)
+{
+	timer_t t;
+	struct sigevent sev;
+	struct itimerspec its;
+	long interval_ns = (long)(intptr_t)arg;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR1;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
+	its.it_interval.tv_sec = 0;
+	its.it_interval.tv_nsec = interval_ns;
+	its.it_value = its.it_interval;
+	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+
+	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+		int idx = srcu_rs_read_lock(ts);
+		struct obj *p = atomic_load_explicit(&gp_obj, memory_order_consume);
+		check_obj(p);
+		for (int k = 0; k < 20; k++)
+			__asm__ __volatile__("pause" ::: "memory");
+		check_obj(p);
+		CHECK(srcu_rs_read_unlock(ts, idx) == 0);
+		atomic_fetch_add_explicit(&thread_reads, 1, memory_order_relaxed);
+	}
+	timer_delete(t);
+	return NULL;
+}
+
+static struct obj *new_obj(void)
+{
+	struct obj *o = malloc(sizeof(*o));
+	CHECK(o);
+	o->magic = LIVE;
+	return o;
+}
+
+static void poison_free(struct obj *o)
+{
+	__atomic_store_n(&o->magic, POISON, __ATOMIC_RELAXED);
+	free(o);
+}
+
+static void poison_free_cb(struct srcu_rs_head *h)
+{
+	poison_free((struct obj *)((char *)h - offsetof(struct obj, head)));
+}
+
+static void *updater_thread(void *arg)
+{
+	unsigned long n = (unsigned long)(uintptr_t)arg;
+	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+		struct obj *old = atomic_exchange(&gp_obj, new_obj());
+		unsigned long c;
+		switch (n++ % 4) {
+		case 0:
+			CHECK(srcu_rs_synchronize(ts) == 0);
+			poison_free(old);
+			break;
+		case 1:
+			CHECK(srcu_rs_synchronize_expedited(ts) == 0);
+			poison_free(old);
+			break;
+		case 2:
+			CHECK(srcu_rs_call(ts, &old->head, poison_free_cb) == 0);
+			break;
+		default:
+			c = srcu_rs_start_poll(ts);
+			while (!srcu_rs_poll_state(ts, c))
+				sleep_us(50);
+			poison_free(old);
+		}
+		atomic_fetch_add_explicit(&updates, 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+static void test_sigtorture(void)
+{
+	pthread_t r[2], u[2];
+	struct sigaction sa;
+	sigset_t block;
+	double t0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = reader_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	ts = srcu_rs_create();
+	CHECK(ts);
+	atomic_store(&gp_obj, new_obj());
+	/* Updaters never take the signal: only reader threads are its targets. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	t0 = now();
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&r[i], NULL, reader_thread, (void *)(intptr_t)(20000 + 13000 * i)) == 0);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&u[i], NULL, updater_thread, (void *)(uintptr_t)(i * 2)) == 0);
+	while (now() - t0 < seconds)
+		sleep_us(10000);
+	atomic_store(&stop_flag, 1);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(r[i], NULL);
+		pthread_join(u[i], NULL);
+	}
+	CHECK(srcu_rs_barrier(ts) == 0);
+	poison_free(atomic_load(&gp_obj));
+	CHECK(srcu_rs_destroy(ts) == 0);
+	printf("sigtorture: %.1fs, %lu thread reads, %lu signal-handler reads, %lu updates, "
+	       "%lu rseq fallbacks\n",
+	       seconds, thread_reads, handler_reads, updates, srcu_rs_rseq_fallbacks());
+	CHECK(handler_reads > 0 && updates > 0);
+}
+
+/* ---------------------------------------------------------------- updaters */
+
+#define NUPD 8
+
+struct pair {
+	pthread_t upd, rdr;
+	atomic_int go, locked, done, quit;
+	unsigned long calls, violations;
+};
+
+static struct srcu_rs *us;
+static struct pair pairs[NUPD];
+
+static void *pair_reader(void *arg)
+{
+	struct pair *p = arg;
+	unsigned int seed = (unsigned int)(uintptr_t)p;
+	for (;;) {
+		while (!atomic_load(&p->go) && !atomic_load(&p->quit))
+			sched_yield();
+		if (atomic_load(&p->quit))
+			return NULL;
+		atomic_store(&p->go, 0);
+		int idx = srcu_rs_read_lock(us);
+		atomic_store(&p->locked, 1);
+		sleep_us(rand_r(&seed) % 300);
+		atomic_store(&p->done, 1);
+		CHECK(srcu_rs_read_unlock(us, idx) == 0);
+	}
+}
+
+static void *pair_updater(void *arg)
+{
+	struct pair *p = arg;
+	double t0 = now();
+	while (now() - t0 < seconds) {
+		atomic_store(&p->locked, 0);
+		atomic_store(&p->done, 0);
+		atomic_store(&p->go, 1);
+		while (!atomic_load(&p->locked))
+			sched_yield();
+		/* Our own reader entered before this call: we must wait for it. */
+		if (p->calls % 2)
+			CHECK(srcu_rs_synchronize(us) == 0);
+		else
+			CHECK(srcu_rs_synchronize_expedited(us) == 0);
+		if (!atomic_load(&p->done))
+			p->violations++;
+		p->calls++;
+		while (atomic_load(&p->go)) /* let the reader finish before the next round */
+			sched_yield();
+		while (!atomic_load(&p->done))
+			sched_yield();
+	}
+	atomic_store(&p->quit, 1);
+	return NULL;
+}
+
+static void test_updaters(void)
+{
+	unsigned long calls = 0, viol = 0, gps;
+	us = srcu_rs_create();
+	CHECK(us);
+	for (int i = 0; i < NUPD; i++) {
+		CHECK(pthread_create(&pairs[i].rdr, NULL, pair_reader, &pairs[i]) == 0);
+		CHECK(pthread_create(&pairs[i].upd, NULL, pair_updater, &pairs[i]) == 0);
+	}
+	for (int i = 0; i < NUPD; i++) {
+		pthread_join(pairs[i].upd, NULL);
+		pthread_join(pairs[i].rdr, NULL);
+		calls += pairs[i].calls;
+		viol += pairs[i].violations;
+	}
+	gps = srcu_rs_completed_grace_periods(us);
+	printf("updaters: %d updaters, %lu synchronize calls, %lu grace periods (%.2f per call), "
+	       "%lu returned before their own reader\n",
+	       NUPD, calls, gps, calls ? (double)gps / calls : 0.0, viol);
+	CHECK(viol == 0);
+	CHECK(calls >= NUPD);
+	CHECK(srcu_rs_destroy(us) == 0);
+}
+
+/* ---------------------------------------------------------------- callbacks */
+
+#define CB_THREADS 4
+#define CB_PER_THREAD 3000
+
+struct cbobj {
+	struct srcu_rs_head head;
+	unsigned long cookie;
+	atomic_int *reader_done; /* a reader that was active at call time, or NULL */
+	int thread;
+};
+
+static struct srcu_rs *cs;
+static atomic_ulong cb_invoked[CB_THREADS];
+static atomic_ulong cb_bad;
+
+static void cb_func(struct srcu_rs_head *h)
+{
+	struct cbobj *o = (struct cbobj *)h;
+	if (!srcu_rs_poll_state(cs, o->cookie))
+		atomic_fetch_add(&cb_bad, 1);
+	if (o->reader_done && !atomic_load(o->reader_done))
+		atomic_fetch_add(&cb_bad, 1);
+	atomic_fetch_add(&cb_invoked[o->thread], 1);
+	free(o);
+}
+
+static void *cb_thread(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+	unsigned long queued = 0;
+	atomic_int rdone;
+	for (int i = 0; i < CB_PER_THREAD; i++) {
+		struct cbobj *o = malloc(sizeof(*o));
+		int idx = -1;
+		CHECK(o);
+		o->thread = t;
+		o->reader_done = NULL;
+		if (i % 100 == 0) {
+			atomic_store(&rdone, 0);
+			idx = srcu_rs_read_lock(cs);
+			o->reader_done = &rdone;
+		}
+		o->cookie = srcu_rs_get_state(cs);
+		CHECK(srcu_rs_call(cs, &o->head, cb_func) == 0);
+		queued++;
+		if (idx >= 0) {
+			sleep_us(200);
+			atomic_store(&rdone, 1);
+			CHECK(srcu_rs_read_unlock(cs, idx) == 0);
+			/* rdone lives on our stack: make sure its callback ran before reuse. */
+			CHECK(srcu_rs_barrier(cs) == 0);
+		}
+		if (i % 500 == 499) {
+			CHECK(srcu_rs_barrier(cs) == 0);
+			CHECK(atomic_load(&cb_invoked[t]) == queued);
+		}
+	}
+	CHECK(srcu_rs_barrier(cs) == 0);
+	CHECK(atomic_load(&cb_invoked[t]) == queued);
+	return NULL;
+}
+
+static void test_callbacks(void)
+{
+	pthread_t th[CB_THREADS];
+	unsigned long total = 0;
+	cs = srcu_rs_create();
+	CHECK(cs);
+	for (int i = 0; i < CB_THREADS; i++)
+		CHECK(pthread_create(&th[i], NULL, cb_thread, (void *)(intptr_t)i) == 0);
+	for (int i = 0; i < CB_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < CB_THREADS; i++)
+		total += cb_invoked[i];
+	CHECK(srcu_rs_barrier(cs) == 0);
+	printf("callbacks: %lu invoked, %lu early, %lu grace periods\n", total, cb_bad,
+	       srcu_rs_completed_grace_periods(cs));
+	CHECK(total == CB_THREADS * CB_PER_THREAD);
+	CHECK(cb_bad == 0);
+	CHECK(srcu_rs_destroy(cs) == 0);
+}
+
+/* ---------------------------------------------------------------- polling */
+
+static void test_polling(void)
+{
+	struct srcu_rs *s = srcu_rs_create();
+	unsigned long c1, c2;
+	double t0;
+	int idx;
+
+	CHECK(s);
+	/* get_state requests nothing. */
+	c1 = srcu_rs_get_state(s);
+	sleep_us(20000);
+	CHECK(!srcu_rs_poll_state(s, c1));
+	/* start_poll: the callback thread drives it, but not past a reader that predates it. */
+	idx = srcu_rs_read_lock(s);
+	c2 = srcu_rs_start_poll(s);
+	sleep_us(30000);
+	CHECK(!srcu_rs_poll_state(s, c2));
+	CHECK(srcu_rs_read_unlock(s, idx) == 0);
+	t0 = now();
+	while (!srcu_rs_poll_state(s, c2)) {
+		CHECK(now() - t0 < 10.0);
+		sleep_us(100);
+	}
+	CHECK(srcu_rs_poll_state(s, c1)); /* c1 names an earlier (or the same) grace period */
+	/* A cookie polls true after synchronize, and stays true. */
+	c1 = srcu_rs_get_state(s);
+	CHECK(srcu_rs_synchronize(s) == 0);
+	CHECK(srcu_rs_poll_state(s, c1));
+	CHECK(srcu_rs_poll_state(s, c2));
+	/* Many polls in flight. */
+	for (int i = 0; i < 200; i++) {
+		unsigned long c = srcu_rs_start_poll(s);
+		t0 = now();
+		while (!srcu_rs_poll_state(s, c)) {
+			CHECK(now() - t0 < 10.0);
+			sched_yield();
+		}
+	}
+	printf("polling: %lu grace periods\n", srcu_rs_completed_grace_periods(s));
+	CHECK(srcu_rs_destroy(s) == 0);
+}
+
+/* ---------------------------------------------------------------- fork */
+
+static void test_fork(void)
+{
+	struct srcu_rs *s = srcu_rs_create();
+	struct srcu_rs_head h[4];
+	int status;
+	pid_t pid;
+
+	CHECK(s);
+	atomic_store(&simple_cb_runs, 0);
+	CHECK(srcu_rs_call(s, &h[0], simple_cb) == 0); /* starts the callback thread */
+	CHECK(srcu_rs_barrier(s) == 0);
+	int idx = srcu_rs_read_lock(s);
+	CHECK(srcu_rs_call(s, &h[1], simple_cb) == 0); /* pending across fork */
+	CHECK(srcu_rs_read_unlock(s, idx) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* Child: one thread; the library restarted the callback thread. */
+		if (srcu_rs_call(s, &h[2], simple_cb) != 0 || srcu_rs_barrier(s) != 0 ||
+		    srcu_rs_synchronize(s) != 0 || atomic_load(&simple_cb_runs) < 3 ||
+		    srcu_rs_destroy(s) != 0)
+			_exit(3);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(srcu_rs_call(s, &h[3], simple_cb) == 0);
+	CHECK(srcu_rs_barrier(s) == 0);
+	CHECK(atomic_load(&simple_cb_runs) == 3);
+	CHECK(srcu_rs_destroy(s) == 0);
+	printf("fork: child and parent both completed grace periods and callbacks\n");
+}
+
+/* ---------------------------------------------------------------- destroy */
+
+static void test_destroy(void)
+{
+	int before = nr_threads_in_process();
+	for (int round = 0; round < 3; round++) {
+		struct srcu_rs *s = srcu_rs_create();
+		struct srcu_rs_head h;
+		CHECK(s);
+		CHECK(srcu_rs_call(s, &h, simple_cb) == 0);
+		CHECK(nr_threads_in_process() == before + 1);
+		CHECK(srcu_rs_barrier(s) == 0);
+		CHECK(srcu_rs_destroy(s) == 0);
+		/* The thread is joined; the kernel may list it a moment longer while it is reaped. */
+		for (int k = 0; k < 1000 && nr_threads_in_process() != before; k++)
+			sleep_us(1000);
+		CHECK(nr_threads_in_process() == before);
+	}
+	printf("destroy: no thread left behind (%d thread(s))\n", before);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "api", test_api },           { "badinput", test_badinput }, { "deadlk", test_deadlk },
+	{ "sigtorture", test_sigtorture }, { "updaters", test_updaters }, { "callbacks", test_callbacks },
+	{ "polling", test_polling },   { "fork", test_fork },         { "destroy", test_destroy },
+};
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "all";
+	int ran = 0;
+
+	if (argc > 2)
+		seconds = atof(argv[2]);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Watchdog: a hang (a lost reader count stalls grace periods forever) is a failure. */
+	alarm(getenv("SRCU_TEST_WATCHDOG") ? (unsigned int)atoi(getenv("SRCU_TEST_WATCHDOG"))
+					   : (unsigned int)(seconds * 10 + 60));
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (strcmp(which, "all") && strcmp(which, tests[i].name))
+			continue;
+		tests[i].fn();
+		ran++;
+	}
+	if (!ran) {
+		fprintf(stderr, "unknown test %s\n", which);
+		return 64;
+	}
+	return 0;
+}

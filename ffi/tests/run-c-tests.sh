@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT OR GPL-2.0-only
+# The C test suite of libsrcu_rs.a (ffi/tests/c/test_srcu.c):
+#   1. builds target/release/libsrcu_rs.a and a fault-injection variant (target/fault/),
+#      checks that the static library exports every srcu_rs_* function;
+#   2. runs every test against the release library: as is (rseq + membarrier), with the
+#      fallback paths forced (SRCU_RS_DISABLE_RSEQ=1, SRCU_RS_DISABLE_MEMBARRIER=1), under
+#      AddressSanitizer, and under valgrind (which has no rseq: the fallback path again);
+#   3. shows that the safety tests can fail: each must FAIL against a deliberately broken
+#      variant (SRCU_RS_FAULT=n, srcu_core::Fault numbers; 4 = non-rseq per-CPU increment).
+# Prints one line per run and "N passed, M failed"; exits non-zero on any failure.
+# Environment: SRCU_TEST_SECONDS (default 2) scales the timed tests; SKIP_VALGRIND=1, SKIP_ASAN=1.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+OUT=$ROOT/target/c-tests
+SECS=${SRCU_TEST_SECONDS:-2}
+mkdir -p "$OUT"
+passed=0
+failed=0
+failures=()
+
+note() { printf '%s\n' "$*"; }
+
+result() { # name rc expect(pass|fail) log
+	local name=$1 rc=$2 expect=$3 log=$4
+	if { [ "$expect" = pass ] && [ "$rc" -eq 0 ]; } || { [ "$expect" = fail ] && [ "$rc" -ne 0 ]; }; then
+		passed=$((passed + 1))
+		note "ok   $name (rc=$rc, expected $expect) $(tail -n 1 "$log" | cut -c1-140)"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		note "FAIL $name (rc=$rc, expected $expect); log: $log"
+		tail -n 20 "$log" | sed 's/^/     | /'
+	fi
+}
+
+run() { # name expect cmd...
+	local name=$1 expect=$2
+	shift 2
+	local log=$OUT/$(echo "$name" | tr ' /=' '___').log
+	local rc
+	# (the subshell keeps bash's "Alarm clock" job notice out of the output)
+	rc=$( ("$@" >"$log" 2>&1; echo $?) 2>/dev/null)
+	result "$name" "$rc" "$expect" "$log"
+}
+
+note "== building"
+cargo build --release --quiet || exit 1
+cargo build --quiet --features fault-injection --target-dir target/fault || exit 1
+LIB=$ROOT/target/release/libsrcu_rs.a
+FAULTLIB=$ROOT/target/fault/debug/libsrcu_rs.a
+LIBS=$("$ROOT/ffi/tests/native-libs.sh")
+[ -n "$LIBS" ] || LIBS="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
+
+missing=""
+for f in create destroy read_lock read_unlock synchronize synchronize_expedited call barrier \
+	get_state start_poll poll_state; do
+	readelf -sW "$LIB" | grep -Eq "FUNC +GLOBAL +DEFAULT +[0-9]+ srcu_rs_$f\$" || missing="$missing srcu_rs_$f"
+done
+echo "missing:${missing:-none}" >"$OUT/symbols.log"
+result "libsrcu_rs.a exports the C API" "$([ -z "$missing" ] && echo 0 || echo 1)" pass "$OUT/symbols.log"
+
+CFLAGS="-std=gnu11 -g -Wall -Wextra -Werror -I$ROOT/include"
+SRC=$ROOT/ffi/tests/c/test_srcu.c
+gcc $CFLAGS -O2 "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu" || exit 1
+gcc $CFLAGS -O2 "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault" || exit 1
+if [ "${SKIP_ASAN:-0}" != 1 ]; then
+	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer "$SRC" "$LIB" $LIBS \
+		-o "$OUT/test_srcu_asan" || exit 1
+fi
+
+TESTS="api badinput deadlk sigtorture updaters callbacks polling fork destroy"
+T=$OUT/test_srcu
+
+note "== release library (rseq + membarrier when the kernel has them)"
+for t in $TESTS; do run "$t" pass env EXPECT_RSEQ_IF_KERNEL=1 "$T" "$t" "$SECS"; done
+note "== fallback paths forced: SRCU_RS_DISABLE_RSEQ=1 (atomic half only)"
+for t in $TESTS; do run "$t [no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$T" "$t" 1; done
+note "== SRCU_RS_DISABLE_MEMBARRIER=1 (full fences on both sides)"
+for t in api sigtorture updaters callbacks; do
+	run "$t [no membarrier]" pass env SRCU_RS_DISABLE_MEMBARRIER=1 "$T" "$t" 1
+done
+
+if [ "${SKIP_ASAN:-0}" != 1 ]; then
+	note "== AddressSanitizer"
+	for t in $TESTS; do run "$t [asan]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_asan" "$t" 1; done
+fi
+
+if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
+	if command -v valgrind >/dev/null; then
+		note "== valgrind (no rseq under valgrind: exercises the atomic-half fallback)"
+		for t in $TESTS; do
+			run "$t [valgrind]" pass env EXPECT_NO_RSEQ=1 valgrind -q --error-exitcode=99 \
+				--leak-check=full --show-leak-kinds=definite,indirect \
+				--errors-for-leak-kinds=definite,indirect "$T" "$t" 0.5
+		done
+	else
+		run "valgrind is installed" pass false
+	fi
+fi
+
+note "== the safety tests can fail: each broken variant must be caught"
+F=$OUT/test_srcu_fault
+run "fault build, no fault: sigtorture" pass env SRCU_RS_FAULT=0 "$F" sigtorture 1
+run "fault build, no fault: updaters" pass env SRCU_RS_FAULT=0 "$F" updaters 1
+for f in 2 5; do
+	for t in sigtorture updaters callbacks polling; do
+		run "SRCU_RS_FAULT=$f $t" fail env SRCU_RS_FAULT=$f SRCU_TEST_WATCHDOG=30 "$F" "$t" 1
+	done
+done
+# Fault 4: the per-CPU half incremented without rseq (load, add, store). Signal-handler and
+# preempting readers lose counts: grace periods stall (watchdog) or end early (poison).
+run "SRCU_RS_FAULT=4 sigtorture" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 "$F" sigtorture 2
+
+note ""
+if [ "$failed" -ne 0 ]; then
+	note "failed: ${failures[*]}"
+fi
+note "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
