@@ -100,6 +100,9 @@ if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
 	fi
 fi
 
+note "== install + pkg-config + examples/ (make example)"
+run "make example (staged install, pkg-config --static)" pass make -s example
+
 note "== the safety tests can fail: each broken variant must be caught"
 F=$OUT/test_srcu_fault
 run "fault build, no fault: sigtorture" pass env SRCU_RS_FAULT=0 "$F" sigtorture 1
