@@ -15,12 +15,22 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=ffi/src");
     println!("cargo:rerun-if-changed=ffi/cbindgen.toml");
+    println!("cargo:rerun-if-changed=ffi/srcu_rs_inline.h");
+    println!("cargo:rerun-if-changed=c-shim/userspace/srcu_rseq.h");
     println!("cargo:rerun-if-changed=include/srcu_rs.h");
     println!("cargo:rerun-if-env-changed=SRCU_RS_UPDATE_GENERATED");
     println!("cargo:rerun-if-env-changed=SRCU_RS_CHECK_GENERATED");
 
-    let config =
+    let mut config =
         cbindgen::Config::from_file(ffi.join("cbindgen.toml")).expect("read ffi/cbindgen.toml");
+    // The optional inline reader fast path: ffi/srcu_rs_inline.h with the shim's rseq
+    // increment (c-shim/userspace/srcu_rseq.h) pasted in, so both run the same code.
+    let inline =
+        std::fs::read_to_string(ffi.join("srcu_rs_inline.h")).expect("read ffi/srcu_rs_inline.h");
+    let rseq = std::fs::read_to_string(root.join("c-shim/userspace/srcu_rseq.h"))
+        .expect("read c-shim/userspace/srcu_rseq.h");
+    let rseq = rseq.trim_start_matches("/* SPDX-License-Identifier: MIT OR GPL-2.0-only */\n");
+    config.trailer = Some(inline.replace("@SRCU_RSEQ_H@", rseq.trim_end()));
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("srcu_rs.h");
     cbindgen::Builder::new()
         .with_crate(&ffi)

@@ -27,6 +27,47 @@
  */
 #define SRCU_RS_FEATURE_MEMBARRIER 2
 
+/**
+ * Version of the published reader layout.
+ */
+#define SRCU_RS_LAYOUT_VERSION 1
+
+/**
+ * Byte offset of the counter-array pointer in a domain.
+ */
+#define SRCU_RS_LAYOUT_V1_COUNTERS 40
+
+/**
+ * Byte offset of the number of counter-array elements in a domain.
+ */
+#define SRCU_RS_LAYOUT_V1_NR_CPUS 48
+
+/**
+ * Byte offset of the reader flags word in a domain.
+ */
+#define SRCU_RS_LAYOUT_V1_READER_FLAGS 56
+
+/**
+ * Bytes between two CPUs' counters.
+ */
+#define SRCU_RS_LAYOUT_V1_CPU_STRIDE 128
+
+/**
+ * Byte offset of the per-CPU-op half (4 words: lock[0], lock[1], unlock[0], unlock[1]) in
+ * one CPU's counters.
+ */
+#define SRCU_RS_LAYOUT_V1_PERCPU_HALF 0
+
+/**
+ * Reader flag: readers increment with rseq (else they call the slow path).
+ */
+#define SRCU_RS_LAYOUT_V1_READER_RSEQ 1
+
+/**
+ * Reader flag: the heavy barrier is membarrier, readers use compiler barriers.
+ */
+#define SRCU_RS_LAYOUT_V1_READER_MEMBARRIER 2
+
 
 
 
@@ -179,8 +220,235 @@ unsigned int srcu_rs_features(void);
  */
 unsigned long srcu_rs_rseq_fallbacks(void);
 
+/**
+ * The slow half of the inline reader: count slot `slot` (0..4, `Counter::slot` order) for the
+ * calling thread. Part of layout version 1; not for direct use.
+ *
+ * # Safety
+ * `s` is a live domain.
+ */
+void srcu_rs_layout_v1_count_slow(struct srcu_rs *s, int slot);
+
+/**
+ * For tests: the layout version and offsets as the library sees them
+ * (`out[0..7]` = version, counters, nr_cpus, reader_flags, stride, percpu half, this
+ * domain's reader flags). Returns the number of words written (7), or -EINVAL.
+ *
+ * # Safety
+ * `s` is a live domain; `out` points to at least 7 writable `size_t`s.
+ */
+int srcu_rs_layout_v1_describe(struct srcu_rs *s, size_t *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* SRCU_RS_H */
+
+/*
+ * Optional inline reader fast path (liburcu's _LGPL_SOURCE model): define SRCU_RS_INLINE
+ * before including this header to get srcu_rs_read_lock_inline()/srcu_rs_read_unlock_inline(),
+ * which read the published reader layout below directly instead of calling the library.
+ * They implement srcu-core's reader protocol exactly (srcu-core/src/readers.rs), have the same
+ * results and error returns as srcu_rs_read_lock()/srcu_rs_read_unlock(), and may be mixed
+ * freely with them (lock with one, unlock with the other). Async-signal-safe.
+ *
+ * The layout is versioned (SRCU_RS_LAYOUT_VERSION): the _Static_asserts below check this
+ * header's view against the numbers the library was built with, and code compiled against
+ * layout v1 references srcu_rs_layout_v1_count_slow, so it cannot link against a library
+ * with another layout. Available on x86-64 Linux with GCC or Clang and glibc >= 2.35 (rseq);
+ * elsewhere SRCU_RS_HAVE_INLINE stays undefined and the *_inline names call the library.
+ */
+#if defined(SRCU_RS_INLINE) && !defined(SRCU_RS_INLINE_H)
+#define SRCU_RS_INLINE_H
+
+/*
+ * The rseq per-CPU increment, as a static inline function shared by the shim (srcu_shim.c) and
+ * the optional inline reader fast path of include/srcu_rs.h.
+ *
+ * Protocol (librseq's rseq_addv on x86-64, with glibc's registration and signature):
+ *
+ *     cpu = rseq->cpu_id_start                     (always a valid CPU number once registered)
+ *     ptr = base + cpu * stride + offset
+ *   1:  rseq->rseq_cs = &descriptor                (arms the critical section [1, 2))
+ *       if (rseq->cpu_id != cpu) goto abort        (not registered: cpu_id is -1 or -2)
+ *       addq $1, (ptr)                             (the commit: one instruction)
+ *   2:  return 0
+ *   abort: (kernel jumps here if the thread was preempted, migrated or got a signal in [1, 2))
+ *       return 1                                   (caller counts in the atomic half)
+ *
+ * Why this is async-signal-safe: a signal delivered while the thread is in [1, 2) makes the
+ * kernel move the thread's instruction pointer to `abort` before running the handler, so the
+ * interrupted increment is either complete (the commit ran) or never happens; the handler's own
+ * reader does its own increment. The per-CPU-op half of CPU n is therefore only ever written by
+ * a committed critical section that ran on CPU n without interruption, which is the
+ * `this_cpu_inc()` contract srcu-core asks of Platform::percpu_inc.
+ */
+#ifndef SRCU_RSEQ_H
+#define SRCU_RSEQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#define SRCU_RSEQ_SUPPORTED 1
+
+/* glibc's rseq ABI (>= 2.35): offset of the thread's struct rseq from the thread pointer. */
+extern const ptrdiff_t __rseq_offset;
+extern const unsigned int __rseq_size;
+
+/* The part of struct rseq the fast path uses (the kernel ABI, include/uapi/linux/rseq.h). */
+struct srcu_rseq_abi {
+	uint32_t cpu_id_start;
+	uint32_t cpu_id;
+	uint64_t rseq_cs;
+	uint32_t flags;
+} __attribute__((aligned(32)));
+
+#define SRCU_RSEQ_SIG 0x53053053 /* glibc's RSEQ_SIG for x86 */
+
+static inline struct srcu_rseq_abi *srcu_rseq_area(void)
+{
+	return (struct srcu_rseq_abi *)((char *)__builtin_thread_pointer() + __rseq_offset);
+}
+
+/* 0: incremented; 1: nothing done, use the atomic half. */
+static inline __attribute__((always_inline)) int
+srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
+{
+	struct srcu_rseq_abi *rs = srcu_rseq_area();
+	uint32_t cpu = __atomic_load_n(&rs->cpu_id_start, __ATOMIC_RELAXED);
+	char *ptr;
+	int ret;
+
+	if (__builtin_expect(cpu >= nr_cpus, 0))
+		return 1;
+	ptr = (char *)base + (size_t)cpu * stride + offset;
+	__asm__ __volatile__(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n\t"
+		"3:\n\t"
+		".long 0x0, 0x0\n\t"
+		".quad 1f, (2f - 1f), 4f\n\t"
+		".popsection\n\t"
+		".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"
+		".quad 3b\n\t"
+		".popsection\n\t"
+		"leaq 3b(%%rip), %%rax\n\t"
+		"movq %%rax, %[rseq_cs]\n\t"
+		"1:\n\t"
+		"cmpl %[cpu], %[cpu_id]\n\t"
+		"jnz 4f\n\t"
+		"addq $1, (%[ptr])\n\t"
+		"2:\n\t"
+		"xorl %[ret], %[ret]\n\t"
+		".pushsection __rseq_failure, \"ax\"\n\t"
+		".long 0x53053053\n\t"
+		"4:\n\t"
+		"movl $1, %[ret]\n\t"
+		"jmp 5f\n\t"
+		".popsection\n\t"
+		"5:\n\t"
+		: [ret] "=&r"(ret), [rseq_cs] "=m"(rs->rseq_cs)
+		: [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [ptr] "r"(ptr)
+		: "memory", "cc", "rax");
+	return ret;
+}
+#else
+#define SRCU_RSEQ_SUPPORTED 0
+static inline int srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
+{
+	(void)base; (void)stride; (void)nr_cpus; (void)offset;
+	return 1;
+}
+#endif
+
+#endif /* SRCU_RSEQ_H */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if SRCU_RSEQ_SUPPORTED && defined(__GLIBC__) && \
+	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define SRCU_RS_HAVE_INLINE 1
+
+#ifdef __cplusplus
+#define SRCU_RS_STATIC_ASSERT static_assert
+#else
+#define SRCU_RS_STATIC_ASSERT _Static_assert
+#endif
+
+/* The reader-visible part of struct srcu_rs, layout version 1. */
+struct srcu_rs_layout_v1 {
+	unsigned long srcu_idx;      /* bit 0: the index new readers use */
+	unsigned long private_gp[4]; /* grace-period state: not for readers */
+	void *counters;              /* nr_cpus elements of SRCU_RS_LAYOUT_V1_CPU_STRIDE bytes */
+	size_t nr_cpus;
+	unsigned long reader_flags;  /* SRCU_RS_LAYOUT_V1_READER_* */
+};
+
+SRCU_RS_STATIC_ASSERT(SRCU_RS_LAYOUT_VERSION == 1, "srcu_rs inline fast path: unknown layout version");
+SRCU_RS_STATIC_ASSERT(sizeof(unsigned long) == sizeof(size_t) && sizeof(void *) == sizeof(size_t),
+	       "srcu_rs inline fast path: LP64 only");
+SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v1, counters) == SRCU_RS_LAYOUT_V1_COUNTERS,
+	       "srcu_rs layout v1: counters");
+SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v1, nr_cpus) == SRCU_RS_LAYOUT_V1_NR_CPUS,
+	       "srcu_rs layout v1: nr_cpus");
+SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v1, reader_flags) == SRCU_RS_LAYOUT_V1_READER_FLAGS,
+	       "srcu_rs layout v1: reader_flags");
+
+static inline __attribute__((always_inline)) void srcu_rs_layout_v1_count(struct srcu_rs *s, int slot)
+{
+	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
+
+	if (__builtin_expect(!(l->reader_flags & SRCU_RS_LAYOUT_V1_READER_RSEQ), 0) ||
+	    __builtin_expect(srcu_rseq_percpu_inc(l->counters, SRCU_RS_LAYOUT_V1_CPU_STRIDE, l->nr_cpus,
+						  SRCU_RS_LAYOUT_V1_PERCPU_HALF +
+							  (size_t)slot * sizeof(unsigned long)) != 0,
+			     0))
+		srcu_rs_layout_v1_count_slow(s, slot);
+}
+
+static inline __attribute__((always_inline)) void srcu_rs_layout_v1_reader_mb(struct srcu_rs *s)
+{
+	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
+
+	if (__builtin_expect(!!(l->reader_flags & SRCU_RS_LAYOUT_V1_READER_MEMBARRIER), 1))
+		__asm__ __volatile__("" ::: "memory"); /* the updater's membarrier() upgrades it */
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* srcu_rs_read_lock(), inline. */
+static inline __attribute__((always_inline)) int srcu_rs_read_lock_inline(struct srcu_rs *s)
+{
+	int idx;
+
+	if (__builtin_expect(!s, 0))
+		return -EINVAL;
+	idx = (int)(__atomic_load_n(&((const struct srcu_rs_layout_v1 *)(const void *)s)->srcu_idx,
+				    __ATOMIC_RELAXED) & 1);
+	srcu_rs_layout_v1_count(s, idx);     /* lock[idx] */
+	srcu_rs_layout_v1_reader_mb(s);      /* B */
+	return idx;
+}
+
+/* srcu_rs_read_unlock(), inline. */
+static inline __attribute__((always_inline)) int srcu_rs_read_unlock_inline(struct srcu_rs *s, int idx)
+{
+	if (__builtin_expect(!s || (unsigned int)idx > 1, 0))
+		return -EINVAL;
+	srcu_rs_layout_v1_reader_mb(s);      /* C */
+	srcu_rs_layout_v1_count(s, 2 + idx); /* unlock[idx] */
+	return 0;
+}
+#else
+#define srcu_rs_read_lock_inline srcu_rs_read_lock
+#define srcu_rs_read_unlock_inline srcu_rs_read_unlock
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SRCU_RS_INLINE */

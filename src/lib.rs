@@ -9,6 +9,7 @@
 
 pub use srcu_core as core_algorithm;
 pub use srcu_rs_ffi::api::*;
+pub use srcu_rs_ffi::layout::{srcu_rs_layout_v1_count_slow, srcu_rs_layout_v1_describe};
 pub use srcu_rs_ffi::srcu_rs_head;
 
 #[cfg(test)]

@@ -136,6 +136,9 @@ pub struct Domain {
     pub counters: *mut CpuCounters,
     /// Number of elements of `counters` (one more than the highest possible CPU).
     pub nr_cpus: usize,
+    /// `SRCU_RS_LAYOUT_V1_READER_*` bits: how readers count and fence (set at creation from
+    /// the process-wide choice, never changed).
+    pub reader_flags: usize,
     fault: Fault,
     gp_lock: RawLock,
     /// Held by the callback thread while it invokes callbacks, so that `fork()` never
@@ -276,6 +279,7 @@ impl Platform for Plat<'_> {
 static REGISTRY: Locked<Vec<usize>> = Locked::new(Vec::new());
 static INIT: Once = Once::new();
 static NR_CPUS: AtomicUsize = AtomicUsize::new(0);
+static READER_FLAGS: AtomicUsize = AtomicUsize::new(0);
 #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
 static FAULT: AtomicUsize = AtomicUsize::new(0);
 
@@ -314,11 +318,20 @@ fn global_init() {
         #[cfg(not(feature = "fault-injection"))]
         let fault = Fault::None;
         FAULT.store(fault as usize, Ordering::Relaxed);
-        shim::init(shim::InitFlags {
+        let broken_percpu = fault == Fault::NmiInPercpuHalf;
+        let have = shim::init(shim::InitFlags {
             disable_rseq: env_flag("SRCU_RS_DISABLE_RSEQ"),
             disable_membarrier: env_flag("SRCU_RS_DISABLE_MEMBARRIER"),
-            broken_percpu: fault == Fault::NmiInPercpuHalf,
+            broken_percpu,
         });
+        let mut flags = 0;
+        if have & shim::HAVE_RSEQ != 0 && !broken_percpu {
+            flags |= crate::layout::SRCU_RS_LAYOUT_V1_READER_RSEQ;
+        }
+        if have & shim::HAVE_MEMBARRIER != 0 {
+            flags |= crate::layout::SRCU_RS_LAYOUT_V1_READER_MEMBARRIER;
+        }
+        READER_FLAGS.store(flags, Ordering::Relaxed);
         NR_CPUS.store(possible_cpus(), Ordering::Relaxed);
         // SAFETY: the handlers are plain extern "C" functions valid for the program's life.
         unsafe {
@@ -441,12 +454,14 @@ impl Domain {
             return Err(CreateError::NoMemory);
         }
         let fault = Fault::from_raw(FAULT.load(Ordering::Relaxed) as u32).unwrap_or(Fault::None);
+        let reader_flags = READER_FLAGS.load(Ordering::Relaxed);
         // SAFETY: p is a fresh allocation with Domain's layout.
         unsafe {
             p.write(Domain {
                 srcu: Srcu::new(),
                 counters,
                 nr_cpus: n,
+                reader_flags,
                 fault,
                 gp_lock: RawLock::new(),
                 invoke_lock: RawLock::new(),
@@ -648,6 +663,18 @@ impl Domain {
         self.wake_worker();
         m.wait();
         Ok(())
+    }
+
+    /// The out-of-line half of the header's inline reader (`srcu_rs_layout_v1_count_slow`):
+    /// count `c` for a reader whose inline rseq section aborted (atomic half), or that runs
+    /// without rseq (the platform's own `percpu_inc`, which picks the half).
+    pub fn count_slow(&self, c: Counter) {
+        let p = self.plat();
+        if self.reader_flags & crate::layout::SRCU_RS_LAYOUT_V1_READER_RSEQ != 0 {
+            p.atomic_inc(c);
+        } else {
+            p.percpu_inc(c);
+        }
     }
 
     /// Statistics: grace periods completed.

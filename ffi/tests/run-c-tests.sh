@@ -64,19 +64,28 @@ result "libsrcu_rs.a exports the C API" "$([ -z "$missing" ] && echo 0 || echo 1
 CFLAGS="-std=gnu11 -g -Wall -Wextra -Werror -I$ROOT/include"
 SRC=$ROOT/ffi/tests/c/test_srcu.c
 gcc $CFLAGS -O2 "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu" || exit 1
+gcc $CFLAGS -O2 -DTEST_INLINE "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu_inline" || exit 1
 gcc $CFLAGS -O2 "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault" || exit 1
+gcc $CFLAGS -O2 -DTEST_INLINE "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault_inline" || exit 1
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer "$SRC" "$LIB" $LIBS \
 		-o "$OUT/test_srcu_asan" || exit 1
+	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer -DTEST_INLINE "$SRC" "$LIB" $LIBS \
+		-o "$OUT/test_srcu_inline_asan" || exit 1
 fi
 
-TESTS="api badinput deadlk sigtorture updaters callbacks polling fork destroy"
+TESTS="api badinput deadlk sigtorture updaters callbacks polling fork destroy layout"
 T=$OUT/test_srcu
 
 note "== release library (rseq + membarrier when the kernel has them)"
 for t in $TESTS; do run "$t" pass env EXPECT_RSEQ_IF_KERNEL=1 "$T" "$t" "$SECS"; done
+note "== header inline fast path (SRCU_RS_INLINE): every reader inline"
+for t in $TESTS; do run "$t [inline]" pass "$OUT/test_srcu_inline" "$t" 1; done
 note "== fallback paths forced: SRCU_RS_DISABLE_RSEQ=1 (atomic half only)"
 for t in $TESTS; do run "$t [no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$T" "$t" 1; done
+for t in api sigtorture layout; do
+	run "$t [inline, no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$OUT/test_srcu_inline" "$t" 1
+done
 note "== SRCU_RS_DISABLE_MEMBARRIER=1 (full fences on both sides)"
 for t in api sigtorture updaters callbacks; do
 	run "$t [no membarrier]" pass env SRCU_RS_DISABLE_MEMBARRIER=1 "$T" "$t" 1
@@ -85,6 +94,9 @@ done
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	note "== AddressSanitizer"
 	for t in $TESTS; do run "$t [asan]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_asan" "$t" 1; done
+	for t in sigtorture layout; do
+		run "$t [asan, inline]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_inline_asan" "$t" 1
+	done
 fi
 
 if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
@@ -94,6 +106,11 @@ if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
 			run "$t [valgrind]" pass env EXPECT_NO_RSEQ=1 valgrind -q --error-exitcode=99 \
 				--leak-check=full --show-leak-kinds=definite,indirect \
 				--errors-for-leak-kinds=definite,indirect "$T" "$t" 0.5
+		done
+		for t in sigtorture layout; do
+			run "$t [valgrind, inline]" pass env EXPECT_NO_RSEQ=1 valgrind -q --error-exitcode=99 \
+				--leak-check=full --show-leak-kinds=definite,indirect \
+				--errors-for-leak-kinds=definite,indirect "$OUT/test_srcu_inline" "$t" 0.5
 		done
 	else
 		run "valgrind is installed" pass false
@@ -115,6 +132,10 @@ done
 # Fault 4: the per-CPU half incremented without rseq (load, add, store). Signal-handler and
 # preempting readers lose counts: grace periods stall (watchdog) or end early (poison).
 run "SRCU_RS_FAULT=4 sigtorture" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 "$F" sigtorture 2
+run "SRCU_RS_FAULT=4 sigtorture [inline]" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 \
+	"$OUT/test_srcu_fault_inline" sigtorture 2
+run "SRCU_RS_FAULT=2 sigtorture [inline]" fail env SRCU_RS_FAULT=2 SRCU_TEST_WATCHDOG=30 \
+	"$OUT/test_srcu_fault_inline" sigtorture 1
 
 note ""
 if [ "$failed" -ne 0 ]; then

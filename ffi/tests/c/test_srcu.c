@@ -9,7 +9,18 @@
  * accounting, or the watchdog's SIGALRM on a hang).
  */
 #define _GNU_SOURCE
+#ifdef TEST_INLINE /* every reader uses the header's inline fast path */
+#define SRCU_RS_INLINE
+#endif
 #include <srcu_rs.h>
+#ifdef TEST_INLINE
+#ifndef SRCU_RS_HAVE_INLINE
+#error "TEST_INLINE: this platform has no inline fast path"
+#endif
+/* Function-like, so that (srcu_rs_read_lock)(s) still names the library function. */
+#define srcu_rs_read_lock(s) srcu_rs_read_lock_inline(s)
+#define srcu_rs_read_unlock(s, i) srcu_rs_read_unlock_inline(s, i)
+#endif
 
 #include <dirent.h>
 #include <pthread.h>
@@ -633,6 +644,48 @@ static void test_destroy(void)
 	printf("destroy: no thread left behind (%d thread(s))\n", before);
 }
 
+/* ---------------------------------------------------------------- layout */
+
+static void test_layout(void)
+{
+	struct srcu_rs *s = srcu_rs_create();
+	size_t d[7];
+	CHECK(s);
+	CHECK(srcu_rs_layout_v1_describe(s, d) == 7);
+	CHECK(d[0] == SRCU_RS_LAYOUT_VERSION);
+	CHECK(d[1] == SRCU_RS_LAYOUT_V1_COUNTERS && d[2] == SRCU_RS_LAYOUT_V1_NR_CPUS);
+	CHECK(d[3] == SRCU_RS_LAYOUT_V1_READER_FLAGS && d[4] == SRCU_RS_LAYOUT_V1_CPU_STRIDE);
+	CHECK(d[5] == SRCU_RS_LAYOUT_V1_PERCPU_HALF);
+	CHECK(!!(d[6] & SRCU_RS_LAYOUT_V1_READER_RSEQ) == !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ));
+#ifdef SRCU_RS_HAVE_INLINE
+	{
+		const struct srcu_rs_layout_v1 *l = (const void *)s;
+		unsigned long c;
+		int a, b;
+		CHECK(l->reader_flags == d[6] && l->nr_cpus >= 1 && l->counters);
+		/* Inline lock, library unlock, and the reverse: the grace period waits for both. */
+		a = srcu_rs_read_lock_inline(s);
+		b = (srcu_rs_read_lock)(s);
+		c = srcu_rs_start_poll(s);
+		sleep_us(20000);
+		CHECK(!srcu_rs_poll_state(s, c));
+		CHECK((srcu_rs_read_unlock)(s, a) == 0);
+		sleep_us(20000);
+		CHECK(!srcu_rs_poll_state(s, c));
+		CHECK(srcu_rs_read_unlock_inline(s, b) == 0);
+		CHECK(srcu_rs_synchronize(s) == 0);
+		CHECK(srcu_rs_poll_state(s, c));
+		CHECK(srcu_rs_read_unlock_inline(s, 2) == -EINVAL);
+		CHECK(srcu_rs_read_unlock_inline(NULL, 0) == -EINVAL);
+		CHECK(srcu_rs_read_lock_inline(NULL) == -EINVAL);
+		printf("layout: v%d, inline fast path mixed with library calls\n", SRCU_RS_LAYOUT_VERSION);
+	}
+#else
+	printf("layout: v%d (no inline fast path in this build)\n", SRCU_RS_LAYOUT_VERSION);
+#endif
+	CHECK(srcu_rs_destroy(s) == 0);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -642,6 +695,7 @@ static const struct {
 	{ "api", test_api },           { "badinput", test_badinput }, { "deadlk", test_deadlk },
 	{ "sigtorture", test_sigtorture }, { "updaters", test_updaters }, { "callbacks", test_callbacks },
 	{ "polling", test_polling },   { "fork", test_fork },         { "destroy", test_destroy },
+	{ "layout", test_layout },
 };
 
 int main(int argc, char **argv)

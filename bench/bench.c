@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+/*
+ * srcu_rs vs liburcu (flavor memb, reader threads registered), in one run:
+ *   - ns per read lock+unlock pair, 1 and 2 threads, inline fast paths and out-of-line calls;
+ *   - synchronize latency with 2 registered reader threads present but idle;
+ *   - throughput of 8 concurrent updaters (and, for srcu_rs, grace periods per call).
+ * Every figure is the median of BENCH_RUNS runs (default 7). Run: make bench (repo root).
+ */
+#define _GNU_SOURCE
+#include <srcu_rs.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void urcu_inline_pairs(long n);
+void urcu_call_pairs(long n);
+void urcu_register(void);
+void urcu_unregister(void);
+void urcu_sync(void);
+void srcu_call_pairs(struct srcu_rs *s, long n);
+int srcu_inline_available(void);
+void srcu_inline_pairs(struct srcu_rs *s, long n);
+
+static struct srcu_rs *dom;
+static int runs = 7;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ------------------------------------------------------------ read pairs */
+
+enum impl { SRCU_INLINE, SRCU_CALL, URCU_INLINE, URCU_CALL };
+static const char *impl_name[] = { "srcu_rs inline", "srcu_rs call", "liburcu inline", "liburcu call" };
+
+struct rd {
+	enum impl impl;
+	long n;
+	pthread_barrier_t *bar;
+	double ns;
+};
+
+static void pairs(enum impl impl, long n)
+{
+	switch (impl) {
+	case SRCU_INLINE: srcu_inline_pairs(dom, n); break;
+	case SRCU_CALL: srcu_call_pairs(dom, n); break;
+	case URCU_INLINE: urcu_inline_pairs(n); break;
+	case URCU_CALL: urcu_call_pairs(n); break;
+	}
+}
+
+static void *read_thread(void *arg)
+{
+	struct rd *r = arg;
+	int urcu = r->impl == URCU_INLINE || r->impl == URCU_CALL;
+	if (urcu)
+		urcu_register();
+	pairs(r->impl, r->n / 20); /* warm up */
+	pthread_barrier_wait(r->bar);
+	double t0 = now();
+	pairs(r->impl, r->n);
+	r->ns = (now() - t0) * 1e9 / r->n;
+	if (urcu)
+		urcu_unregister();
+	return NULL;
+}
+
+static double read_pair_ns(enum impl impl, int nthreads)
+{
+	double v[64];
+	for (int k = 0; k < runs; k++) {
+		pthread_t t[2];
+		struct rd r[2];
+		pthread_barrier_t bar;
+		pthread_barrier_init(&bar, NULL, nthreads);
+		for (int i = 0; i < nthreads; i++) {
+			r[i] = (struct rd){ impl, 20000000, &bar, 0 };
+			pthread_create(&t[i], NULL, read_thread, &r[i]);
+		}
+		double sum = 0;
+		for (int i = 0; i < nthreads; i++) {
+			pthread_join(t[i], NULL);
+			sum += r[i].ns;
+		}
+		pthread_barrier_destroy(&bar);
+		v[k] = sum / nthreads;
+	}
+	return median(v, runs);
+}
+
+/* ------------------------------------------------------------ synchronize latency */
+
+static atomic_int idle_stop;
+static void *idle_reader(void *arg)
+{
+	int urcu = (int)(long)arg;
+	if (urcu) {
+		urcu_register();
+		urcu_inline_pairs(10);
+	} else {
+		srcu_call_pairs(dom, 10);
+	}
+	while (!atomic_load(&idle_stop))
+		usleep(1000);
+	if (urcu)
+		urcu_unregister();
+	return NULL;
+}
+
+enum sync_kind { SRCU_SYNC, SRCU_SYNC_EXP, URCU_SYNC };
+static const char *sync_name[] = { "srcu_rs_synchronize", "srcu_rs_synchronize_expedited",
+				   "urcu_memb_synchronize_rcu" };
+
+static void do_sync(enum sync_kind k)
+{
+	switch (k) {
+	case SRCU_SYNC: srcu_rs_synchronize(dom); break;
+	case SRCU_SYNC_EXP: srcu_rs_synchronize_expedited(dom); break;
+	case URCU_SYNC: urcu_sync(); break;
+	}
+}
+
+static double sync_latency_us(enum sync_kind k)
+{
+	pthread_t t[2];
+	double v[64];
+	atomic_store(&idle_stop, 0);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, idle_reader, (void *)(long)(k == URCU_SYNC));
+	usleep(20000);
+	for (int r = 0; r < runs; r++) {
+		const int n = 300;
+		double t0 = now();
+		for (int i = 0; i < n; i++)
+			do_sync(k);
+		v[r] = (now() - t0) * 1e6 / n;
+	}
+	atomic_store(&idle_stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return median(v, runs);
+}
+
+/* ------------------------------------------------------------ 8 updaters */
+
+#define NUPD 8
+struct upd {
+	enum sync_kind k;
+	double until;
+	long calls;
+	pthread_barrier_t *bar;
+};
+
+static void *updater(void *arg)
+{
+	struct upd *u = arg;
+	pthread_barrier_wait(u->bar);
+	while (now() < u->until) {
+		do_sync(u->k);
+		u->calls++;
+	}
+	return NULL;
+}
+
+static double updaters_throughput(enum sync_kind k, double *gp_per_call)
+{
+	double v[64], g[64];
+	for (int r = 0; r < runs; r++) {
+		pthread_t t[NUPD];
+		struct upd u[NUPD];
+		pthread_barrier_t bar;
+		unsigned long gp0 = srcu_rs_completed_grace_periods(dom);
+		long calls = 0;
+		double t0 = now(), dur = 0.3;
+		pthread_barrier_init(&bar, NULL, NUPD);
+		for (int i = 0; i < NUPD; i++) {
+			u[i] = (struct upd){ k, t0 + dur, 0, &bar };
+			pthread_create(&t[i], NULL, updater, &u[i]);
+		}
+		for (int i = 0; i < NUPD; i++) {
+			pthread_join(t[i], NULL);
+			calls += u[i].calls;
+		}
+		pthread_barrier_destroy(&bar);
+		double el = now() - t0;
+		v[r] = calls / el;
+		g[r] = calls ? (double)(srcu_rs_completed_grace_periods(dom) - gp0) / calls : 0;
+	}
+	if (gp_per_call)
+		*gp_per_call = median(g, runs);
+	return median(v, runs);
+}
+
+int main(void)
+{
+	double rp[4][3];
+	if (getenv("BENCH_RUNS"))
+		runs = atoi(getenv("BENCH_RUNS"));
+	if (runs < 1 || runs > 64)
+		runs = 7;
+	dom = srcu_rs_create();
+	if (!dom) {
+		perror("srcu_rs_create");
+		return 1;
+	}
+	urcu_register(); /* the main thread too, so liburcu never sees an empty registry */
+	printf("srcu_rs features: rseq=%d membarrier=%d; %ld CPUs online; median of %d runs\n\n",
+	       !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ),
+	       !!(srcu_rs_features() & SRCU_RS_FEATURE_MEMBARRIER), sysconf(_SC_NPROCESSORS_ONLN), runs);
+	int have_inline = srcu_inline_available();
+	for (int impl = 0; impl < 4; impl++)
+		for (int nt = 1; nt <= 2; nt++)
+			rp[impl][nt] = (impl == SRCU_INLINE && !have_inline) ? 0 : read_pair_ns(impl, nt);
+
+	double sl[3];
+	for (int k = 0; k < 3; k++)
+		sl[k] = sync_latency_us(k);
+	double gpc, gpc_exp;
+	double thr_srcu = updaters_throughput(SRCU_SYNC, &gpc);
+	double thr_srcu_exp = updaters_throughput(SRCU_SYNC_EXP, &gpc_exp);
+	double thr_urcu = updaters_throughput(URCU_SYNC, NULL);
+	urcu_unregister();
+
+	printf("| measurement | srcu_rs | liburcu memb | srcu_rs / liburcu |\n");
+	printf("|---|---:|---:|---:|\n");
+	for (int nt = 1; nt <= 2; nt++) {
+		if (have_inline)
+			printf("| read lock+unlock, %d thread%s, inline (ns/pair) | %.2f | %.2f | %.2f |\n", nt,
+			       nt > 1 ? "s" : "", rp[SRCU_INLINE][nt], rp[URCU_INLINE][nt],
+			       rp[SRCU_INLINE][nt] / rp[URCU_INLINE][nt]);
+		printf("| read lock+unlock, %d thread%s, out-of-line (ns/pair) | %.2f | %.2f | %.2f |\n", nt,
+		       nt > 1 ? "s" : "", rp[SRCU_CALL][nt], rp[URCU_CALL][nt], rp[SRCU_CALL][nt] / rp[URCU_CALL][nt]);
+		printf("| read lock+unlock, %d thread%s, srcu_rs out-of-line vs liburcu inline (ns/pair) | %.2f | %.2f | %.2f |\n",
+		       nt, nt > 1 ? "s" : "", rp[SRCU_CALL][nt], rp[URCU_INLINE][nt],
+		       rp[SRCU_CALL][nt] / rp[URCU_INLINE][nt]);
+	}
+	printf("| synchronize, 2 idle registered readers (us/call) | %.2f | %.2f | %.2f |\n", sl[SRCU_SYNC],
+	       sl[URCU_SYNC], sl[SRCU_SYNC] / sl[URCU_SYNC]);
+	printf("| synchronize_expedited, same (us/call) | %.2f | %.2f | %.2f |\n", sl[SRCU_SYNC_EXP],
+	       sl[URCU_SYNC], sl[SRCU_SYNC_EXP] / sl[URCU_SYNC]);
+	printf("| 8 updaters, synchronize (calls/s) | %.0f | %.0f | %.2f |\n", thr_srcu, thr_urcu,
+	       thr_srcu / thr_urcu);
+	printf("| 8 updaters, synchronize_expedited (calls/s) | %.0f | %.0f | %.2f |\n", thr_srcu_exp, thr_urcu,
+	       thr_srcu_exp / thr_urcu);
+	printf("| 8 updaters: grace periods per synchronize call (srcu_rs) | %.3f (expedited %.3f) | - | - |\n",
+	       gpc, gpc_exp);
+	if (srcu_rs_destroy(dom) != 0)
+		return 1;
+	return 0;
+}
