@@ -40,6 +40,7 @@ example:
 	./examples/srcu_example
 
 bench: install-bench-stage
+	$(MAKE) -C bench clean
 	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(MAKE) -C bench run
 
 .PHONY: install-bench-stage

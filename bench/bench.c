@@ -51,7 +51,6 @@ static double median(double *v, int n)
 /* ------------------------------------------------------------ read pairs */
 
 enum impl { SRCU_INLINE, SRCU_CALL, URCU_INLINE, URCU_CALL };
-static const char *impl_name[] = { "srcu_rs inline", "srcu_rs call", "liburcu inline", "liburcu call" };
 
 struct rd {
 	enum impl impl;
@@ -129,8 +128,6 @@ static void *idle_reader(void *arg)
 }
 
 enum sync_kind { SRCU_SYNC, SRCU_SYNC_EXP, URCU_SYNC };
-static const char *sync_name[] = { "srcu_rs_synchronize", "srcu_rs_synchronize_expedited",
-				   "urcu_memb_synchronize_rcu" };
 
 static void do_sync(enum sync_kind k)
 {
@@ -183,9 +180,30 @@ static void *updater(void *arg)
 	return NULL;
 }
 
-static double updaters_throughput(enum sync_kind k, double *gp_per_call)
+static atomic_int busy_stop;
+static void *busy_reader(void *arg)
+{
+	int urcu = (int)(long)arg;
+	if (urcu)
+		urcu_register();
+	while (!atomic_load_explicit(&busy_stop, memory_order_relaxed)) {
+		if (urcu)
+			urcu_inline_pairs(1);
+		else
+			srcu_inline_pairs(dom, 1);
+	}
+	if (urcu)
+		urcu_unregister();
+	return NULL;
+}
+
+static double updaters_throughput(enum sync_kind k, int busy, double *gp_per_call)
 {
 	double v[64], g[64];
+	pthread_t br[2];
+	atomic_store(&busy_stop, 0);
+	for (int i = 0; i < busy; i++)
+		pthread_create(&br[i], NULL, busy_reader, (void *)(long)(k == URCU_SYNC));
 	for (int r = 0; r < runs; r++) {
 		pthread_t t[NUPD];
 		struct upd u[NUPD];
@@ -207,6 +225,9 @@ static double updaters_throughput(enum sync_kind k, double *gp_per_call)
 		v[r] = calls / el;
 		g[r] = calls ? (double)(srcu_rs_completed_grace_periods(dom) - gp0) / calls : 0;
 	}
+	atomic_store(&busy_stop, 1);
+	for (int i = 0; i < busy; i++)
+		pthread_join(br[i], NULL);
 	if (gp_per_call)
 		*gp_per_call = median(g, runs);
 	return median(v, runs);
@@ -236,10 +257,12 @@ int main(void)
 	double sl[3];
 	for (int k = 0; k < 3; k++)
 		sl[k] = sync_latency_us(k);
-	double gpc, gpc_exp;
-	double thr_srcu = updaters_throughput(SRCU_SYNC, &gpc);
-	double thr_srcu_exp = updaters_throughput(SRCU_SYNC_EXP, &gpc_exp);
-	double thr_urcu = updaters_throughput(URCU_SYNC, NULL);
+	double gpc, gpc_exp, gpc_busy;
+	double thr_srcu = updaters_throughput(SRCU_SYNC, 0, &gpc);
+	double thr_srcu_exp = updaters_throughput(SRCU_SYNC_EXP, 0, &gpc_exp);
+	double thr_urcu = updaters_throughput(URCU_SYNC, 0, NULL);
+	double thr_srcu_busy = updaters_throughput(SRCU_SYNC, 2, &gpc_busy);
+	double thr_urcu_busy = updaters_throughput(URCU_SYNC, 2, NULL);
 	urcu_unregister();
 
 	printf("| measurement | srcu_rs | liburcu memb | srcu_rs / liburcu |\n");
@@ -265,6 +288,9 @@ int main(void)
 	       thr_srcu_exp / thr_urcu);
 	printf("| 8 updaters: grace periods per synchronize call (srcu_rs) | %.3f (expedited %.3f) | - | - |\n",
 	       gpc, gpc_exp);
+	printf("| 8 updaters + 2 busy readers, synchronize (calls/s) | %.0f | %.0f | %.2f |\n", thr_srcu_busy,
+	       thr_urcu_busy, thr_srcu_busy / thr_urcu_busy);
+	printf("| 8 updaters + 2 busy readers: grace periods per call (srcu_rs) | %.3f | - | - |\n", gpc_busy);
 	if (srcu_rs_destroy(dom) != 0)
 		return 1;
 	return 0;

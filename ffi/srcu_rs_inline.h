@@ -50,11 +50,12 @@ SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v1, nr_cpus) == SRCU_RS_LAY
 SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v1, reader_flags) == SRCU_RS_LAYOUT_V1_READER_FLAGS,
 	       "srcu_rs layout v1: reader_flags");
 
-static inline __attribute__((always_inline)) void srcu_rs_layout_v1_count(struct srcu_rs *s, int slot)
+static inline __attribute__((always_inline)) void
+srcu_rs_layout_v1_count(struct srcu_rs *s, unsigned long flags, int slot)
 {
 	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
 
-	if (__builtin_expect(!(l->reader_flags & SRCU_RS_LAYOUT_V1_READER_RSEQ), 0) ||
+	if (__builtin_expect(!(flags & SRCU_RS_LAYOUT_V1_READER_RSEQ), 0) ||
 	    __builtin_expect(srcu_rseq_percpu_inc(l->counters, SRCU_RS_LAYOUT_V1_CPU_STRIDE, l->nr_cpus,
 						  SRCU_RS_LAYOUT_V1_PERCPU_HALF +
 							  (size_t)slot * sizeof(unsigned long)) != 0,
@@ -62,11 +63,9 @@ static inline __attribute__((always_inline)) void srcu_rs_layout_v1_count(struct
 		srcu_rs_layout_v1_count_slow(s, slot);
 }
 
-static inline __attribute__((always_inline)) void srcu_rs_layout_v1_reader_mb(struct srcu_rs *s)
+static inline __attribute__((always_inline)) void srcu_rs_layout_v1_reader_mb(unsigned long flags)
 {
-	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
-
-	if (__builtin_expect(!!(l->reader_flags & SRCU_RS_LAYOUT_V1_READER_MEMBARRIER), 1))
+	if (__builtin_expect(!!(flags & SRCU_RS_LAYOUT_V1_READER_MEMBARRIER), 1))
 		__asm__ __volatile__("" ::: "memory"); /* the updater's membarrier() upgrades it */
 	else
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -75,24 +74,30 @@ static inline __attribute__((always_inline)) void srcu_rs_layout_v1_reader_mb(st
 /* srcu_rs_read_lock(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_lock_inline(struct srcu_rs *s)
 {
+	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
+	unsigned long flags;
 	int idx;
 
 	if (__builtin_expect(!s, 0))
 		return -EINVAL;
-	idx = (int)(__atomic_load_n(&((const struct srcu_rs_layout_v1 *)(const void *)s)->srcu_idx,
-				    __ATOMIC_RELAXED) & 1);
-	srcu_rs_layout_v1_count(s, idx);     /* lock[idx] */
-	srcu_rs_layout_v1_reader_mb(s);      /* B */
+	flags = l->reader_flags; /* constant for the domain's life */
+	idx = (int)(__atomic_load_n(&l->srcu_idx, __ATOMIC_RELAXED) & 1);
+	srcu_rs_layout_v1_count(s, flags, idx); /* lock[idx] */
+	srcu_rs_layout_v1_reader_mb(flags);     /* B */
 	return idx;
 }
 
 /* srcu_rs_read_unlock(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_unlock_inline(struct srcu_rs *s, int idx)
 {
+	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
+	unsigned long flags;
+
 	if (__builtin_expect(!s || (unsigned int)idx > 1, 0))
 		return -EINVAL;
-	srcu_rs_layout_v1_reader_mb(s);      /* C */
-	srcu_rs_layout_v1_count(s, 2 + idx); /* unlock[idx] */
+	flags = l->reader_flags;
+	srcu_rs_layout_v1_reader_mb(flags);            /* C */
+	srcu_rs_layout_v1_count(s, flags, 2 + idx);    /* unlock[idx] */
 	return 0;
 }
 #else

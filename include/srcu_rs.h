@@ -319,12 +319,11 @@ srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
 	struct srcu_rseq_abi *rs = srcu_rseq_area();
 	uint32_t cpu = __atomic_load_n(&rs->cpu_id_start, __ATOMIC_RELAXED);
 	char *ptr;
-	int ret;
 
 	if (__builtin_expect(cpu >= nr_cpus, 0))
 		return 1;
 	ptr = (char *)base + (size_t)cpu * stride + offset;
-	__asm__ __volatile__(
+	__asm__ __volatile__ goto(
 		".pushsection __rseq_cs, \"aw\"\n\t"
 		".balign 32\n\t"
 		"3:\n\t"
@@ -338,21 +337,21 @@ srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
 		"movq %%rax, %[rseq_cs]\n\t"
 		"1:\n\t"
 		"cmpl %[cpu], %[cpu_id]\n\t"
-		"jnz 4f\n\t"
+		"jnz %l[abort]\n\t"
 		"addq $1, (%[ptr])\n\t"
 		"2:\n\t"
-		"xorl %[ret], %[ret]\n\t"
 		".pushsection __rseq_failure, \"ax\"\n\t"
 		".long 0x53053053\n\t"
 		"4:\n\t"
-		"movl $1, %[ret]\n\t"
-		"jmp 5f\n\t"
+		"jmp %l[abort]\n\t"
 		".popsection\n\t"
-		"5:\n\t"
-		: [ret] "=&r"(ret), [rseq_cs] "=m"(rs->rseq_cs)
-		: [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [ptr] "r"(ptr)
-		: "memory", "cc", "rax");
-	return ret;
+		: /* no outputs: asm goto */
+		: [rseq_cs] "m"(rs->rseq_cs), [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [ptr] "r"(ptr)
+		: "memory", "cc", "rax"
+		: abort);
+	return 0;
+abort:
+	return 1;
 }
 #else
 #define SRCU_RSEQ_SUPPORTED 0
@@ -398,11 +397,12 @@ SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v1, nr_cpus) == SRCU_RS_LAY
 SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v1, reader_flags) == SRCU_RS_LAYOUT_V1_READER_FLAGS,
 	       "srcu_rs layout v1: reader_flags");
 
-static inline __attribute__((always_inline)) void srcu_rs_layout_v1_count(struct srcu_rs *s, int slot)
+static inline __attribute__((always_inline)) void
+srcu_rs_layout_v1_count(struct srcu_rs *s, unsigned long flags, int slot)
 {
 	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
 
-	if (__builtin_expect(!(l->reader_flags & SRCU_RS_LAYOUT_V1_READER_RSEQ), 0) ||
+	if (__builtin_expect(!(flags & SRCU_RS_LAYOUT_V1_READER_RSEQ), 0) ||
 	    __builtin_expect(srcu_rseq_percpu_inc(l->counters, SRCU_RS_LAYOUT_V1_CPU_STRIDE, l->nr_cpus,
 						  SRCU_RS_LAYOUT_V1_PERCPU_HALF +
 							  (size_t)slot * sizeof(unsigned long)) != 0,
@@ -410,11 +410,9 @@ static inline __attribute__((always_inline)) void srcu_rs_layout_v1_count(struct
 		srcu_rs_layout_v1_count_slow(s, slot);
 }
 
-static inline __attribute__((always_inline)) void srcu_rs_layout_v1_reader_mb(struct srcu_rs *s)
+static inline __attribute__((always_inline)) void srcu_rs_layout_v1_reader_mb(unsigned long flags)
 {
-	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
-
-	if (__builtin_expect(!!(l->reader_flags & SRCU_RS_LAYOUT_V1_READER_MEMBARRIER), 1))
+	if (__builtin_expect(!!(flags & SRCU_RS_LAYOUT_V1_READER_MEMBARRIER), 1))
 		__asm__ __volatile__("" ::: "memory"); /* the updater's membarrier() upgrades it */
 	else
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -423,24 +421,30 @@ static inline __attribute__((always_inline)) void srcu_rs_layout_v1_reader_mb(st
 /* srcu_rs_read_lock(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_lock_inline(struct srcu_rs *s)
 {
+	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
+	unsigned long flags;
 	int idx;
 
 	if (__builtin_expect(!s, 0))
 		return -EINVAL;
-	idx = (int)(__atomic_load_n(&((const struct srcu_rs_layout_v1 *)(const void *)s)->srcu_idx,
-				    __ATOMIC_RELAXED) & 1);
-	srcu_rs_layout_v1_count(s, idx);     /* lock[idx] */
-	srcu_rs_layout_v1_reader_mb(s);      /* B */
+	flags = l->reader_flags; /* constant for the domain's life */
+	idx = (int)(__atomic_load_n(&l->srcu_idx, __ATOMIC_RELAXED) & 1);
+	srcu_rs_layout_v1_count(s, flags, idx); /* lock[idx] */
+	srcu_rs_layout_v1_reader_mb(flags);     /* B */
 	return idx;
 }
 
 /* srcu_rs_read_unlock(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_unlock_inline(struct srcu_rs *s, int idx)
 {
+	const struct srcu_rs_layout_v1 *l = (const struct srcu_rs_layout_v1 *)(const void *)s;
+	unsigned long flags;
+
 	if (__builtin_expect(!s || (unsigned int)idx > 1, 0))
 		return -EINVAL;
-	srcu_rs_layout_v1_reader_mb(s);      /* C */
-	srcu_rs_layout_v1_count(s, 2 + idx); /* unlock[idx] */
+	flags = l->reader_flags;
+	srcu_rs_layout_v1_reader_mb(flags);            /* C */
+	srcu_rs_layout_v1_count(s, flags, 2 + idx);    /* unlock[idx] */
 	return 0;
 }
 #else

@@ -56,12 +56,11 @@ srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
 	struct srcu_rseq_abi *rs = srcu_rseq_area();
 	uint32_t cpu = __atomic_load_n(&rs->cpu_id_start, __ATOMIC_RELAXED);
 	char *ptr;
-	int ret;
 
 	if (__builtin_expect(cpu >= nr_cpus, 0))
 		return 1;
 	ptr = (char *)base + (size_t)cpu * stride + offset;
-	__asm__ __volatile__(
+	__asm__ __volatile__ goto(
 		".pushsection __rseq_cs, \"aw\"\n\t"
 		".balign 32\n\t"
 		"3:\n\t"
@@ -75,21 +74,21 @@ srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
 		"movq %%rax, %[rseq_cs]\n\t"
 		"1:\n\t"
 		"cmpl %[cpu], %[cpu_id]\n\t"
-		"jnz 4f\n\t"
+		"jnz %l[abort]\n\t"
 		"addq $1, (%[ptr])\n\t"
 		"2:\n\t"
-		"xorl %[ret], %[ret]\n\t"
 		".pushsection __rseq_failure, \"ax\"\n\t"
 		".long 0x53053053\n\t"
 		"4:\n\t"
-		"movl $1, %[ret]\n\t"
-		"jmp 5f\n\t"
+		"jmp %l[abort]\n\t"
 		".popsection\n\t"
-		"5:\n\t"
-		: [ret] "=&r"(ret), [rseq_cs] "=m"(rs->rseq_cs)
-		: [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [ptr] "r"(ptr)
-		: "memory", "cc", "rax");
-	return ret;
+		: /* no outputs: asm goto */
+		: [rseq_cs] "m"(rs->rseq_cs), [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [ptr] "r"(ptr)
+		: "memory", "cc", "rax"
+		: abort);
+	return 0;
+abort:
+	return 1;
 }
 #else
 #define SRCU_RSEQ_SUPPORTED 0
