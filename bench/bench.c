@@ -181,16 +181,25 @@ static void *updater(void *arg)
 }
 
 static atomic_int busy_stop;
+static int busy_sleep_us; /* 0: back-to-back short sections; else sections sleeping this long */
+void urcu_sleeping_section(int us);
 static void *busy_reader(void *arg)
 {
 	int urcu = (int)(long)arg;
 	if (urcu)
 		urcu_register();
 	while (!atomic_load_explicit(&busy_stop, memory_order_relaxed)) {
-		if (urcu)
+		if (busy_sleep_us && urcu) {
+			urcu_sleeping_section(busy_sleep_us);
+		} else if (busy_sleep_us) {
+			int idx = srcu_rs_read_lock(dom);
+			usleep(busy_sleep_us);
+			srcu_rs_read_unlock(dom, idx);
+		} else if (urcu) {
 			urcu_inline_pairs(1);
-		else
+		} else {
 			srcu_inline_pairs(dom, 1);
+		}
 	}
 	if (urcu)
 		urcu_unregister();
@@ -263,6 +272,10 @@ int main(void)
 	double thr_urcu = updaters_throughput(URCU_SYNC, 0, NULL);
 	double thr_srcu_busy = updaters_throughput(SRCU_SYNC, 2, &gpc_busy);
 	double thr_urcu_busy = updaters_throughput(URCU_SYNC, 2, NULL);
+	double gpc_sleep;
+	busy_sleep_us = 50;
+	double thr_srcu_sleep = updaters_throughput(SRCU_SYNC, 2, &gpc_sleep);
+	double thr_urcu_sleep = updaters_throughput(URCU_SYNC, 2, NULL);
 	urcu_unregister();
 
 	printf("| measurement | srcu_rs | liburcu memb | srcu_rs / liburcu |\n");
@@ -291,6 +304,9 @@ int main(void)
 	printf("| 8 updaters + 2 busy readers, synchronize (calls/s) | %.0f | %.0f | %.2f |\n", thr_srcu_busy,
 	       thr_urcu_busy, thr_srcu_busy / thr_urcu_busy);
 	printf("| 8 updaters + 2 busy readers: grace periods per call (srcu_rs) | %.3f | - | - |\n", gpc_busy);
+	printf("| 8 updaters + 2 readers in 50 us sleeping sections, synchronize (calls/s) | %.0f | %.0f | %.2f |\n",
+	       thr_srcu_sleep, thr_urcu_sleep, thr_srcu_sleep / thr_urcu_sleep);
+	printf("| 8 updaters + 2 sleeping readers: grace periods per call (srcu_rs) | %.3f | - | - |\n", gpc_sleep);
 	if (srcu_rs_destroy(dom) != 0)
 		return 1;
 	return 0;
