@@ -682,3 +682,43 @@ impl Domain {
         self.srcu.batches_completed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use srcu_core::CleanupError;
+
+    #[test]
+    fn possible_cpus_covers_this_machine() {
+        let n = possible_cpus();
+        assert!(n >= 1);
+        assert!(shim::current_cpu() < n || shim::current_cpu() == 0);
+    }
+
+    #[test]
+    fn destroy_refuses_with_a_live_reader_and_the_domain_stays_usable() {
+        let p = Domain::create().unwrap_or_else(|_| panic!("create"));
+        // SAFETY: p is a live domain from create until try_destroy succeeds below.
+        let d = unsafe { &*p };
+        let idx = d.srcu.read_lock(&d.plat());
+        // SAFETY: p is live and not destroyed.
+        assert_eq!(unsafe { Domain::try_destroy(p) }, Err(CleanupError::ActiveReaders));
+        d.srcu.read_unlock(&d.plat(), idx);
+        d.srcu.synchronize(&d.plat());
+        assert!(d.completed() >= 1);
+        // SAFETY: p is live; nothing uses it afterwards.
+        assert_eq!(unsafe { Domain::try_destroy(p) }, Ok(()));
+    }
+
+    #[test]
+    fn slow_count_balances_fast_counts() {
+        let p = Domain::create().unwrap_or_else(|_| panic!("create"));
+        // SAFETY: p is live until the try_destroy below.
+        let d = unsafe { &*p };
+        let idx = d.srcu.read_lock(&d.plat());
+        d.count_slow(Counter::unlock(idx.get())); // the inline path's slow half
+        assert!(!d.srcu.readers_active(&d.plat()));
+        // SAFETY: p is live; nothing uses it afterwards.
+        assert_eq!(unsafe { Domain::try_destroy(p) }, Ok(()));
+    }
+}
