@@ -702,7 +702,10 @@ mod tests {
         let d = unsafe { &*p };
         let idx = d.srcu.read_lock(&d.plat());
         // SAFETY: p is live and not destroyed.
-        assert_eq!(unsafe { Domain::try_destroy(p) }, Err(CleanupError::ActiveReaders));
+        assert_eq!(
+            unsafe { Domain::try_destroy(p) },
+            Err(CleanupError::ActiveReaders)
+        );
         d.srcu.read_unlock(&d.plat(), idx);
         d.srcu.synchronize(&d.plat());
         assert!(d.completed() >= 1);
