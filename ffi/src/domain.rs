@@ -19,7 +19,7 @@ use srcu_core::{CallbackList, Cookie, Counter, Fault, Platform, Srcu};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{compiler_fence, fence, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Once};
+use std::sync::Once;
 
 /// A C callback head (`struct srcu_rs_head`).
 #[repr(C)]
@@ -51,8 +51,10 @@ pub(crate) const PERCPU_OFFSET: usize = 0;
 pub(crate) enum Entry {
     /// A C callback.
     Cb(HeadPtr),
-    /// A `srcu_rs_barrier` marker.
-    Marker(Arc<Completion>),
+    /// A `srcu_rs_barrier` marker: its ticket, assigned in queue order by
+    /// [`CbList::enqueue_with`]. No heap object: a `fork()` child that loses a marker in flight
+    /// loses no memory.
+    Marker(u64),
 }
 
 /// A queued C head. The library owns it from `srcu_rs_call` until the callback runs.
@@ -61,28 +63,21 @@ pub(crate) struct HeadPtr(*mut srcu_rs_head);
 // caller handed it over (srcu_rs_call's contract) and does not touch it until then.
 unsafe impl Send for HeadPtr {}
 
-/// A one-shot completion for barrier markers.
+/// The callback list's contents.
 #[derive(Default)]
-pub(crate) struct Completion {
-    done: Mutex<bool>,
-    cond: Condvar,
-}
-
-impl Completion {
-    fn complete(&self) {
-        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.cond.notify_all();
-    }
-    fn wait(&self) {
-        let mut g = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        while !*g {
-            g = self.cond.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-    }
+pub(crate) struct CbQueue {
+    q: VecDeque<(Cookie, Entry)>,
+    /// The last barrier ticket handed out (tickets follow queue order).
+    last_ticket: u64,
 }
 
 /// The callback list: FIFO of (cookie, entry) under a pthread mutex.
-pub(crate) struct CbList(Locked<VecDeque<(Cookie, Entry)>>);
+pub(crate) struct CbList(Locked<CbQueue>);
+
+thread_local! {
+    /// The ticket of the marker this thread queued last (read back by `Domain::barrier`).
+    static LAST_TICKET: Cell<u64> = const { Cell::new(0) };
+}
 
 impl CallbackList for CbList {
     type Callback = Entry;
@@ -90,19 +85,27 @@ impl CallbackList for CbList {
     fn enqueue_with(&self, cb: Entry, cookie: impl FnOnce() -> Cookie) {
         self.0.with(|q| {
             let c = cookie();
-            q.push_back((c, cb));
+            let cb = match cb {
+                Entry::Marker(_) => {
+                    q.last_ticket += 1;
+                    LAST_TICKET.with(|t| t.set(q.last_ticket));
+                    Entry::Marker(q.last_ticket)
+                }
+                other => other,
+            };
+            q.q.push_back((c, cb));
         });
     }
 
     fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<Entry> {
-        self.0.with(|q| match q.front() {
-            Some((c, _)) if ready(*c) => q.pop_front().map(|(_, e)| e),
+        self.0.with(|q| match q.q.front() {
+            Some((c, _)) if ready(*c) => q.q.pop_front().map(|(_, e)| e),
             _ => None,
         })
     }
 
     fn is_empty(&self) -> bool {
-        self.0.with(|q| q.is_empty())
+        self.0.with(|q| q.q.is_empty())
     }
 }
 
@@ -115,6 +118,8 @@ struct Worker {
     thread: Option<libc::pthread_t>,
     work: bool,
     stop: bool,
+    /// Ticket of the last barrier marker invoked (markers run in ticket order).
+    barriers_done: u64,
 }
 
 extern "C" fn worker_start(arg: *mut libc::c_void) -> *mut libc::c_void {
@@ -141,14 +146,13 @@ pub struct Domain {
     pub reader_flags: usize,
     fault: Fault,
     gp_lock: RawLock,
-    /// Held by the callback thread while it invokes callbacks, so that `fork()` never
-    /// happens in the middle of one (the child would inherit a half-run batch).
-    invoke_lock: RawLock,
     cbs: CbList,
     /// Callbacks and barrier markers queued or being invoked.
     outstanding: AtomicUsize,
     worker: Locked<Worker>,
     worker_cond: RawCond,
+    /// `srcu_rs_barrier` callers wait here (with the worker lock) for their ticket.
+    barrier_cond: RawCond,
 }
 
 // SAFETY: every field is either atomic, protected by a lock, or (counters) an array of atomics
@@ -356,12 +360,9 @@ fn for_each_domain(f: impl Fn(&Domain)) {
 
 extern "C" fn atfork_prepare() {
     REGISTRY.raw().lock_raw();
-    // Lock order: every domain's invoke lock (a callback of one domain may queue on another),
-    // then per domain: callback list, worker, grace-period lock (no path takes them in another
-    // order). fork() from a callback does not wait for its own batch (it holds it).
-    if !in_callback_thread() {
-        for_each_domain(|d| d.invoke_lock.lock_raw());
-    }
+    // Lock order: registry, then per domain: callback list, worker, grace-period lock (no path
+    // takes them in another order). None of them is ever held while user code (a callback)
+    // runs, so a callback that calls into the library cannot deadlock with a fork.
     for_each_domain(|d| {
         d.cbs.0.raw().lock_raw();
         d.worker.raw().lock_raw();
@@ -375,9 +376,6 @@ extern "C" fn atfork_parent() {
         d.worker.raw().unlock_raw();
         d.cbs.0.raw().unlock_raw();
     });
-    if !in_callback_thread() {
-        for_each_domain(|d| d.invoke_lock.unlock_raw());
-    }
     REGISTRY.raw().unlock_raw();
 }
 
@@ -393,8 +391,13 @@ extern "C" fn atfork_child() {
         // (the registry was locked, and in the child we are the only thread).
         let d = unsafe { &*(a as *const Domain) };
         d.gp_lock.reinit();
-        d.invoke_lock.reinit();
         d.worker_cond.reinit();
+        d.barrier_cond.reinit();
+        // A callback the parent's thread had dequeued but not finished runs in the parent
+        // only: what is outstanding here is exactly what is queued.
+        // SAFETY: the prepare handler locked the callback list; we are its only thread.
+        let queued = unsafe { d.cbs.0.get_locked() }.q.len();
+        d.outstanding.store(queued, Ordering::Relaxed);
         // SAFETY: the prepare handler locked the worker block; we are its only thread.
         let w = unsafe { d.worker.get_locked() };
         // The parent's thread does not exist here: forget its id (never join or detach it).
@@ -464,11 +467,14 @@ impl Domain {
                 reader_flags,
                 fault,
                 gp_lock: RawLock::new(),
-                invoke_lock: RawLock::new(),
-                cbs: CbList(Locked::new(VecDeque::new())),
+                cbs: CbList(Locked::new(CbQueue {
+                    q: VecDeque::new(),
+                    last_ticket: 0,
+                })),
                 outstanding: AtomicUsize::new(0),
                 worker: Locked::new(Worker::default()),
                 worker_cond: RawCond::new(),
+                barrier_cond: RawCond::new(),
             })
         };
         REGISTRY.with(|r| r.push(p as usize));
@@ -594,7 +600,6 @@ impl Domain {
     }
 
     fn invoke_ready(&self) {
-        let _g = self.invoke_lock.lock();
         let p = self.plat();
         self.srcu.invoke_ready(&p, &self.cbs, |e| match e {
             Entry::Cb(h) => {
@@ -607,9 +612,10 @@ impl Domain {
                 }
                 self.outstanding.fetch_sub(1, Ordering::Release);
             }
-            Entry::Marker(m) => {
+            Entry::Marker(t) => {
                 self.outstanding.fetch_sub(1, Ordering::Release);
-                m.complete();
+                self.worker.with(|w| w.barriers_done = t);
+                self.barrier_cond.broadcast();
             }
         });
     }
@@ -649,19 +655,15 @@ impl Domain {
     /// `srcu_rs_barrier` (not from a callback thread: the caller checks).
     pub fn barrier(&self) -> Result<(), NoThread> {
         self.ensure_worker()?;
-        let m = Arc::new(Completion::default());
         self.outstanding.fetch_add(1, Ordering::Relaxed);
-        let mut once = Some(m.clone());
-        self.srcu.barrier_enqueue(&self.plat(), [&self.cbs], || {
-            Entry::Marker(
-                once.take()
-                    .unwrap_or_else(|| Arc::new(Completion::default())),
-            )
-        });
+        self.srcu
+            .barrier_enqueue(&self.plat(), [&self.cbs], || Entry::Marker(0));
+        let ticket = LAST_TICKET.with(|t| t.get());
         // The marker's grace period may already be requested by someone else, or (only with
         // a broken cookie snapshot) already over: make sure the thread looks at the list.
         self.wake_worker();
-        m.wait();
+        self.worker
+            .wait_then(&self.barrier_cond, |w| w.barriers_done >= ticket, |_| ());
         Ok(())
     }
 
@@ -702,10 +704,8 @@ mod tests {
         let d = unsafe { &*p };
         let idx = d.srcu.read_lock(&d.plat());
         // SAFETY: p is live and not destroyed.
-        assert_eq!(
-            unsafe { Domain::try_destroy(p) },
-            Err(CleanupError::ActiveReaders)
-        );
+        let refused = unsafe { Domain::try_destroy(p) };
+        assert_eq!(refused, Err(CleanupError::ActiveReaders));
         d.srcu.read_unlock(&d.plat(), idx);
         d.srcu.synchronize(&d.plat());
         assert!(d.completed() >= 1);
