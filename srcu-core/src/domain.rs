@@ -95,6 +95,13 @@ impl Srcu {
         seq::completed_since_init(read_once(&self.gp_seq))
     }
 
+    /// Whether a grace period has been requested and has not ended yet (in progress, or
+    /// requested but not started). Wait-free; a snapshot that may be stale at once.
+    pub fn gp_pending(&self) -> bool {
+        let s = read_once(&self.gp_seq);
+        seq::state(s) != 0 || seq::ulong_cmp_lt(s, read_once(&self.gp_seq_needed))
+    }
+
     /// Total `read_lock` calls ever counted on this domain, both indexes and both halves
     /// (wrapping). Statistics only: racy against concurrent readers.
     pub fn readers_locked_total<P: Platform>(&self, p: &P) -> usize {

@@ -225,7 +225,9 @@ fn cleanup_refuses_and_changes_nothing() {
     s.synchronize(&p);
     assert_eq!(s.invoke_ready(&p, &list, |_| ()), 1);
     // A requested grace period that nobody drove (kick is a no-op here).
+    assert!(!s.gp_pending());
     let c = s.start_poll(&p);
+    assert!(s.gp_pending());
     assert_eq!(s.cleanup(&p, false), Err(CleanupError::GracePeriodRequested));
     assert!(!s.poll_state(&p, c), "refusal did not complete the request");
     s.wait_for(&p, c);

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! srcu-rs kernel glue: srcu-core's `Platform` on the kernel C shim, and the C entry points.
+//!
+//! Every platform operation is a call to a `srcu_rs_shim_*` function implemented in C on
+//! kernel primitives (`this_cpu_inc()`, `atomic_long_inc()`, `in_nmi()`, `smp_mb()`, a mutex,
+//! work items). The C side embeds srcu-core's `Srcu` as the first member of `struct srcu_rs`,
+//! so the domain pointer is also a pointer to the algorithm state.
+//!
+//! This file is compiled with the kernel's code-generation flags; it must contain no panic
+//! path, no floating point, no indirect call and no library call.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use core::ffi::{c_int, c_long, c_ulong, c_void};
+use srcu_core::{Counter, Fault, Next, Platform, ReaderIndex, Srcu};
+
+extern "C" {
+    fn srcu_rs_shim_percpu_inc(ssp: *mut c_void, slot: c_ulong);
+    fn srcu_rs_shim_atomic_inc(ssp: *mut c_void, slot: c_ulong);
+    fn srcu_rs_shim_percpu_read(ssp: *mut c_void, cpu: c_ulong, slot: c_ulong) -> c_ulong;
+    fn srcu_rs_shim_atomic_read(ssp: *mut c_void, cpu: c_ulong, slot: c_ulong) -> c_ulong;
+    fn srcu_rs_shim_nr_cpus() -> c_ulong;
+    fn srcu_rs_shim_cpu_possible(cpu: c_ulong) -> bool;
+    fn srcu_rs_shim_in_nmi() -> bool;
+    fn srcu_rs_shim_smp_mb();
+    fn srcu_rs_shim_gp_lock(ssp: *mut c_void);
+    fn srcu_rs_shim_gp_unlock(ssp: *mut c_void);
+    fn srcu_rs_shim_kick(ssp: *mut c_void, expedited: bool);
+    fn srcu_rs_shim_gp_ended(ssp: *mut c_void);
+    fn srcu_rs_shim_relax();
+    fn srcu_rs_shim_sleep(usecs: u32);
+    fn srcu_rs_shim_fault(ssp: *mut c_void) -> u32;
+}
+
+/// The platform view of one `struct srcu_rs`.
+///
+/// Invariant: `ssp` points to a live, initialised `struct srcu_rs` whose first member is the
+/// srcu-core state; the C entry points below receive it from kernel callers that guarantee this.
+struct Kernel {
+    ssp: *mut c_void,
+}
+
+impl Platform for Kernel {
+    #[inline(always)]
+    fn percpu_inc(&self, c: Counter) {
+        // SAFETY: `ssp` is live (type invariant); the shim does this_cpu_inc() on its per-CPU
+        // array, which is valid for slots 0..4 (`Counter::slot` is below `Counter::SLOTS`).
+        unsafe { srcu_rs_shim_percpu_inc(self.ssp, c.slot() as c_ulong) }
+    }
+    #[inline(always)]
+    fn atomic_inc(&self, c: Counter) {
+        // SAFETY: as for percpu_inc; the shim uses atomic_long_inc() on this CPU's atomic half.
+        unsafe { srcu_rs_shim_atomic_inc(self.ssp, c.slot() as c_ulong) }
+    }
+    fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
+        // SAFETY: `cpu` comes from the scan loop, below nr_cpu_ids and possible; slot < 4.
+        unsafe { srcu_rs_shim_percpu_read(self.ssp, cpu as c_ulong, c.slot() as c_ulong) as usize }
+    }
+    fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
+        // SAFETY: as for percpu_read.
+        unsafe { srcu_rs_shim_atomic_read(self.ssp, cpu as c_ulong, c.slot() as c_ulong) as usize }
+    }
+    fn nr_cpus(&self) -> usize {
+        // SAFETY: reads nr_cpu_ids; no preconditions.
+        unsafe { srcu_rs_shim_nr_cpus() as usize }
+    }
+    fn cpu_possible(&self, cpu: usize) -> bool {
+        // SAFETY: cpu_possible() accepts any CPU number below nr_cpu_ids.
+        unsafe { srcu_rs_shim_cpu_possible(cpu as c_ulong) }
+    }
+    #[inline(always)]
+    fn in_nmi(&self) -> bool {
+        // SAFETY: in_nmi() reads preempt_count; callable in every context.
+        unsafe { srcu_rs_shim_in_nmi() }
+    }
+    #[inline(always)]
+    fn smp_mb(&self) {
+        // SAFETY: smp_mb() has no preconditions.
+        unsafe { srcu_rs_shim_smp_mb() }
+    }
+    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: `ssp` is live; the lock is a mutex taken from updater (sleepable) context,
+        // which is where every caller of the engine runs. `f` cannot unwind (panic=abort, and
+        // srcu-core has no panic path), so the unlock below always runs.
+        unsafe { srcu_rs_shim_gp_lock(self.ssp) };
+        let r = f();
+        // SAFETY: we hold the lock taken above.
+        unsafe { srcu_rs_shim_gp_unlock(self.ssp) };
+        r
+    }
+    fn kick(&self, expedited: bool) {
+        // SAFETY: `ssp` is live; the shim queues work or irq_work, legal from hardirq.
+        unsafe { srcu_rs_shim_kick(self.ssp, expedited) }
+    }
+    fn gp_ended(&self) {
+        // SAFETY: `ssp` is live; the shim queues callback invocation and wakes waiters.
+        unsafe { srcu_rs_shim_gp_ended(self.ssp) }
+    }
+    fn relax(&self) {
+        // SAFETY: cond_resched()/cpu_relax(); updater context.
+        unsafe { srcu_rs_shim_relax() }
+    }
+    fn sleep(&self, usecs: u32) {
+        // SAFETY: usleep_range()/schedule_timeout(); updater context.
+        unsafe { srcu_rs_shim_sleep(usecs) }
+    }
+    #[inline(always)]
+    fn fault(&self) -> Fault {
+        // SAFETY: `ssp` is live; reads the test-only fault selector (0 unless configured).
+        let raw = unsafe { srcu_rs_shim_fault(self.ssp) };
+        match Fault::from_raw(raw) {
+            Some(f) => f,
+            None => Fault::None,
+        }
+    }
+}
+
+/// Borrow the srcu-core state at the head of `struct srcu_rs`.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs` (first member: the core state).
+#[inline(always)]
+unsafe fn state<'a>(ssp: *mut c_void) -> &'a Srcu {
+    // SAFETY: guaranteed by the caller; `Srcu` is #[repr(C)] and made of atomics, so shared
+    // references from several CPUs at once are sound.
+    unsafe { &*(ssp as *const Srcu) }
+}
+
+/// `srcu_rs_read_lock()` slow path: returns the reader index.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_read_lock(ssp: *mut c_void) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.read_lock(&Kernel { ssp }).get() as c_int
+}
+
+/// `srcu_rs_read_unlock()`: returns 0, or -EINVAL (-22) for an index other than 0 or 1.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_read_unlock(ssp: *mut c_void, idx: c_int) -> c_int {
+    let Some(idx) = ReaderIndex::from_raw(idx as usize) else { return -22 };
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.read_unlock(&Kernel { ssp }, idx);
+    0
+}
+
+/// `synchronize_srcu_rs()` (`expedited` = false) or `synchronize_srcu_rs_expedited()`.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`; sleepable context.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_synchronize(ssp: *mut c_void, expedited: bool) {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    if expedited {
+        s.synchronize_expedited(&Kernel { ssp })
+    } else {
+        s.synchronize(&Kernel { ssp })
+    }
+}
+
+/// `get_state_synchronize_srcu_rs()`.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_get_state(ssp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.get_state(&Kernel { ssp }).raw() as c_ulong
+}
+
+/// `start_poll_synchronize_srcu_rs()`; legal from hardirq context.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_start_poll(ssp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.start_poll(&Kernel { ssp }).raw() as c_ulong
+}
+
+/// `poll_state_synchronize_srcu_rs()`.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_poll_state(ssp: *mut c_void, cookie: c_ulong) -> bool {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.poll_state(&Kernel { ssp }, srcu_core::Cookie::from_raw(cookie as usize))
+}
+
+/// One engine step for the work item: returns -1 when idle, 0 to retry at once, or the
+/// microseconds to wait before the next step.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`; sleepable context.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_step(ssp: *mut c_void) -> c_long {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    match s.step(&Kernel { ssp }).next {
+        Next::Idle => -1,
+        Next::RetryNow => 0,
+        Next::RetryAfter(us) => us as c_long,
+    }
+}
+
+/// `cleanup_srcu_rs()`: 0, or -EBUSY (-16) with nothing changed.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`; sleepable context.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_cleanup(ssp: *mut c_void, callbacks_pending: bool) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    match s.cleanup(&Kernel { ssp }, callbacks_pending) {
+        Ok(()) => 0,
+        Err(_) => -16,
+    }
+}
+
+/// `srcu_rs_batches_completed()`.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_batches_completed(ssp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.batches_completed() as c_ulong
+}

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! loom models of srcu-core. Run with
+//!
+//! ```sh
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p srcu-core --release --test loom
+//! ```
+//!
+//! Each model passes as written and has a deliberately broken variant ([`Fault`]) that a test
+//! shows the model catches.
+//!
+//! The world: a "CPU" is a set of contexts (loom threads). The per-CPU-op half of a counter is
+//! a plain load then store (the generic `this_cpu_inc()` of architectures without NMI-safe
+//! per-CPU operations), made under that CPU's "interrupts off" lock so that task and irq
+//! contexts of one CPU cannot split it. NMI contexts ignore that lock — as NMIs ignore
+//! `local_irq_save()` — and use the atomic half (one `fetch_add`). All accesses are `Relaxed`
+//! with explicit `fence(SeqCst)`, since loom treats SeqCst accesses as AcqRel. Scan loops yield.
+//!
+//! What loom cannot show: load buffering is not explored, so the necessity of reader barrier C
+//! is argued in the crate docs, not tested here.
+#![cfg(loom)]
+
+use loom::sync::atomic::{fence, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+use srcu_core::{CallbackList, Cookie, Counter, Fault, Platform, Srcu};
+
+const CPUS: usize = 2;
+const OBJS: usize = 4;
+const FREED: usize = 0xdead;
+
+/// How a model increments the per-CPU-op half.
+///
+/// In every mode, task/irq contexts of one CPU cannot split each other's increment (that is what
+/// irq-safe means); only an NMI can. A loom `Mutex` as "interrupts off" is not used: it adds
+/// ordering that hides real executions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PerCpu {
+    /// Load, add, store: the generic `this_cpu_inc()`. Used where an NMI shares the CPU with one
+    /// task context, so the NMI can land between the load and the store.
+    LoadStore,
+    /// One task context per CPU and no NMI: the only writer knows the value, so the increment is
+    /// a plain store of its private count (loom explores stale reads of plain stores, which it
+    /// does not do after a load-then-store).
+    SingleWriter,
+    /// Two task contexts on one CPU (a reader migrated there, and the CPU's own reader), no NMI:
+    /// one indivisible read-modify-write.
+    Shared,
+}
+
+struct World {
+    srcu: Srcu,
+    percpu_mode: PerCpu,
+    /// Private counts of single-writer cells (std atomics: invisible to loom).
+    shadow: [[std::sync::atomic::AtomicUsize; Counter::SLOTS]; CPUS],
+    percpu: Vec<Vec<AtomicUsize>>,
+    atomic: Vec<Vec<AtomicUsize>>,
+    gp_lock: Mutex<()>,
+    fault: Fault,
+    /// Published object ids, one per "pointer".
+    ptr: [AtomicUsize; 2],
+    /// Object contents: `FREED` once freed (poisoned).
+    obj: [AtomicUsize; OBJS],
+}
+
+impl World {
+    fn new(fault: Fault, percpu_mode: PerCpu) -> Arc<World> {
+        let grid = || (0..CPUS).map(|_| (0..Counter::SLOTS).map(|_| AtomicUsize::new(0)).collect()).collect();
+        Arc::new(World {
+            srcu: Srcu::new(),
+            percpu_mode,
+            shadow: Default::default(),
+            percpu: grid(),
+            atomic: grid(),
+            gp_lock: Mutex::new(()),
+            fault,
+            ptr: [AtomicUsize::new(0), AtomicUsize::new(2)],
+            obj: [AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1)],
+        })
+    }
+    fn ctx(&self, cpu: usize) -> Ctx<'_> {
+        Ctx { w: self, cpu, nmi: false }
+    }
+    fn nmi(&self, cpu: usize) -> Ctx<'_> {
+        Ctx { w: self, cpu, nmi: true }
+    }
+    /// Reader body: dereference pointer `which` and check the object is not freed.
+    fn deref_check(&self, which: usize) {
+        let id = self.ptr[which].load(Relaxed);
+        assert_ne!(self.obj[id].load(Relaxed), FREED, "reader saw object {id} freed (use after free)");
+    }
+    /// Updater: publish a new object in pointer `which`, return the old one.
+    fn replace(&self, which: usize) -> usize {
+        let old = self.ptr[which].load(Relaxed);
+        self.ptr[which].store(old + 1, Relaxed);
+        old
+    }
+    fn free(&self, id: usize) {
+        self.obj[id].store(FREED, Relaxed);
+    }
+}
+
+/// One execution context: a CPU and whether it is an NMI.
+struct Ctx<'a> {
+    w: &'a World,
+    cpu: usize,
+    nmi: bool,
+}
+
+impl Platform for Ctx<'_> {
+    fn percpu_inc(&self, c: Counter) {
+        let cell = &self.w.percpu[self.cpu][c.slot()];
+        if self.nmi {
+            // Only reachable with Fault::NmiInPercpuHalf: an NMI ignores "interrupts off".
+            let v = cell.load(Relaxed);
+            cell.store(v.wrapping_add(1), Relaxed);
+            return;
+        }
+        match self.w.percpu_mode {
+            PerCpu::Shared => {
+                cell.fetch_add(1, Relaxed);
+            }
+            PerCpu::SingleWriter => {
+                let v = self.w.shadow[self.cpu][c.slot()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                cell.store(v.wrapping_add(1), Relaxed);
+            }
+            PerCpu::LoadStore => {
+                // The generic this_cpu_inc(): load, add, store; only an NMI can run in between.
+                let v = cell.load(Relaxed);
+                cell.store(v.wrapping_add(1), Relaxed);
+            }
+        }
+    }
+    fn atomic_inc(&self, c: Counter) {
+        self.w.atomic[self.cpu][c.slot()].fetch_add(1, Relaxed);
+    }
+    fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
+        self.w.percpu[cpu][c.slot()].load(Relaxed)
+    }
+    fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
+        self.w.atomic[cpu][c.slot()].load(Relaxed)
+    }
+    fn nr_cpus(&self) -> usize {
+        CPUS
+    }
+    fn in_nmi(&self) -> bool {
+        self.nmi
+    }
+    fn smp_mb(&self) {
+        fence(SeqCst);
+    }
+    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _g = self.w.gp_lock.lock().unwrap();
+        f()
+    }
+    fn kick(&self, _expedited: bool) {}
+    fn relax(&self) {
+        thread::yield_now();
+    }
+    fn sleep(&self, _usecs: u32) {
+        thread::yield_now();
+    }
+    fn fault(&self) -> Fault {
+        self.w.fault
+    }
+}
+
+/// Explore `f` with the preemption bound from `LOOM_MAX_PREEMPTIONS`, or `bound` if unset.
+fn model_bounded(bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(bound);
+    }
+    // Scan loops re-read every counter while a reader is descheduled: allow long executions.
+    b.max_branches = 100_000;
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r2 = runs.clone();
+    b.check(move || {
+        r2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f()
+    });
+    eprintln!("loom: {} executions explored", runs.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bounded(2, f);
+}
+
+/// Run `m` with `fault` and require that loom finds a failing execution.
+fn must_catch(fault: Fault, m: fn(Fault)) {
+    let r = std::panic::catch_unwind(move || m(fault));
+    assert!(r.is_err(), "the model did not catch the broken variant {fault:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 1a: a reader that saw a pointer before synchronize started never sees it freed —
+// including a reader that read srcu_idx before an earlier grace period's flip and increments
+// late (the straggler SCAN1 exists for). Broken: one scan per grace period.
+
+fn m_reader_vs_free_two_gps(fault: Fault) {
+    model(move || {
+        let w = World::new(fault, PerCpu::SingleWriter);
+        let w2 = w.clone();
+        let reader = thread::spawn(move || {
+            let p = w2.ctx(0);
+            let idx = w2.srcu.read_lock(&p);
+            w2.deref_check(0);
+            w2.srcu.read_unlock(&p, idx);
+        });
+        let p = w.ctx(1);
+        w.srcu.synchronize(&p);
+        let old = w.replace(0);
+        w.srcu.synchronize(&p);
+        w.free(old);
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn reader_never_sees_free_across_two_grace_periods() {
+    m_reader_vs_free_two_gps(Fault::None);
+}
+
+#[test]
+fn broken_single_scan_is_caught() {
+    must_catch(Fault::SkipFirstScan, m_reader_vs_free_two_gps);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 1b: an old reader holds the object while a new reader locks and unlocks during the scan.
+// Broken: barrier A removed — the scan can count the new reader's unlock but not its lock, which
+// cancels the old reader.
+
+fn m_old_and_new_reader(fault: Fault) {
+    // Three preemptions: the old reader pauses holding the object, the new reader pauses after
+    // reading srcu_idx before the flip, the updater pauses after D. The main thread plays the
+    // old reader because it runs first.
+    model_bounded(3, move || {
+        let w = World::new(fault, PerCpu::SingleWriter);
+        let (wn, wu) = (w.clone(), w.clone());
+        let new_reader = thread::spawn(move || {
+            let p = wn.ctx(1);
+            let idx = wn.srcu.read_lock(&p);
+            wn.srcu.read_unlock(&p, idx);
+        });
+        let updater = thread::spawn(move || {
+            let p = wu.ctx(1);
+            let old = wu.replace(0);
+            wu.srcu.synchronize_expedited(&p);
+            wu.free(old);
+        });
+        let p = w.ctx(0);
+        let idx = w.srcu.read_lock(&p);
+        w.deref_check(0);
+        w.srcu.read_unlock(&p, idx);
+        new_reader.join().unwrap();
+        updater.join().unwrap();
+    });
+}
+
+#[test]
+fn old_reader_is_not_cancelled_by_a_new_one() {
+    m_old_and_new_reader(Fault::None);
+}
+
+#[test]
+fn broken_no_barrier_a_is_caught() {
+    must_catch(Fault::NoBarrierA, m_old_and_new_reader);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 2: an NMI reader interrupts a task reader's per-CPU increment on the same CPU.
+// Broken: NMI readers counted in the per-CPU half — the load-then-store loses a count.
+
+fn m_nmi_vs_task(fault: Fault) {
+    model(move || {
+        let w = World::new(fault, PerCpu::LoadStore);
+        let (wn, wu) = (w.clone(), w.clone());
+        let nmi = thread::spawn(move || {
+            let p = wn.nmi(0);
+            let idx = wn.srcu.read_lock(&p);
+            wn.deref_check(0);
+            wn.srcu.read_unlock(&p, idx);
+        });
+        let updater = thread::spawn(move || {
+            let p = wu.ctx(1);
+            let old = wu.replace(0);
+            wu.srcu.synchronize_expedited(&p);
+            wu.free(old);
+        });
+        let p = w.ctx(0);
+        let idx = w.srcu.read_lock(&p);
+        w.deref_check(0);
+        w.srcu.read_unlock(&p, idx);
+        nmi.join().unwrap();
+        updater.join().unwrap();
+        assert!(!w.srcu.readers_active(&p), "a reader count was lost: locks and unlocks differ");
+    });
+}
+
+#[test]
+fn nmi_reader_interrupting_task_reader() {
+    m_nmi_vs_task(Fault::None);
+}
+
+#[test]
+fn broken_nmi_in_percpu_half_is_caught() {
+    must_catch(Fault::NmiInPercpuHalf, m_nmi_vs_task);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 3: lock on CPU 0, unlock on CPU 1, while CPU 1's own reader runs and an updater frees.
+// Broken: locks summed before unlocks — CPU 1's reader, counted as unlocked but not as locked,
+// cancels the migrating reader.
+
+fn m_cross_cpu(fault: Fault) {
+    // Three preemptions, as in the old/new reader model; the main thread is the migrating reader.
+    model_bounded(3, move || {
+        let w = World::new(fault, PerCpu::Shared);
+        let (wl, wu) = (w.clone(), w.clone());
+        let local = thread::spawn(move || {
+            let p = wl.ctx(1);
+            let idx = wl.srcu.read_lock(&p);
+            wl.srcu.read_unlock(&p, idx);
+        });
+        let updater = thread::spawn(move || {
+            let p = wu.ctx(1);
+            let old = wu.replace(0);
+            wu.srcu.synchronize_expedited(&p);
+            wu.free(old);
+        });
+        let idx = w.srcu.read_lock(&w.ctx(0));
+        w.deref_check(0);
+        w.srcu.read_unlock(&w.ctx(1), idx);
+        local.join().unwrap();
+        updater.join().unwrap();
+        assert!(!w.srcu.readers_active(&w.ctx(0)));
+    });
+}
+
+#[test]
+fn lock_and_unlock_on_different_cpus() {
+    m_cross_cpu(Fault::None);
+}
+
+#[test]
+fn broken_locks_before_unlocks_is_caught() {
+    must_catch(Fault::LocksBeforeUnlocks, m_cross_cpu);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 4: two concurrent synchronize callers, no lock of their own, each with its own
+// pre-existing reader (one reader thread holds both objects). Broken: a snapshot that accepts a
+// grace period that began before the call.
+
+fn m_two_updaters(fault: Fault) {
+    model(move || {
+        let w = World::new(fault, PerCpu::SingleWriter);
+        let (wr, wu) = (w.clone(), w.clone());
+        let reader = thread::spawn(move || {
+            let p = wr.ctx(0);
+            let idx = wr.srcu.read_lock(&p);
+            wr.deref_check(0);
+            wr.deref_check(1);
+            wr.srcu.read_unlock(&p, idx);
+        });
+        let other = thread::spawn(move || {
+            let p = wu.ctx(1);
+            let old = wu.replace(1);
+            wu.srcu.synchronize(&p);
+            wu.free(old);
+        });
+        let p = w.ctx(1);
+        let old = w.replace(0);
+        w.srcu.synchronize_expedited(&p);
+        w.free(old);
+        reader.join().unwrap();
+        other.join().unwrap();
+    });
+}
+
+#[test]
+fn concurrent_synchronize_callers() {
+    m_two_updaters(Fault::None);
+}
+
+#[test]
+fn broken_accept_started_gp_is_caught() {
+    must_catch(Fault::AcceptStartedGp, m_two_updaters);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 5: a callback and a polling cookie complete only after a full grace period. The
+// updater frees object A from a callback and object B once its cookie polls complete; it drives
+// the engine and invokes ready callbacks itself. Broken: the accepting snapshot again (the
+// cookie of an idle domain then names the last completed grace period).
+
+struct OneList(Mutex<Option<(usize, Cookie)>>);
+
+impl CallbackList for OneList {
+    type Callback = usize;
+    fn enqueue_with(&self, cb: usize, cookie: impl FnOnce() -> Cookie) {
+        let mut g = self.0.lock().unwrap();
+        let c = cookie();
+        *g = Some((cb, c));
+    }
+    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<usize> {
+        let mut g = self.0.lock().unwrap();
+        match *g {
+            Some((cb, c)) if ready(c) => {
+                *g = None;
+                Some(cb)
+            }
+            _ => None,
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap().is_none()
+    }
+}
+
+fn m_callbacks_and_polling(fault: Fault) {
+    model(move || {
+        let w = World::new(fault, PerCpu::SingleWriter);
+        let wr = w.clone();
+        let reader = thread::spawn(move || {
+            let p = wr.ctx(0);
+            let idx = wr.srcu.read_lock(&p);
+            wr.deref_check(0);
+            wr.deref_check(1);
+            wr.srcu.read_unlock(&p, idx);
+        });
+        let p = w.ctx(1);
+        let list = OneList(Mutex::new(None));
+        let old_a = w.replace(0);
+        w.srcu.call(&p, &list, old_a);
+        let old_b = w.replace(1);
+        let cookie = w.srcu.start_poll(&p);
+        let mut b_freed = false;
+        while !(list.is_empty() && b_freed) {
+            w.srcu.invoke_ready(&p, &list, |id| w.free(id));
+            if !b_freed && w.srcu.poll_state(&p, cookie) {
+                w.free(old_b);
+                b_freed = true;
+            }
+            w.srcu.step(&p);
+            thread::yield_now();
+        }
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn callbacks_and_cookies_wait_for_a_full_grace_period() {
+    m_callbacks_and_polling(Fault::None);
+}
+
+#[test]
+fn broken_cookie_is_caught() {
+    must_catch(Fault::AcceptStartedGp, m_callbacks_and_polling);
+}
