@@ -30,6 +30,7 @@ fn main() {
     let rseq = std::fs::read_to_string(root.join("c-shim/userspace/srcu_rseq.h"))
         .expect("read c-shim/userspace/srcu_rseq.h");
     let rseq = rseq.trim_start_matches("/* SPDX-License-Identifier: MIT OR GPL-2.0-only */\n");
+    let inline = inline.trim_start_matches("/* SPDX-License-Identifier: MIT OR GPL-2.0-only */\n");
     config.trailer = Some(inline.replace("@SRCU_RSEQ_H@", rseq.trim_end()));
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("srcu_rs.h");
     cbindgen::Builder::new()

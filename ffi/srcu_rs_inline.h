@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /*
  * Optional inline reader fast path (liburcu's _LGPL_SOURCE model): define SRCU_RS_INLINE
  * before including this header to get srcu_rs_read_lock_inline()/srcu_rs_read_unlock_inline(),

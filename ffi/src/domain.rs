@@ -180,7 +180,9 @@ impl Platform for Plat<'_> {
     #[inline(always)]
     fn percpu_inc(&self, c: Counter) {
         let off = PERCPU_OFFSET + c.slot() * std::mem::size_of::<usize>();
-        if !shim::percpu_inc(self.d.counters.cast(), STRIDE, self.d.nr_cpus, off) {
+        // SAFETY: `counters` is this live domain's array of `nr_cpus` elements of STRIDE bytes
+        // with the per-CPU-op half at PERCPU_OFFSET; only the rseq protocol writes those words.
+        if !unsafe { shim::percpu_inc(self.d.counters.cast(), STRIDE, self.d.nr_cpus, off) } {
             self.atomic_inc(c);
         }
     }

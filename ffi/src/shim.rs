@@ -57,11 +57,14 @@ pub fn membarrier_in_use() -> bool {
 }
 
 /// rseq increment of the word at `base + cpu * stride + offset`; `false` if the caller must use
-/// the atomic half. `base` must point to `nr_cpus` elements of `stride` bytes, each with a
-/// `usize` at `offset`, that only this protocol writes (see `Domain::counters`).
+/// the atomic half.
+///
+/// # Safety
+/// `base` must point to `nr_cpus` live elements of `stride` bytes, each with a `usize` at
+/// `offset`, that only this protocol writes (see `Domain::counters`).
 #[inline(always)]
-pub fn percpu_inc(base: *mut u8, stride: usize, nr_cpus: usize, offset: usize) -> bool {
-    // SAFETY: the caller passes the domain's live counter array (documented above): every
+pub unsafe fn percpu_inc(base: *mut u8, stride: usize, nr_cpus: usize, offset: usize) -> bool {
+    // SAFETY: the caller passes the domain's live counter array (the contract above): every
     // address the shim may write, base + cpu * stride + offset with cpu < nr_cpus, is a
     // usize-aligned word of that array. The shim writes it only inside a committed rseq
     // critical section, or (test-only broken mode) with a plain store.

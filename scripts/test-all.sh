@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT OR GPL-2.0-only
+#
+# The project's test command (README "Tests"). Installs what it needs on a fresh Debian 12
+# machine that has the Rust toolchain, gcc, python3 and qemu-utils, then runs every stage and
+# prints one line per stage and a closing "N passed, N failed".
+#
+#   scripts/test-all.sh              all stages
+#   scripts/test-all.sh loom torture only the named stages
+#
+# Environment:
+#   SRCU_TORTURE_SECS   duration of the correct torture run (default 5)
+#   SRCU_TEST_SECONDS   duration of each timed C test (default 2)
+#   SKIP_INSTALL=1      do not run apt-get / rustup
+#   KERNEL_TIER=0       skip the stages that build and boot kernels (default: run them when their
+#                       tooling exists in the tree)
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+logs=$root/target/test-logs
+mkdir -p "$logs"
+
+say() { printf '%s\n' "$*"; }
+
+install_deps() {
+	[ "${SKIP_INSTALL:-0}" = 1 ] && return 0
+	local pkgs=(valgrind pkg-config libclang-dev make binutils gcc libc6-dev)
+	local missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "setup: apt-get install ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq >"$logs/apt-update.log" 2>&1 || { say "setup: apt-get update failed (see $logs/apt-update.log)"; return 1; }
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$logs/apt-install.log" 2>&1 ||
+			{ say "setup: apt-get install failed (see $logs/apt-install.log)"; return 1; }
+	fi
+	# bindgen formats its output with rustfmt (bindings check).
+	if ! rustup component list --installed 2>/dev/null | grep -q '^rustfmt'; then
+		rustup component add rustfmt >"$logs/rustup.log" 2>&1 || say "setup: rustup component add rustfmt failed"
+	fi
+}
+
+passed=0
+failed=0
+failures=()
+selected=("$@")
+is_selected() {
+	[ ${#selected[@]} -eq 0 ] && return 0
+	local s
+	for s in "${selected[@]}"; do [ "$s" = "$1" ] && return 0; done
+	return 1
+}
+
+stage() { # name description cmd...
+	local name=$1 desc=$2
+	shift 2
+	is_selected "$name" || return 0
+	local log=$logs/$name.log start end rc
+	start=$(date +%s)
+	say "stage $name: $desc"
+	"$@" >"$log" 2>&1
+	rc=$?
+	end=$(date +%s)
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		say "ok   $name ($((end - start)) s) $(grep -E 'test result|passed|explored|ok \(' "$log" | tail -n 1 | cut -c1-120)"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		say "FAIL $name ($((end - start)) s, rc=$rc); last lines of $log:"
+		tail -n 40 "$log" | sed 's/^/     | /'
+	fi
+}
+
+# --- stage bodies -------------------------------------------------------------------------
+
+spdx_and_unsafe() {
+	local bad=0 f
+	for f in $(git ls-files | grep -E '\.(rs|c|h|sh|lds|fragment|in|py)$|(^|/)Makefile$'); do
+		head -n 3 "$f" | grep -q 'SPDX-License-Identifier: MIT OR GPL-2.0-only' ||
+			{ echo "missing SPDX line: $f"; bad=1; }
+	done
+	# unsafe Rust only in ffi/ and the shims (c-shim/); the in-guest KVM stress program is the one
+	# documented exception (kvm-ioctls makes guest-memory registration unsafe).
+	for f in $(git ls-files '*.rs' | grep -vE '^(ffi|c-shim)/|^kernel-tests/src/bin/kvm-irq-stress\.rs$'); do
+		if grep -nE '\bunsafe\s*(\{|fn|impl|extern)' "$f"; then
+			echo "unsafe outside ffi/ and c-shim/: $f"
+			bad=1
+		fi
+	done
+	# every unsafe block has a // SAFETY: comment in the comment block right above it (or on its line)
+	python3 - $(git ls-files '*.rs' | grep -E '^(ffi|c-shim|kernel-tests)/') <<'PY' || bad=1
+import re, sys
+bad = 0
+for path in sys.argv[1:]:
+    lines = open(path).read().split("\n")
+    for i, line in enumerate(lines):
+        if not re.search(r"\bunsafe\s*\{", line) or "SAFETY" in line:
+            continue
+        j, ok = i - 1, False
+        # walk up over the statement's own earlier lines and the comment block above it
+        while j >= 0 and i - j <= 12:
+            t = lines[j].strip()
+            if "SAFETY:" in t:
+                ok = True
+                break
+            if t.startswith("//") or t == "" or not t.endswith((";", "{", "}")):
+                j -= 1
+                continue
+            break
+        if not ok and not path.endswith("shim_bindings.rs"):
+            print(f"{path}:{i + 1}: unsafe block without // SAFETY:")
+            bad = 1
+sys.exit(bad)
+PY
+	[ $bad = 0 ] && echo "spdx/unsafe: ok"
+	return $bad
+}
+
+cargo_tests() {
+	cargo test --workspace --exclude srcu-rs-kernel-tests 2>&1 || return 1
+}
+
+loom_models() {
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+		cargo test -p srcu-core --release --test loom -- --test-threads=1 --nocapture
+}
+
+# --- run ----------------------------------------------------------------------------------
+
+install_deps || { say "0 passed, 1 failed"; exit 1; }
+
+stage spdx "SPDX lines everywhere; unsafe only in ffi/ and the shims, each with // SAFETY:" spdx_and_unsafe
+stage header "libsrcu_rs.a builds and the committed header is current (cbindgen)" \
+	env SRCU_RS_CHECK_GENERATED=1 cargo build --release
+stage bindings "the committed c-shim bindings are current (bindgen, needs libclang)" \
+	cargo build -p srcu-rs-ffi --features regen-bindings
+stage cargo-test "cargo test --workspace: unit tests, torture test with its broken variants" cargo_tests
+stage loom "loom models and their broken variants (bounds: 3, two-updater model 2)" loom_models
+stage kernel-object "srcu-core compiled with kernel codegen flags; checker rejects bad objects" \
+	c-shim/kernel/test-check-object.sh
+stage c-tests "C tests: API, bad input, signal readers, updaters, callbacks, polling; ASan, valgrind" \
+	bash ffi/tests/run-c-tests.sh
+if [ -x patches/ci-check.sh ]; then
+	stage patches "patch series: regenerate = committed, applies to the pinned tree, checkpatch" \
+		bash patches/ci-check.sh
+fi
+if [ "${KERNEL_TIER:-1}" = 1 ] && [ -f kernel-tests/Cargo.toml ] && [ -f patches/linux-6.12/BASE ]; then
+	stage kernel "bounded main job: patched kernel build, boot, KUnit, rcutorture, KVM irq stress, notifiers" \
+		cargo run --release -p srcu-rs-kernel-tests -- run --ci
+fi
+
+if [ $failed -gt 0 ]; then
+	say "failed stages: ${failures[*]} (logs in $logs)"
+fi
+say "$passed passed, $failed failed"
+[ $failed -eq 0 ]
