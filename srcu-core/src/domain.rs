@@ -51,6 +51,19 @@ impl Default for Srcu {
     }
 }
 
+/// The initial state, shared by the `const` and the loom constructors.
+macro_rules! fresh_srcu {
+    () => {
+        Srcu {
+            srcu_idx: new_atomic(0),
+            gp_seq: new_atomic(seq::INITIAL),
+            gp_seq_needed: new_atomic(seq::INITIAL),
+            gp_seq_needed_exp: new_atomic(seq::INITIAL),
+            scan_retries: new_atomic(0),
+        }
+    };
+}
+
 /// Number of `usize` words in [`Srcu`], for C layout checks.
 pub const SRCU_WORDS: usize = 5;
 
@@ -59,25 +72,13 @@ impl Srcu {
     /// `const` so domains can be statically initialised.
     #[cfg(not(loom))]
     pub const fn new() -> Srcu {
-        Srcu {
-            srcu_idx: new_atomic(0),
-            gp_seq: new_atomic(seq::INITIAL),
-            gp_seq_needed: new_atomic(seq::INITIAL),
-            gp_seq_needed_exp: new_atomic(seq::INITIAL),
-            scan_retries: new_atomic(0),
-        }
+        fresh_srcu!()
     }
 
     /// A fresh, idle domain (loom build: not `const`).
     #[cfg(loom)]
     pub fn new() -> Srcu {
-        Srcu {
-            srcu_idx: new_atomic(0),
-            gp_seq: new_atomic(seq::INITIAL),
-            gp_seq_needed: new_atomic(seq::INITIAL),
-            gp_seq_needed_exp: new_atomic(seq::INITIAL),
-            scan_retries: new_atomic(0),
-        }
+        fresh_srcu!()
     }
 
     /// The current reader index word (`srcu_idx`); it counts flips.

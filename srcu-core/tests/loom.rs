@@ -106,6 +106,32 @@ impl World {
     fn free(&self, id: usize) {
         self.obj[id].store(FREED, Relaxed);
     }
+    /// A reader: lock in context `at`, dereference every pointer in `ptrs` and check it, unlock
+    /// in context `unlock_at` (another CPU for a migrating reader).
+    fn read(&self, at: Ctx<'_>, unlock_at: Ctx<'_>, ptrs: &[usize]) {
+        let idx = self.srcu.read_lock(&at);
+        for &which in ptrs {
+            self.deref_check(which);
+        }
+        self.srcu.read_unlock(&unlock_at, idx);
+    }
+    /// An updater on CPU 1: unpublish the object in pointer `which`, wait, free it.
+    fn update(&self, which: usize, expedited: bool) {
+        let p = self.ctx(1);
+        let old = self.replace(which);
+        if expedited {
+            self.srcu.synchronize_expedited(&p);
+        } else {
+            self.srcu.synchronize(&p);
+        }
+        self.free(old);
+    }
+}
+
+/// Run `f` on a new loom thread with a reference to the world.
+fn spawn(w: &Arc<World>, f: impl FnOnce(&World) + Send + 'static) -> thread::JoinHandle<()> {
+    let w = w.clone();
+    thread::spawn(move || f(&w))
 }
 
 /// One execution context: a CPU and whether it is an NMI.
@@ -209,18 +235,10 @@ fn must_catch(fault: Fault, m: fn(Fault)) {
 fn m_reader_vs_free_two_gps(fault: Fault) {
     model(move || {
         let w = World::new(fault, PerCpu::SingleWriter);
-        let w2 = w.clone();
-        let reader = thread::spawn(move || {
-            let p = w2.ctx(0);
-            let idx = w2.srcu.read_lock(&p);
-            w2.deref_check(0);
-            w2.srcu.read_unlock(&p, idx);
-        });
+        let reader = spawn(&w, |w| w.read(w.ctx(0), w.ctx(0), &[0]));
         let p = w.ctx(1);
         w.srcu.synchronize(&p);
-        let old = w.replace(0);
-        w.srcu.synchronize(&p);
-        w.free(old);
+        w.update(0, false);
         reader.join().unwrap();
     });
 }
@@ -246,22 +264,9 @@ fn m_old_and_new_reader(fault: Fault) {
     // old reader because it runs first.
     model_bounded(3, move || {
         let w = World::new(fault, PerCpu::SingleWriter);
-        let (wn, wu) = (w.clone(), w.clone());
-        let new_reader = thread::spawn(move || {
-            let p = wn.ctx(1);
-            let idx = wn.srcu.read_lock(&p);
-            wn.srcu.read_unlock(&p, idx);
-        });
-        let updater = thread::spawn(move || {
-            let p = wu.ctx(1);
-            let old = wu.replace(0);
-            wu.srcu.synchronize_expedited(&p);
-            wu.free(old);
-        });
-        let p = w.ctx(0);
-        let idx = w.srcu.read_lock(&p);
-        w.deref_check(0);
-        w.srcu.read_unlock(&p, idx);
+        let new_reader = spawn(&w, |w| w.read(w.ctx(1), w.ctx(1), &[]));
+        let updater = spawn(&w, |w| w.update(0, true));
+        w.read(w.ctx(0), w.ctx(0), &[0]);
         new_reader.join().unwrap();
         updater.join().unwrap();
     });
@@ -284,26 +289,12 @@ fn broken_no_barrier_a_is_caught() {
 fn m_nmi_vs_task(fault: Fault) {
     model(move || {
         let w = World::new(fault, PerCpu::LoadStore);
-        let (wn, wu) = (w.clone(), w.clone());
-        let nmi = thread::spawn(move || {
-            let p = wn.nmi(0);
-            let idx = wn.srcu.read_lock(&p);
-            wn.deref_check(0);
-            wn.srcu.read_unlock(&p, idx);
-        });
-        let updater = thread::spawn(move || {
-            let p = wu.ctx(1);
-            let old = wu.replace(0);
-            wu.srcu.synchronize_expedited(&p);
-            wu.free(old);
-        });
-        let p = w.ctx(0);
-        let idx = w.srcu.read_lock(&p);
-        w.deref_check(0);
-        w.srcu.read_unlock(&p, idx);
+        let nmi = spawn(&w, |w| w.read(w.nmi(0), w.nmi(0), &[0]));
+        let updater = spawn(&w, |w| w.update(0, true));
+        w.read(w.ctx(0), w.ctx(0), &[0]);
         nmi.join().unwrap();
         updater.join().unwrap();
-        assert!(!w.srcu.readers_active(&p), "a reader count was lost: locks and unlocks differ");
+        assert!(!w.srcu.readers_active(&w.ctx(0)), "a reader count was lost: locks and unlocks differ");
     });
 }
 
@@ -326,21 +317,9 @@ fn m_cross_cpu(fault: Fault) {
     // Three preemptions, as in the old/new reader model; the main thread is the migrating reader.
     model_bounded(3, move || {
         let w = World::new(fault, PerCpu::Shared);
-        let (wl, wu) = (w.clone(), w.clone());
-        let local = thread::spawn(move || {
-            let p = wl.ctx(1);
-            let idx = wl.srcu.read_lock(&p);
-            wl.srcu.read_unlock(&p, idx);
-        });
-        let updater = thread::spawn(move || {
-            let p = wu.ctx(1);
-            let old = wu.replace(0);
-            wu.srcu.synchronize_expedited(&p);
-            wu.free(old);
-        });
-        let idx = w.srcu.read_lock(&w.ctx(0));
-        w.deref_check(0);
-        w.srcu.read_unlock(&w.ctx(1), idx);
+        let local = spawn(&w, |w| w.read(w.ctx(1), w.ctx(1), &[]));
+        let updater = spawn(&w, |w| w.update(0, true));
+        w.read(w.ctx(0), w.ctx(1), &[0]);
         local.join().unwrap();
         updater.join().unwrap();
         assert!(!w.srcu.readers_active(&w.ctx(0)));
@@ -366,24 +345,9 @@ fn m_two_updaters(fault: Fault) {
     // Four threads: bound 2 (bound 3 takes minutes).
     model_bounded(2, move || {
         let w = World::new(fault, PerCpu::SingleWriter);
-        let (wr, wu) = (w.clone(), w.clone());
-        let reader = thread::spawn(move || {
-            let p = wr.ctx(0);
-            let idx = wr.srcu.read_lock(&p);
-            wr.deref_check(0);
-            wr.deref_check(1);
-            wr.srcu.read_unlock(&p, idx);
-        });
-        let other = thread::spawn(move || {
-            let p = wu.ctx(1);
-            let old = wu.replace(1);
-            wu.srcu.synchronize(&p);
-            wu.free(old);
-        });
-        let p = w.ctx(1);
-        let old = w.replace(0);
-        w.srcu.synchronize_expedited(&p);
-        w.free(old);
+        let reader = spawn(&w, |w| w.read(w.ctx(0), w.ctx(0), &[0, 1]));
+        let other = spawn(&w, |w| w.update(1, false));
+        w.update(0, true);
         reader.join().unwrap();
         other.join().unwrap();
     });
@@ -432,14 +396,7 @@ impl CallbackList for OneList {
 fn m_callbacks_and_polling(fault: Fault) {
     model(move || {
         let w = World::new(fault, PerCpu::SingleWriter);
-        let wr = w.clone();
-        let reader = thread::spawn(move || {
-            let p = wr.ctx(0);
-            let idx = wr.srcu.read_lock(&p);
-            wr.deref_check(0);
-            wr.deref_check(1);
-            wr.srcu.read_unlock(&p, idx);
-        });
+        let reader = spawn(&w, |w| w.read(w.ctx(0), w.ctx(0), &[0, 1]));
         let p = w.ctx(1);
         let list = OneList(Mutex::new(None));
         let old_a = w.replace(0);
