@@ -123,6 +123,16 @@ cargo_tests() {
 	cargo test --workspace --exclude srcu-rs-kernel-tests 2>&1 || return 1
 }
 
+lint_docs() {
+	# srcu-core denies every panic path outside tests (clippy restriction lints in lib.rs);
+	# ffi denies undocumented unsafe blocks; the algorithm's docs must build without warnings.
+	rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy || return 1
+	cargo clippy -p srcu-core --lib -- -D warnings || return 1
+	cargo clippy -p srcu-rs-ffi --lib -- -D clippy::undocumented_unsafe_blocks || return 1
+	RUSTDOCFLAGS="-D warnings" cargo doc -p srcu-core --no-deps || return 1
+	echo "clippy and docs: ok"
+}
+
 loom_models() {
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
 		cargo test -p srcu-core --release --test loom -- --test-threads=1 --nocapture
@@ -137,6 +147,7 @@ stage header "libsrcu_rs.a builds and the committed header is current (cbindgen)
 	env SRCU_RS_CHECK_GENERATED=1 cargo build --release
 stage bindings "the committed c-shim bindings are current (bindgen, needs libclang)" \
 	cargo build -p srcu-rs-ffi --features regen-bindings
+stage lint "clippy: no panic path in srcu-core, documented unsafe in ffi; srcu-core docs build" lint_docs
 stage cargo-test "cargo test --workspace: unit tests, torture test with its broken variants" cargo_tests
 stage loom "loom models and their broken variants (bounds: 3, two-updater model 2)" loom_models
 stage kernel-object "srcu-core compiled with kernel codegen flags; checker rejects bad objects" \

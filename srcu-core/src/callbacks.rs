@@ -59,10 +59,10 @@ impl Srcu {
         list: &L,
         mut invoke: impl FnMut(L::Callback),
     ) -> usize {
-        let mut n = 0;
+        let mut n: usize = 0;
         while let Some(cb) = list.dequeue_if(|c| self.poll_state(p, c)) {
             invoke(cb);
-            n += 1;
+            n = n.wrapping_add(1);
         }
         n
     }
@@ -78,10 +78,10 @@ impl Srcu {
         L: CallbackList + 'a,
         I: IntoIterator<Item = &'a L>,
     {
-        let mut n = 0;
+        let mut n: usize = 0;
         for list in lists {
             self.call(p, list, make_marker());
-            n += 1;
+            n = n.wrapping_add(1);
         }
         n
     }

@@ -61,7 +61,7 @@ impl Counter {
     /// kernel shim's per-CPU arrays).
     #[inline(always)]
     pub const fn slot(self) -> usize {
-        (self.kind as usize) * 2 + self.idx as usize
+        ((self.kind as usize) << 1) | (self.idx as usize & 1)
     }
 }
 
@@ -83,7 +83,7 @@ pub enum SplitCounter {}
 /// `srcu_readers_unlock_idx()` in srcutree.c, with the atomic half added).
 pub fn sum<P: Platform>(p: &P, c: Counter) -> usize {
     let mut total: usize = 0;
-    let mut cpu = 0;
+    let mut cpu: usize = 0;
     let n = p.nr_cpus();
     while cpu < n {
         if p.cpu_possible(cpu) {
@@ -91,7 +91,7 @@ pub fn sum<P: Platform>(p: &P, c: Counter) -> usize {
                 .wrapping_add(p.percpu_read(cpu, c))
                 .wrapping_add(p.atomic_read(cpu, c));
         }
-        cpu += 1;
+        cpu = cpu.wrapping_add(1);
     }
     total
 }

@@ -133,10 +133,10 @@ impl Srcu {
         }
         // An in-progress grace period ends in at most two scans once no reader is active; a
         // bounded number of steps covers that even if another updater races with us.
-        let mut tries = 0;
+        let mut tries: u32 = 0;
         while seq::state(read_once(&self.gp_seq)) != 0 && tries < 16 {
             p.with_gp_lock(|| self.advance_locked(p, Advance::FinishCurrent));
-            tries += 1;
+            tries = tries.wrapping_add(1);
         }
         if seq::state(read_once(&self.gp_seq)) != 0 {
             // A reader arrived after the check above: it is active now.

@@ -152,7 +152,7 @@ impl Srcu {
 
     /// The state machine proper; caller holds the grace-period lock.
     pub(crate) fn advance_locked<P: Platform>(&self, p: &P, how: Advance) -> StepReport {
-        let mut ended = 0;
+        let mut ended: usize = 0;
         loop {
             let s = read_once(&self.gp_seq);
             match GpState::of(s) {
@@ -181,7 +181,7 @@ impl Srcu {
                         return StepReport { next: self.retry_delay(s), ended };
                     }
                     self.gp_end(p, s);
-                    ended += 1;
+                    ended = ended.wrapping_add(1);
                     if how == Advance::FinishCurrent {
                         return StepReport { next: Next::Idle, ended };
                     }
@@ -236,7 +236,7 @@ impl Srcu {
         if retries < nodelay {
             return Next::RetryNow;
         }
-        let shift = retries - nodelay;
+        let shift = retries.wrapping_sub(nodelay);
         let us = if shift >= 10 { MAX_SLEEP_US } else { first << shift };
         Next::RetryAfter(if us > MAX_SLEEP_US { MAX_SLEEP_US } else { us })
     }

@@ -108,6 +108,22 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Kernel-linkable: no panic path can exist outside tests (checked by `cargo clippy`; the
+// kernel-flags object check rejects any that slips through as an undefined core symbol).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::float_arithmetic,
+        clippy::arithmetic_side_effects,
+    )
+)]
 
 pub mod callbacks;
 pub mod counters;
