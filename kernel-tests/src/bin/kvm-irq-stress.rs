@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! KVM irq stress: drives every `kvm->irq_srcu` reader and updater that userspace can reach, and checks with
+//! exact equality that every interrupt arrives once, on the vector of the route that was current.
+//!
+//! The VM has the in-kernel irqchip (`KVM_CREATE_IRQCHIP`) and one vCPU running a tiny 32-bit protected-mode
+//! guest (no paging) whose IDT stubs report each vector with `out 0x10, al` and then EOI the local APIC.
+//! Every tested GSI has an MSI route to APIC 0; routing generation `k` gives GSI `g` the vector
+//! `BASE + g * PER_GSI + k % PER_GSI`, so a vector names both the GSI and the generation.
+//!
+//! Threads:
+//! * irqfd signallers: `write(2)` on an eventfd bound with `KVM_IRQFD` (`irqfd_wakeup` takes the `irq_srcu`
+//!   read lock with IRQs off under the eventfd wait-queue lock);
+//! * `KVM_IRQ_LINE` drivers (`kvm_set_irq`, a short `irq_srcu` read section);
+//! * irqfd churners: assign a fresh eventfd, signal it once, then deassign it with `KVM_IRQFD_FLAG_DEASSIGN` or
+//!   by closing it (both end in `irqfd_shutdown` → `synchronize_srcu_expedited`);
+//! * routing updaters: several threads install the same next-generation table with `KVM_SET_GSI_ROUTING` at
+//!   once (`synchronize_srcu_expedited` from many updaters), generation after generation.
+//!
+//! Exact tally: each GSI has at most one interrupt outstanding (its signaller waits for the guest's port write
+//! before sending again). A sequence counter is odd while a generation's ioctls are in flight and becomes even
+//! when the first of them returns. A signal is *judged* when the counter was even and unchanged from before the
+//! send until the vCPU thread saw the arrival: it must arrive exactly once, on the current generation's vector
+//! (equality). Other signals (*transitional*) must arrive exactly once on the vector of one of the generations
+//! that were current while they were in flight. Lost (timeout), duplicate, wrong-vector and unexpected arrivals
+//! are errors. The last line printed is machine-parseable:
+//! `KVM_IRQ_STRESS: result=PASS|FAIL key=value ...`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use kvm_bindings::{
+    kvm_irq_routing_entry, kvm_segment, kvm_userspace_memory_region, KvmIrqRouting, KVM_IRQ_ROUTING_MSI,
+    KVM_MAX_CPUID_ENTRIES,
+};
+use kvm_ioctls::{Kvm, VcpuExit, VmFd};
+use vmm_sys_util::eventfd::EventFd;
+
+const MEM_SIZE: usize = 1 << 20;
+const GDT: usize = 0x1000;
+const IDT: usize = 0x2000;
+const STUBS: usize = 0x3000;
+const STUB_LEN: usize = 32;
+const CODE: usize = 0x8000;
+const STACK_TOP: u64 = 0xF000;
+const PORT_VECTOR: u16 = 0x10;
+const PORT_FAULT: u16 = 0x11;
+const PORT_SPURIOUS: u16 = 0x12;
+const PORT_READY: u16 = 0x13;
+const VEC_BASE: u32 = 0x30;
+const SPURIOUS_VECTOR: u8 = 0xFF;
+const GSI_BASE: u32 = 32;
+
+#[derive(Parser, Debug)]
+#[command(about = "KVM irq_srcu stress with an exact interrupt tally")]
+struct Args {
+    /// Seconds to run the signallers and updaters.
+    #[arg(long, default_value_t = 20)]
+    secs: u64,
+    /// GSIs signalled through irqfds (KVM_IRQFD + eventfd write).
+    #[arg(long, default_value_t = 3)]
+    irqfd_gsis: u32,
+    /// GSIs driven with KVM_IRQ_LINE.
+    #[arg(long, default_value_t = 2)]
+    line_gsis: u32,
+    /// GSIs whose irqfd is assigned, signalled once and deassigned in a loop.
+    #[arg(long, default_value_t = 2)]
+    churn_gsis: u32,
+    /// Threads installing each routing generation concurrently (KVM_SET_GSI_ROUTING).
+    #[arg(long, default_value_t = 3)]
+    updaters: usize,
+    /// Pause between routing generations, microseconds (lets signals be judged).
+    #[arg(long, default_value_t = 2000)]
+    update_gap_us: u64,
+    /// A signal not acknowledged within this many milliseconds is lost.
+    #[arg(long, default_value_t = 15000)]
+    lost_ms: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Irqfd,
+    Line,
+    Churn,
+}
+
+/// Arrival state of one GSI, written by the vCPU thread.
+#[derive(Default)]
+struct Arrival {
+    count: u64,
+    vector: u32,
+    seq: u64,
+}
+
+struct Gsi {
+    index: u32,
+    gsi: u32,
+    kind: Kind,
+    outstanding: AtomicBool,
+    arrival: Mutex<Arrival>,
+    cv: Condvar,
+    sent: AtomicU64,
+    judged: AtomicU64,
+    transitional: AtomicU64,
+}
+
+#[derive(Default)]
+struct Errors {
+    lost: AtomicU64,
+    duplicate: AtomicU64,
+    wrong_vector: AtomicU64,
+    unexpected: AtomicU64,
+    guest_fault: AtomicU64,
+    ioctl: AtomicU64,
+}
+
+struct Shared {
+    vm: VmFd,
+    per_gsi: u32,
+    gsis: Vec<Gsi>,
+    /// Odd while a routing generation's ioctls are in flight; `seq / 2` is the current generation when even.
+    seq: AtomicU64,
+    stop: AtomicBool,
+    errors: Errors,
+    routing_generations: AtomicU64,
+    routing_ioctls: AtomicU64,
+    irqfd_assign: AtomicU64,
+    irqfd_deassign: AtomicU64,
+    irqfd_close: AtomicU64,
+    spurious: AtomicU64,
+    vcpu_exits: AtomicU64,
+    samples: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn vector(&self, index: u32, generation: u64) -> u32 {
+        VEC_BASE + index * self.per_gsi + (generation % self.per_gsi as u64) as u32
+    }
+
+    fn note(&self, msg: String) {
+        let mut s = self.samples.lock().unwrap();
+        if s.len() < 20 {
+            eprintln!("kvm-irq-stress: {msg}");
+            s.push(msg);
+        }
+    }
+
+    fn routing_table(&self, generation: u64) -> Result<KvmIrqRouting> {
+        let entries: Vec<kvm_irq_routing_entry> = self
+            .gsis
+            .iter()
+            .map(|g| {
+                let mut e = kvm_irq_routing_entry { gsi: g.gsi, type_: KVM_IRQ_ROUTING_MSI, ..Default::default() };
+                // Physical destination APIC 0, fixed delivery, edge.
+                e.u.msi.address_lo = 0xFEE0_0000;
+                e.u.msi.address_hi = 0;
+                e.u.msi.data = self.vector(g.index, generation);
+                e
+            })
+            .collect();
+        KvmIrqRouting::from_entries(&entries).map_err(|e| anyhow::anyhow!("routing table: {e:?}"))
+    }
+
+    /// One signal on `g` under the one-outstanding rule, then the tally. Returns false to stop the thread.
+    fn signal(&self, g: &Gsi, send: &dyn Fn() -> std::io::Result<()>) -> bool {
+        let before = g.arrival.lock().unwrap().count;
+        g.outstanding.store(true, SeqCst);
+        let s1 = self.seq.load(SeqCst);
+        if let Err(e) = send() {
+            self.errors.ioctl.fetch_add(1, Relaxed);
+            self.note(format!("gsi {} ({:?}): send failed: {e}", g.gsi, g.kind));
+            g.outstanding.store(false, SeqCst);
+            return false;
+        }
+        g.sent.fetch_add(1, Relaxed);
+        let deadline = Duration::from_millis(LOST_MS.load(Relaxed));
+        let guard = g.arrival.lock().unwrap();
+        let (a, timeout) = g.cv.wait_timeout_while(guard, deadline, |a| a.count == before).unwrap();
+        if timeout.timed_out() {
+            self.errors.lost.fetch_add(1, Relaxed);
+            self.note(format!("gsi {} ({:?}): signal lost (no arrival in {:?}, seq {s1})", g.gsi, g.kind, deadline));
+            return false;
+        }
+        let (count, vector, s3) = (a.count, a.vector, a.seq);
+        drop(a);
+        if count != before + 1 {
+            self.errors.duplicate.fetch_add(1, Relaxed);
+            self.note(format!("gsi {}: {} arrivals for one signal", g.gsi, count - before));
+        }
+        if s1 % 2 == 0 && s1 == s3 {
+            g.judged.fetch_add(1, Relaxed);
+            let want = self.vector(g.index, s1 / 2);
+            if vector != want {
+                self.errors.wrong_vector.fetch_add(1, Relaxed);
+                self.note(format!(
+                    "gsi {} ({:?}) generation {}: arrived on vector {vector:#x}, route says {want:#x}",
+                    g.gsi,
+                    g.kind,
+                    s1 / 2
+                ));
+            }
+        } else {
+            g.transitional.fetch_add(1, Relaxed);
+            let (lo, hi) = (s1 / 2, s3.div_ceil(2));
+            let ok = hi - lo + 1 >= self.per_gsi as u64 || (lo..=hi).any(|k| self.vector(g.index, k) == vector);
+            if !ok {
+                self.errors.wrong_vector.fetch_add(1, Relaxed);
+                self.note(format!(
+                    "gsi {} ({:?}) generations {lo}..={hi}: arrived on vector {vector:#x}, not one of their routes",
+                    g.gsi, g.kind
+                ));
+            }
+        }
+        true
+    }
+}
+
+static LOST_MS: AtomicU64 = AtomicU64::new(15000);
+
+fn guest_image() -> Vec<u8> {
+    let mut m = vec![0u8; MEM_SIZE];
+    // GDT: null, flat 32-bit code (0x08), flat 32-bit data (0x10).
+    let gdt: [u64; 3] = [0, 0x00CF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF];
+    for (i, d) in gdt.iter().enumerate() {
+        m[GDT + i * 8..GDT + i * 8 + 8].copy_from_slice(&d.to_le_bytes());
+    }
+    for v in 0..256usize {
+        let stub = STUBS + v * STUB_LEN;
+        let code: Vec<u8> = if v < 32 {
+            // exception: report it and stop
+            vec![0xB0, v as u8, 0xE6, PORT_FAULT as u8, 0xFA, 0xF4, 0xEB, 0xFD]
+        } else if v == SPURIOUS_VECTOR as usize {
+            // spurious: report, no EOI
+            vec![0x50, 0xB0, v as u8, 0xE6, PORT_SPURIOUS as u8, 0x58, 0xCF]
+        } else {
+            let mut c = vec![0x50, 0xB0, v as u8, 0xE6, PORT_VECTOR as u8]; // push eax; mov al,v; out 0x10,al
+            c.extend_from_slice(&[0xC7, 0x05, 0xB0, 0x00, 0xE0, 0xFE, 0, 0, 0, 0]); // mov dword [EOI], 0
+            c.extend_from_slice(&[0x58, 0xCF]); // pop eax; iretd
+            c
+        };
+        m[stub..stub + code.len()].copy_from_slice(&code);
+        // 32-bit interrupt gate, selector 0x08, DPL 0, present.
+        let off = stub as u32;
+        let gate: u64 = (off as u64 & 0xFFFF)
+            | (0x08u64 << 16)
+            | (0x8Eu64 << 40)
+            | (((off as u64) >> 16) << 48);
+        m[IDT + v * 8..IDT + v * 8 + 8].copy_from_slice(&gate.to_le_bytes());
+    }
+    // mov dword [0xFEE000F0], 0x1FF (APIC SVR: software enable, spurious vector 0xFF); out 0x13, al (ready);
+    // sti; 1: hlt; jmp 1b
+    let main = [0xC7, 0x05, 0xF0, 0x00, 0xE0, 0xFE, 0xFF, 0x01, 0x00, 0x00, 0xE6, PORT_READY as u8, 0xFB, 0xF4, 0xEB, 0xFD];
+    m[CODE..CODE + main.len()].copy_from_slice(&main);
+    m
+}
+
+fn seg(selector: u16, type_: u8) -> kvm_segment {
+    kvm_segment {
+        base: 0,
+        limit: 0xFFFF_FFFF,
+        selector,
+        type_,
+        present: 1,
+        dpl: 0,
+        db: 1,
+        s: 1,
+        l: 0,
+        g: 1,
+        avl: 0,
+        unusable: 0,
+        padding: 0,
+    }
+}
+
+fn main() {
+    match run() {
+        Ok(pass) => std::process::exit(if pass { 0 } else { 1 }),
+        Err(e) => {
+            println!("KVM_IRQ_STRESS: result=ERROR error=\"{}\"", format!("{e:#}").replace('"', "'"));
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run() -> Result<bool> {
+    let args = Args::parse();
+    LOST_MS.store(args.lost_ms, Relaxed);
+    let ngsi = args.irqfd_gsis + args.line_gsis + args.churn_gsis;
+    if ngsi == 0 || ngsi > 16 {
+        bail!("need 1..=16 GSIs in total, got {ngsi}");
+    }
+    // Vectors 0x30..0xF0 are shared out between the GSIs; each GSI cycles through its own.
+    let per_gsi = (0xF0 - VEC_BASE) / ngsi;
+    if per_gsi < 2 {
+        bail!("too many GSIs for the vector space");
+    }
+
+    let kvm = Kvm::new().context("open /dev/kvm")?;
+    let vm = kvm.create_vm().context("KVM_CREATE_VM")?;
+    vm.create_irq_chip().context("KVM_CREATE_IRQCHIP")?;
+
+    // Guest memory.
+    let image = guest_image();
+    // SAFETY: anonymous private mapping of MEM_SIZE bytes, checked below; it lives until the process exits.
+    let mem = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            MEM_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if mem == libc::MAP_FAILED {
+        bail!("mmap guest memory: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: `mem` is a fresh writable mapping of MEM_SIZE bytes.
+    unsafe { std::ptr::copy_nonoverlapping(image.as_ptr(), mem as *mut u8, MEM_SIZE) };
+    let region = kvm_userspace_memory_region {
+        slot: 0,
+        flags: 0,
+        guest_phys_addr: 0,
+        memory_size: MEM_SIZE as u64,
+        userspace_addr: mem as u64,
+    };
+    // SAFETY: the region maps memory we own for the life of the process.
+    unsafe { vm.set_user_memory_region(region) }.context("KVM_SET_USER_MEMORY_REGION")?;
+
+    let mut vcpu = vm.create_vcpu(0).context("KVM_CREATE_VCPU")?;
+    let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).context("KVM_GET_SUPPORTED_CPUID")?;
+    vcpu.set_cpuid2(&cpuid).context("KVM_SET_CPUID2")?;
+    let mut sregs = vcpu.get_sregs().context("KVM_GET_SREGS")?;
+    sregs.cs = seg(0x08, 0xB);
+    let data = seg(0x10, 0x3);
+    sregs.ds = data;
+    sregs.es = data;
+    sregs.fs = data;
+    sregs.gs = data;
+    sregs.ss = data;
+    sregs.gdt.base = GDT as u64;
+    sregs.gdt.limit = 3 * 8 - 1;
+    sregs.idt.base = IDT as u64;
+    sregs.idt.limit = 256 * 8 - 1;
+    sregs.cr0 |= 1; // PE
+    vcpu.set_sregs(&sregs).context("KVM_SET_SREGS")?;
+    let mut regs = vcpu.get_regs().context("KVM_GET_REGS")?;
+    regs.rip = CODE as u64;
+    regs.rsp = STACK_TOP;
+    regs.rflags = 2;
+    vcpu.set_regs(&regs).context("KVM_SET_REGS")?;
+
+    let mut gsis = Vec::new();
+    for i in 0..ngsi {
+        let kind = if i < args.irqfd_gsis {
+            Kind::Irqfd
+        } else if i < args.irqfd_gsis + args.line_gsis {
+            Kind::Line
+        } else {
+            Kind::Churn
+        };
+        gsis.push(Gsi {
+            index: i,
+            gsi: GSI_BASE + i,
+            kind,
+            outstanding: AtomicBool::new(false),
+            arrival: Mutex::new(Arrival::default()),
+            cv: Condvar::new(),
+            sent: AtomicU64::new(0),
+            judged: AtomicU64::new(0),
+            transitional: AtomicU64::new(0),
+        });
+    }
+    let sh = Arc::new(Shared {
+        vm,
+        per_gsi,
+        gsis,
+        seq: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        errors: Errors::default(),
+        routing_generations: AtomicU64::new(0),
+        routing_ioctls: AtomicU64::new(0),
+        irqfd_assign: AtomicU64::new(0),
+        irqfd_deassign: AtomicU64::new(0),
+        irqfd_close: AtomicU64::new(0),
+        spurious: AtomicU64::new(0),
+        vcpu_exits: AtomicU64::new(0),
+        samples: Mutex::new(Vec::new()),
+    });
+    // Generation 0.
+    sh.vm.set_gsi_routing(&sh.routing_table(0)?).context("KVM_SET_GSI_ROUTING (generation 0)")?;
+    sh.routing_ioctls.fetch_add(1, Relaxed);
+
+    // vCPU thread: it never returns; the process exits under it.
+    let guest_ok = Arc::new(AtomicBool::new(true));
+    let guest_ready = Arc::new(AtomicBool::new(false));
+    {
+        let guest_ready = guest_ready.clone();
+        let sh = sh.clone();
+        let guest_ok = guest_ok.clone();
+        thread::Builder::new().name("vcpu0".into()).spawn(move || loop {
+            let exit = vcpu.run();
+            sh.vcpu_exits.fetch_add(1, Relaxed);
+            match exit {
+                Ok(VcpuExit::IoOut(PORT_VECTOR, data)) => {
+                    let v = data[0] as u32;
+                    let idx = v.checked_sub(VEC_BASE).map(|d| d / sh.per_gsi);
+                    match idx.and_then(|i| sh.gsis.get(i as usize)) {
+                        Some(g) => {
+                            let mut a = g.arrival.lock().unwrap();
+                            if !g.outstanding.swap(false, SeqCst) {
+                                sh.errors.duplicate.fetch_add(1, Relaxed);
+                                sh.note(format!("gsi {}: arrival on vector {v:#x} with nothing outstanding", g.gsi));
+                            }
+                            a.count += 1;
+                            a.vector = v;
+                            a.seq = sh.seq.load(SeqCst);
+                            drop(a);
+                            g.cv.notify_all();
+                        }
+                        None => {
+                            sh.errors.unexpected.fetch_add(1, Relaxed);
+                            sh.note(format!("arrival on unassigned vector {v:#x}"));
+                        }
+                    }
+                }
+                Ok(VcpuExit::IoOut(PORT_READY, _)) => guest_ready.store(true, SeqCst),
+                Ok(VcpuExit::IoOut(PORT_SPURIOUS, _)) => {
+                    sh.spurious.fetch_add(1, Relaxed);
+                }
+                Ok(VcpuExit::IoOut(PORT_FAULT, data)) => {
+                    sh.errors.guest_fault.fetch_add(1, Relaxed);
+                    sh.note(format!("guest exception vector {}", data[0]));
+                    guest_ok.store(false, SeqCst);
+                    return;
+                }
+                Ok(VcpuExit::Intr) => {}
+                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
+                Ok(other) => {
+                    sh.errors.guest_fault.fetch_add(1, Relaxed);
+                    sh.note(format!("unexpected vCPU exit {other:?}"));
+                    guest_ok.store(false, SeqCst);
+                    return;
+                }
+                Err(e) => {
+                    sh.errors.guest_fault.fetch_add(1, Relaxed);
+                    sh.note(format!("KVM_RUN failed: {e}"));
+                    guest_ok.store(false, SeqCst);
+                    return;
+                }
+            }
+        })?;
+    }
+
+    // An interrupt sent before the guest has software-enabled its local APIC is dropped: wait for the guest.
+    let t0 = Instant::now();
+    while !guest_ready.load(SeqCst) {
+        if !guest_ok.load(SeqCst) || t0.elapsed() > Duration::from_secs(30) {
+            bail!("guest did not start (no ready port write in 30 s)");
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+
+    // Irqfd GSIs: one eventfd each, bound once.
+    let mut handles = Vec::new();
+    let start = Instant::now();
+    let end = start + Duration::from_secs(args.secs);
+    for i in 0..ngsi as usize {
+        let sh = sh.clone();
+        let kind = sh.gsis[i].kind;
+        let name = format!("{kind:?}-{}", sh.gsis[i].gsi).to_lowercase();
+        handles.push(thread::Builder::new().name(name).spawn(move || {
+            let g = &sh.gsis[i];
+            match kind {
+                Kind::Irqfd => {
+                    let efd = match EventFd::new(libc::EFD_NONBLOCK) {
+                        Ok(e) => e,
+                        Err(e) => return sh.note(format!("eventfd: {e}")),
+                    };
+                    if let Err(e) = sh.vm.register_irqfd(&efd, g.gsi) {
+                        sh.errors.ioctl.fetch_add(1, Relaxed);
+                        return sh.note(format!("KVM_IRQFD gsi {}: {e}", g.gsi));
+                    }
+                    sh.irqfd_assign.fetch_add(1, Relaxed);
+                    while Instant::now() < end && !sh.stop.load(Relaxed) {
+                        if !sh.signal(g, &|| efd.write(1)) {
+                            break;
+                        }
+                    }
+                }
+                Kind::Line => {
+                    while Instant::now() < end && !sh.stop.load(Relaxed) {
+                        let send = || sh.vm.set_irq_line(g.gsi, true).map_err(std::io::Error::from);
+                        if !sh.signal(g, &send) {
+                            break;
+                        }
+                    }
+                }
+                Kind::Churn => {
+                    let mut n = 0u64;
+                    while Instant::now() < end && !sh.stop.load(Relaxed) {
+                        let efd = match EventFd::new(libc::EFD_NONBLOCK) {
+                            Ok(e) => e,
+                            Err(e) => return sh.note(format!("eventfd: {e}")),
+                        };
+                        if let Err(e) = sh.vm.register_irqfd(&efd, g.gsi) {
+                            sh.errors.ioctl.fetch_add(1, Relaxed);
+                            return sh.note(format!("KVM_IRQFD assign gsi {}: {e}", g.gsi));
+                        }
+                        sh.irqfd_assign.fetch_add(1, Relaxed);
+                        if !sh.signal(g, &|| efd.write(1)) {
+                            break;
+                        }
+                        n += 1;
+                        if n % 2 == 0 {
+                            if let Err(e) = sh.vm.unregister_irqfd(&efd, g.gsi) {
+                                sh.errors.ioctl.fetch_add(1, Relaxed);
+                                return sh.note(format!("KVM_IRQFD deassign gsi {}: {e}", g.gsi));
+                            }
+                            sh.irqfd_deassign.fetch_add(1, Relaxed);
+                        } else {
+                            // closing the eventfd sends EPOLLHUP: irqfd_wakeup deactivates the irqfd
+                            sh.irqfd_close.fetch_add(1, Relaxed);
+                        }
+                        drop(efd);
+                    }
+                }
+            }
+        })?);
+    }
+
+    // Routing updaters: `updaters` threads install each generation at once.
+    let barrier = Arc::new(Barrier::new(args.updaters.max(1)));
+    for u in 0..args.updaters {
+        let sh = sh.clone();
+        let barrier = barrier.clone();
+        let gap = Duration::from_micros(args.update_gap_us);
+        handles.push(thread::Builder::new().name(format!("routing-{u}")).spawn(move || {
+            let mut generation = 0u64;
+            loop {
+                generation += 1;
+                // everyone decides together whether to go on
+                let go = Instant::now() < end && !sh.stop.load(Relaxed);
+                if barrier.wait().is_leader() {
+                    if go {
+                        sh.seq.store(2 * generation - 1, SeqCst);
+                    } else {
+                        sh.stop.store(true, SeqCst);
+                    }
+                }
+                barrier.wait();
+                if sh.stop.load(SeqCst) && sh.seq.load(SeqCst) != 2 * generation - 1 {
+                    return;
+                }
+                let table = match sh.routing_table(generation) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        sh.note(format!("{e}"));
+                        sh.stop.store(true, SeqCst);
+                        return;
+                    }
+                };
+                match sh.vm.set_gsi_routing(&table) {
+                    Ok(()) => {
+                        sh.routing_ioctls.fetch_add(1, Relaxed);
+                        // the first return makes generation `generation` current
+                        if sh.seq.compare_exchange(2 * generation - 1, 2 * generation, SeqCst, SeqCst).is_ok() {
+                            sh.routing_generations.fetch_add(1, Relaxed);
+                        }
+                    }
+                    Err(e) => {
+                        sh.errors.ioctl.fetch_add(1, Relaxed);
+                        sh.note(format!("KVM_SET_GSI_ROUTING generation {generation}: {e}"));
+                        sh.stop.store(true, SeqCst);
+                    }
+                }
+                barrier.wait();
+                if sh.seq.load(SeqCst) % 2 == 1 {
+                    // every ioctl of this generation failed: leave the counter even so nothing is judged wrongly
+                    sh.seq.store(2 * generation, SeqCst);
+                }
+                thread::sleep(gap);
+            }
+        })?);
+    }
+
+    // Progress every 5 s (the run's console log shows the stress is alive).
+    let mut next_report = start + Duration::from_secs(5);
+    while handles.iter().any(|h| !h.is_finished()) {
+        thread::sleep(Duration::from_millis(100));
+        if !guest_ok.load(SeqCst) {
+            sh.stop.store(true, SeqCst);
+        }
+        if Instant::now() >= next_report {
+            next_report += Duration::from_secs(5);
+            let sent: u64 = sh.gsis.iter().map(|g| g.sent.load(Relaxed)).sum();
+            println!(
+                "kvm-irq-stress: t={:.0}s signals={sent} routing_generations={} irqfd_assign={}",
+                start.elapsed().as_secs_f64(),
+                sh.routing_generations.load(Relaxed),
+                sh.irqfd_assign.load(Relaxed)
+            );
+        }
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    // Late or duplicate arrivals show up here.
+    thread::sleep(Duration::from_millis(500));
+
+    let mut sent_by = [0u64; 3];
+    let (mut judged, mut transitional, mut arrived) = (0u64, 0u64, 0u64);
+    let mut mismatch = 0u64;
+    for g in &sh.gsis {
+        let s = g.sent.load(Relaxed);
+        let a = g.arrival.lock().unwrap().count;
+        sent_by[g.kind as usize] += s;
+        judged += g.judged.load(Relaxed);
+        transitional += g.transitional.load(Relaxed);
+        arrived += a;
+        if a != s {
+            mismatch += 1;
+            sh.note(format!("gsi {} ({:?}): sent {s}, arrived {a}", g.gsi, g.kind));
+        }
+    }
+    let e = &sh.errors;
+    let errors = e.lost.load(Relaxed)
+        + e.duplicate.load(Relaxed)
+        + e.wrong_vector.load(Relaxed)
+        + e.unexpected.load(Relaxed)
+        + e.guest_fault.load(Relaxed)
+        + e.ioctl.load(Relaxed)
+        + mismatch;
+    let sent: u64 = sent_by.iter().sum();
+    let gens = sh.routing_generations.load(Relaxed);
+    // A run that exercised nothing is not a pass.
+    let exercised = judged > 0 && (args.updaters == 0 || gens > 0);
+    let pass = errors == 0 && exercised;
+    println!(
+        "KVM_IRQ_STRESS: result={} secs={:.1} signals={sent} arrived={arrived} judged={judged} transitional={transitional} \
+         irqfd_signals={} irq_line_signals={} churn_signals={} routing_generations={gens} routing_ioctls={} \
+         irqfd_assign={} irqfd_deassign={} irqfd_close={} vcpu_exits={} spurious={} lost={} duplicate={} \
+         wrong_vector={} unexpected={} guest_fault={} ioctl_errors={} tally_mismatch={mismatch} gsis={ngsi} \
+         updaters={}",
+        if pass { "PASS" } else { "FAIL" },
+        start.elapsed().as_secs_f64(),
+        sent_by[Kind::Irqfd as usize],
+        sent_by[Kind::Line as usize],
+        sent_by[Kind::Churn as usize],
+        sh.routing_ioctls.load(Relaxed),
+        sh.irqfd_assign.load(Relaxed),
+        sh.irqfd_deassign.load(Relaxed),
+        sh.irqfd_close.load(Relaxed),
+        sh.vcpu_exits.load(Relaxed),
+        sh.spurious.load(Relaxed),
+        e.lost.load(Relaxed),
+        e.duplicate.load(Relaxed),
+        e.wrong_vector.load(Relaxed),
+        e.unexpected.load(Relaxed),
+        e.guest_fault.load(Relaxed),
+        e.ioctl.load(Relaxed),
+        args.updaters,
+    );
+    Ok(pass)
+}
