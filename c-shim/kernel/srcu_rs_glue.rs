@@ -12,7 +12,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use core::ffi::{c_int, c_long, c_ulong, c_void};
-use srcu_core::{Counter, Fault, Next, Platform, ReaderIndex, Srcu};
+use srcu_core::{CallbackList, Cookie, Counter, Fault, Next, Platform, ReaderIndex, Srcu};
 
 extern "C" {
     fn srcu_rs_shim_percpu_inc(ssp: *mut c_void, slot: c_ulong);
@@ -30,6 +30,13 @@ extern "C" {
     fn srcu_rs_shim_relax();
     fn srcu_rs_shim_sleep(usecs: u32);
     fn srcu_rs_shim_fault(ssp: *mut c_void) -> u32;
+    fn srcu_rs_shim_cb_lock(ssp: *mut c_void) -> c_ulong;
+    fn srcu_rs_shim_cb_unlock(ssp: *mut c_void, flags: c_ulong);
+    fn srcu_rs_shim_cb_enqueue(ssp: *mut c_void, rhp: *mut c_void, cookie: c_ulong);
+    fn srcu_rs_shim_cb_head_cookie(ssp: *mut c_void, cookie: *mut c_ulong) -> bool;
+    fn srcu_rs_shim_cb_dequeue(ssp: *mut c_void) -> *mut c_void;
+    fn srcu_rs_shim_cb_empty(ssp: *mut c_void) -> bool;
+    fn srcu_rs_shim_cb_invoke(rhp: *mut c_void);
 }
 
 /// The platform view of one `struct srcu_rs`.
@@ -115,6 +122,51 @@ impl Platform for Kernel {
     }
 }
 
+/// The domain's callback list, kept by the C shim: a FIFO of `struct rcu_head` in segments that
+/// each carry one cookie, under an irq-safe spinlock.
+///
+/// Invariant: `ssp` points to a live, initialised `struct srcu_rs`.
+struct KernelCallbacks {
+    ssp: *mut c_void,
+}
+
+impl CallbackList for KernelCallbacks {
+    type Callback = *mut c_void;
+
+    fn enqueue_with(&self, cb: *mut c_void, cookie: impl FnOnce() -> Cookie) {
+        // SAFETY: `ssp` is live (type invariant); the lock is an irq-safe spinlock, legal in
+        // every context call_srcu_rs() is (not NMI).
+        let flags = unsafe { srcu_rs_shim_cb_lock(self.ssp) };
+        let c = cookie();
+        // SAFETY: we hold the list lock; `cb` is the caller's rcu_head, now owned by the list.
+        unsafe { srcu_rs_shim_cb_enqueue(self.ssp, cb, c.raw() as c_ulong) };
+        // SAFETY: releases the lock taken above with its saved flags.
+        unsafe { srcu_rs_shim_cb_unlock(self.ssp, flags) };
+    }
+
+    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<*mut c_void> {
+        let mut raw: c_ulong = 0;
+        // SAFETY: `ssp` is live; the lock is released on every path below.
+        let flags = unsafe { srcu_rs_shim_cb_lock(self.ssp) };
+        // SAFETY: we hold the list lock; `raw` is a valid place for the cookie.
+        let some = unsafe { srcu_rs_shim_cb_head_cookie(self.ssp, &mut raw) };
+        let cb = if some && ready(Cookie::from_raw(raw as usize)) {
+            // SAFETY: we hold the list lock and the list is not empty.
+            Some(unsafe { srcu_rs_shim_cb_dequeue(self.ssp) })
+        } else {
+            None
+        };
+        // SAFETY: releases the lock taken above with its saved flags.
+        unsafe { srcu_rs_shim_cb_unlock(self.ssp, flags) };
+        cb
+    }
+
+    fn is_empty(&self) -> bool {
+        // SAFETY: `ssp` is live; a racy emptiness check is all callers need.
+        unsafe { srcu_rs_shim_cb_empty(self.ssp) }
+    }
+}
+
 /// Borrow the srcu-core state at the head of `struct srcu_rs`.
 ///
 /// # Safety
@@ -187,6 +239,70 @@ pub unsafe extern "C" fn srcu_rs_core_start_poll(ssp: *mut c_void) -> c_ulong {
     s.start_poll(&Kernel { ssp }).raw() as c_ulong
 }
 
+/// `start_poll_synchronize_srcu_rs_expedited()`; legal from hardirq context.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_start_poll_expedited(ssp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.start_poll_expedited(&Kernel { ssp }).raw() as c_ulong
+}
+
+/// `call_srcu_rs()`: queue `rhp` behind a full grace period; legal from hardirq context.
+/// Returns the cookie the callback waits for.
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`; `rhp` to an `rcu_head` that the
+/// list owns until it is invoked.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_call(ssp: *mut c_void, rhp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.call(&Kernel { ssp }, &KernelCallbacks { ssp }, rhp).raw() as c_ulong
+}
+
+/// Invoke every callback whose grace period has ended, in order, through the shim (which
+/// disables BH around each). Returns how many ran. One invoker per domain at a time (the
+/// domain's work item).
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`; process context.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_invoke_ready(ssp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    let n = s.invoke_ready(&Kernel { ssp }, &KernelCallbacks { ssp }, |rhp| {
+        // SAFETY: `rhp` was queued by call_srcu_rs() and its grace period has ended; the list
+        // no longer holds it.
+        unsafe { srcu_rs_shim_cb_invoke(rhp) }
+    });
+    n as c_ulong
+}
+
+/// Whether a grace period is requested or in progress (statistics, rcutorture).
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_gp_pending(ssp: *mut c_void) -> bool {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.gp_pending()
+}
+
+/// The raw grace-period sequence (rcutorture's `.get_gp_seq`).
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_gp_seq(ssp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.gp_seq() as c_ulong
+}
+
 /// `poll_state_synchronize_srcu_rs()`.
 ///
 /// # Safety
@@ -195,7 +311,7 @@ pub unsafe extern "C" fn srcu_rs_core_start_poll(ssp: *mut c_void) -> c_ulong {
 pub unsafe extern "C" fn srcu_rs_core_poll_state(ssp: *mut c_void, cookie: c_ulong) -> bool {
     // SAFETY: forwarded caller guarantee.
     let s = unsafe { state(ssp) };
-    s.poll_state(&Kernel { ssp }, srcu_core::Cookie::from_raw(cookie as usize))
+    s.poll_state(&Kernel { ssp }, Cookie::from_raw(cookie as usize))
 }
 
 /// One engine step for the work item: returns -1 when idle, 0 to retry at once, or the

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * srcu_rs: the kernel platform of the srcu-core grace-period algorithm.
+ *
+ * The algorithm (reader protocol, grace-period state machine, polling
+ * cookies, callback readiness) is Rust, in srcu_rs_core.rs, generated from
+ * the srcu-rs repository's srcu-core crate.  This file provides what it asks
+ * of its platform: per-CPU counters, full barriers, in_nmi(), a mutex for
+ * grace-period state, work items that drive grace periods and invoke
+ * callbacks, and the exported kernel API.
+ *
+ * Memory ordering: every barrier the algorithm needs is an smp_mb() issued
+ * by srcu-core through srcu_rs_shim_smp_mb(); the letters A-E in srcu-core's
+ * documentation name the pairings (B/C: readers, A/D/E: grace periods), as in
+ * kernel/rcu/srcutree.c.  The locks below order only the shim's own state.
+ */
+
+#define pr_fmt(fmt) "srcu_rs: " fmt
+
+#include <linux/bottom_half.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/export.h>
+#include <linux/init.h>
+#include <linux/irq_work.h>
+#include <linux/list.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/srcu_rs.h>
+#include <linux/workqueue.h>
+
+#include "rcu.h"
+#include "srcu_rs_core.h"
+
+#ifdef MODULE_PARAM_PREFIX
+#undef MODULE_PARAM_PREFIX
+#endif
+#define MODULE_PARAM_PREFIX "srcu_rs."
+
+#ifdef CONFIG_SRCU_RS_FAULT_INJECTION
+/* Test only: srcu-core's Fault number (2 = SkipSecondScan) for every domain. */
+static int srcu_rs_fault;
+module_param_named(fault, srcu_rs_fault, int, 0444);
+#endif
+
+/* Engine steps that may retry without delay inside one work invocation. */
+#define SRCU_RS_NODELAY_STEPS	8
+
+/* Set once workqueues run; before that, requests wait on srcu_rs_boot_list. */
+static bool srcu_rs_init_done;
+static LIST_HEAD(srcu_rs_boot_list);
+static DEFINE_RAW_SPINLOCK(srcu_rs_boot_lock);
+
+/* ---- Platform operations called from the Rust core. ---- */
+
+/*
+ * Per-CPU half of a reader counter.  Never called in NMI: NMI readers use
+ * srcu_rs_shim_atomic_inc(), so this increment only has to be irq-safe.
+ */
+void srcu_rs_shim_percpu_inc(struct srcu_rs *ssp, unsigned long slot)
+{
+#ifdef CONFIG_SRCU_RS_GENERIC_PERCPU
+	unsigned long flags;
+	unsigned long *p;
+
+	/*
+	 * What this_cpu_inc() is on architectures without NMI-safe per-CPU
+	 * operations (asm-generic/percpu.h): load, add and store with
+	 * interrupts disabled.  An NMI between the load and the store would
+	 * lose its own increment, which is why NMI readers never come here.
+	 */
+	local_irq_save(flags);
+	p = raw_cpu_ptr(&ssp->pcpu->cnt[slot]);
+	WRITE_ONCE(*p, READ_ONCE(*p) + 1);
+	local_irq_restore(flags);
+#else
+	this_cpu_inc(ssp->pcpu->cnt[slot]);
+#endif
+}
+
+/* Atomic half of a reader counter: NMI readers only. */
+void srcu_rs_shim_atomic_inc(struct srcu_rs *ssp, unsigned long slot)
+{
+	atomic_long_inc(raw_cpu_ptr(&ssp->pcpu->nmi_cnt[slot]));
+}
+
+unsigned long srcu_rs_shim_percpu_read(struct srcu_rs *ssp, unsigned long cpu,
+				       unsigned long slot)
+{
+	return READ_ONCE(per_cpu_ptr(ssp->pcpu, cpu)->cnt[slot]);
+}
+
+unsigned long srcu_rs_shim_atomic_read(struct srcu_rs *ssp, unsigned long cpu,
+				       unsigned long slot)
+{
+	return atomic_long_read(&per_cpu_ptr(ssp->pcpu, cpu)->nmi_cnt[slot]);
+}
+
+unsigned long srcu_rs_shim_nr_cpus(void)
+{
+	return nr_cpu_ids;
+}
+
+bool srcu_rs_shim_cpu_possible(unsigned long cpu)
+{
+	return cpu_possible(cpu);
+}
+
+bool srcu_rs_shim_in_nmi(void)
+{
+	return in_nmi();
+}
+
+/*
+ * The algorithm's full barriers: B and C in readers pair with A, D and E in
+ * grace periods (see srcu-core's readers and grace_period modules).
+ */
+void srcu_rs_shim_smp_mb(void)
+{
+	smp_mb(); /* Pairings are named at each call site in srcu-core. */
+}
+
+void srcu_rs_shim_gp_lock(struct srcu_rs *ssp)
+{
+	mutex_lock(&ssp->gp_mutex);
+}
+
+void srcu_rs_shim_gp_unlock(struct srcu_rs *ssp)
+{
+	mutex_unlock(&ssp->gp_mutex);
+}
+
+/*
+ * A grace period was requested: make sure the domain's work runs.  Callable
+ * from hardirq (call_srcu_rs(), start_poll_synchronize_srcu_rs()), never NMI.
+ */
+void srcu_rs_shim_kick(struct srcu_rs *ssp, bool expedited)
+{
+	unsigned long flags;
+
+	if (!READ_ONCE(srcu_rs_init_done)) {
+		raw_spin_lock_irqsave(&srcu_rs_boot_lock, flags);
+		if (!srcu_rs_init_done) {
+			if (list_empty(&ssp->boot_entry))
+				list_add_tail(&ssp->boot_entry, &srcu_rs_boot_list);
+			raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
+			return;
+		}
+		raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
+	}
+	if (in_hardirq()) {
+		irq_work_queue(&ssp->irq_work);
+		return;
+	}
+	if (expedited)
+		mod_delayed_work(system_unbound_wq, &ssp->work, 0);
+	else
+		queue_delayed_work(system_unbound_wq, &ssp->work, 0);
+}
+
+/* A grace period ended: let the work invoke callbacks that became ready. */
+void srcu_rs_shim_gp_ended(struct srcu_rs *ssp)
+{
+	if (!srcu_rs_shim_cb_empty(ssp))
+		srcu_rs_shim_kick(ssp, false);
+}
+
+void srcu_rs_shim_relax(void)
+{
+	cond_resched();
+	cpu_relax();
+}
+
+void srcu_rs_shim_sleep(u32 usecs)
+{
+	fsleep(usecs);
+}
+
+u32 srcu_rs_shim_fault(struct srcu_rs *ssp)
+{
+#ifdef CONFIG_SRCU_RS_FAULT_INJECTION
+	return READ_ONCE(srcu_rs_fault);
+#else
+	return 0;
+#endif
+}
+
+/*
+ * The callback list: one FIFO of rcu_heads, cut into at most SRCU_RS_CB_SEGS
+ * segments, each waiting for one cookie.  srcu-core computes a callback's
+ * cookie with cb_lock held, so cookies never decrease from head to tail.
+ */
+unsigned long srcu_rs_shim_cb_lock(struct srcu_rs *ssp)
+	__acquires(&ssp->cb_lock)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&ssp->cb_lock, flags);
+	return flags;
+}
+
+void srcu_rs_shim_cb_unlock(struct srcu_rs *ssp, unsigned long flags)
+	__releases(&ssp->cb_lock)
+{
+	raw_spin_unlock_irqrestore(&ssp->cb_lock, flags);
+}
+
+void srcu_rs_shim_cb_enqueue(struct srcu_rs *ssp, struct rcu_head *rhp,
+			     unsigned long cookie)
+{
+	unsigned int last;
+
+	lockdep_assert_held(&ssp->cb_lock);
+	rhp->next = NULL;
+	*ssp->cb_tail = rhp;
+	ssp->cb_tail = &rhp->next;
+	last = (ssp->seg_first + ssp->nsegs - 1) % SRCU_RS_CB_SEGS;
+	if (ssp->nsegs && ssp->seg_cookie[last] == cookie) {
+		ssp->seg_n[last]++;
+	} else if (ssp->nsegs < SRCU_RS_CB_SEGS) {
+		last = (ssp->seg_first + ssp->nsegs) % SRCU_RS_CB_SEGS;
+		ssp->seg_n[last] = 1;
+		ssp->seg_cookie[last] = cookie;
+		ssp->nsegs++;
+	} else {
+		/*
+		 * Out of segments: the newest segment now waits for the
+		 * newer cookie too.  Waiting longer is always safe.
+		 */
+		ssp->seg_n[last]++;
+		ssp->seg_cookie[last] = cookie;
+	}
+}
+
+bool srcu_rs_shim_cb_head_cookie(struct srcu_rs *ssp, unsigned long *cookie)
+{
+	lockdep_assert_held(&ssp->cb_lock);
+	if (!ssp->nsegs)
+		return false;
+	*cookie = ssp->seg_cookie[ssp->seg_first];
+	return true;
+}
+
+struct rcu_head *srcu_rs_shim_cb_dequeue(struct srcu_rs *ssp)
+{
+	struct rcu_head *rhp = ssp->cb_head;
+
+	lockdep_assert_held(&ssp->cb_lock);
+	ssp->cb_head = rhp->next;
+	if (!ssp->cb_head)
+		ssp->cb_tail = &ssp->cb_head;
+	if (!--ssp->seg_n[ssp->seg_first]) {
+		ssp->seg_first = (ssp->seg_first + 1) % SRCU_RS_CB_SEGS;
+		ssp->nsegs--;
+	}
+	return rhp;
+}
+
+bool srcu_rs_shim_cb_empty(struct srcu_rs *ssp)
+{
+	return !READ_ONCE(ssp->nsegs);
+}
+
+/* Invoke one ready callback in process context with BH disabled. */
+void srcu_rs_shim_cb_invoke(struct rcu_head *rhp)
+{
+	rcu_callback_t f = rhp->func;
+
+	local_bh_disable();
+	f(rhp);
+	local_bh_enable();
+}
+
+/* ---- Work items. ---- */
+
+/**
+ * srcu_rs_work_fn - drive an srcu_rs domain's grace periods
+ * @work: the domain's delayed work.
+ *
+ * Advances the grace-period engine, invokes ready callbacks, and requeues
+ * itself after the delay the engine asks for until no grace period is needed.
+ */
+void srcu_rs_work_fn(struct work_struct *work)
+{
+	struct srcu_rs *ssp = container_of(to_delayed_work(work), struct srcu_rs, work);
+	long next;
+	int i;
+
+	for (i = 0; ; i++) {
+		next = srcu_rs_core_step(ssp);
+		srcu_rs_core_invoke_ready(ssp);
+		if (next != 0 || i >= SRCU_RS_NODELAY_STEPS)
+			break;
+		cond_resched();
+	}
+	if (next < 0)
+		return;
+	queue_delayed_work(system_unbound_wq, &ssp->work,
+			   next ? usecs_to_jiffies(next) : 1);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_work_fn);
+
+/**
+ * srcu_rs_irq_work_fn - queue an srcu_rs domain's work from hardirq
+ * @iwp: the domain's irq_work.
+ */
+void srcu_rs_irq_work_fn(struct irq_work *iwp)
+{
+	struct srcu_rs *ssp = container_of(iwp, struct srcu_rs, irq_work);
+
+	queue_delayed_work(system_unbound_wq, &ssp->work, 0);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_irq_work_fn);
+
+/* ---- Initialisation and cleanup. ---- */
+
+static int init_srcu_rs_fields(struct srcu_rs *ssp)
+{
+	ssp->core = (struct srcu_rs_core)__SRCU_RS_CORE_INIT;
+	ssp->pcpu = alloc_percpu(struct srcu_rs_pcpu);
+	if (!ssp->pcpu)
+		return -ENOMEM;
+	ssp->pcpu_static = false;
+	mutex_init(&ssp->gp_mutex);
+	raw_spin_lock_init(&ssp->cb_lock);
+	ssp->cb_head = NULL;
+	ssp->cb_tail = &ssp->cb_head;
+	ssp->seg_first = 0;
+	ssp->nsegs = 0;
+	INIT_DELAYED_WORK(&ssp->work, srcu_rs_work_fn);
+	init_irq_work(&ssp->irq_work, srcu_rs_irq_work_fn);
+	INIT_LIST_HEAD(&ssp->boot_entry);
+	return 0;
+}
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+/**
+ * __init_srcu_rs - initialise a dynamically allocated srcu_rs domain
+ * @ssp: the domain.
+ * @name: lockdep name.
+ * @key: lockdep class key.
+ *
+ * Return: 0, or -ENOMEM if the per-CPU counters could not be allocated.
+ */
+int __init_srcu_rs(struct srcu_rs *ssp, const char *name,
+		   struct lock_class_key *key)
+{
+	/* Don't re-initialise a lock while it is held. */
+	debug_check_no_locks_freed((void *)ssp, sizeof(*ssp));
+	lockdep_init_map(&ssp->dep_map, name, key, 0);
+	return init_srcu_rs_fields(ssp);
+}
+EXPORT_SYMBOL_GPL(__init_srcu_rs);
+#else
+/**
+ * init_srcu_rs - initialise a dynamically allocated srcu_rs domain
+ * @ssp: the domain.
+ *
+ * Return: 0, or -ENOMEM if the per-CPU counters could not be allocated.
+ */
+int init_srcu_rs(struct srcu_rs *ssp)
+{
+	return init_srcu_rs_fields(ssp);
+}
+EXPORT_SYMBOL_GPL(init_srcu_rs);
+#endif
+
+/**
+ * cleanup_srcu_rs - tear down an srcu_rs domain
+ * @ssp: the domain.
+ *
+ * Refuses with a WARN, freeing nothing, if readers are active, callbacks are
+ * queued or a grace period was requested and has not completed (as
+ * cleanup_srcu_struct() does); the domain then stays usable.
+ */
+void cleanup_srcu_rs(struct srcu_rs *ssp)
+{
+	unsigned long flags;
+
+	if (WARN_ONCE(srcu_rs_core_cleanup(ssp, !srcu_rs_shim_cb_empty(ssp)),
+		      "%s: active readers, callbacks or grace period; leaking\n",
+		      __func__))
+		return;
+	irq_work_sync(&ssp->irq_work);
+	cancel_delayed_work_sync(&ssp->work);
+	raw_spin_lock_irqsave(&srcu_rs_boot_lock, flags);
+	list_del_init(&ssp->boot_entry);
+	raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
+	if (!ssp->pcpu_static) {
+		free_percpu(ssp->pcpu);
+		ssp->pcpu = NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(cleanup_srcu_rs);
+
+/* ---- Update-side API. ---- */
+
+static void __synchronize_srcu_rs(struct srcu_rs *ssp, bool expedited)
+{
+	srcu_lock_sync(&ssp->dep_map);
+
+	RCU_LOCKDEP_WARN(lockdep_is_held(ssp) ||
+			 lock_is_held(&rcu_bh_lock_map) ||
+			 lock_is_held(&rcu_lock_map) ||
+			 lock_is_held(&rcu_sched_lock_map),
+			 "Illegal synchronize_srcu_rs() in same-type srcu_rs (or in RCU) read-side critical section");
+
+	/* Only one task runs before the scheduler: no reader can be waited for. */
+	if (rcu_scheduler_active == RCU_SCHEDULER_INACTIVE)
+		return;
+	might_sleep();
+	/* Caller-driven: this task steps the engine itself, sleeping between scans. */
+	srcu_rs_core_synchronize(ssp, expedited);
+}
+
+/**
+ * synchronize_srcu_rs - wait for prior srcu_rs read-side critical sections
+ * @ssp: the domain.
+ *
+ * Waits for a full grace period of @ssp: every reader that entered before
+ * the call has left when it returns.  Must not be called from within a
+ * reader of @ssp.  Returns at once before the scheduler runs.
+ */
+void synchronize_srcu_rs(struct srcu_rs *ssp)
+{
+	__synchronize_srcu_rs(ssp, false);
+}
+EXPORT_SYMBOL_GPL(synchronize_srcu_rs);
+
+/**
+ * synchronize_srcu_rs_expedited - synchronize_srcu_rs(), with fewer delays
+ * @ssp: the domain.
+ */
+void synchronize_srcu_rs_expedited(struct srcu_rs *ssp)
+{
+	__synchronize_srcu_rs(ssp, true);
+}
+EXPORT_SYMBOL_GPL(synchronize_srcu_rs_expedited);
+
+/**
+ * call_srcu_rs - queue a callback after an srcu_rs grace period
+ * @ssp: the domain.
+ * @rhp: the rcu_head to queue.
+ * @func: invoked with @rhp in process context, BH disabled, after a full
+ *	grace period that starts after this call.
+ *
+ * Callable in task, softirq and hardirq context (not NMI).
+ */
+void call_srcu_rs(struct srcu_rs *ssp, struct rcu_head *rhp,
+		  rcu_callback_t func)
+{
+	if (WARN_ON_ONCE(in_nmi()))
+		return;
+	rhp->func = func;
+	srcu_rs_core_call(ssp, rhp);
+}
+EXPORT_SYMBOL_GPL(call_srcu_rs);
+
+struct srcu_rs_barrier_head {
+	struct rcu_head head;
+	struct completion done;
+};
+
+static void srcu_rs_barrier_cb(struct rcu_head *rhp)
+{
+	complete(&container_of(rhp, struct srcu_rs_barrier_head, head)->done);
+}
+
+/**
+ * srcu_rs_barrier - wait for every queued srcu_rs callback
+ * @ssp: the domain.
+ *
+ * Queues a marker behind every callback already queued on @ssp and waits for
+ * it: callbacks are invoked in order, so all earlier ones have run.
+ */
+void srcu_rs_barrier(struct srcu_rs *ssp)
+{
+	struct srcu_rs_barrier_head b;
+
+	if (rcu_scheduler_active == RCU_SCHEDULER_INACTIVE)
+		return;
+	init_completion(&b.done);
+	init_rcu_head_on_stack(&b.head);
+	call_srcu_rs(ssp, &b.head, srcu_rs_barrier_cb);
+	wait_for_completion(&b.done);
+	destroy_rcu_head_on_stack(&b.head);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_barrier);
+
+/**
+ * srcu_rs_batches_completed - grace periods completed on a domain
+ * @ssp: the domain.
+ *
+ * Return: the number of grace periods completed since initialisation.
+ */
+unsigned long srcu_rs_batches_completed(struct srcu_rs *ssp)
+{
+	return srcu_rs_core_batches_completed(ssp);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_batches_completed);
+
+/**
+ * get_state_synchronize_srcu_rs - snapshot for polled grace periods
+ * @ssp: the domain.
+ *
+ * Return: a cookie that poll_state_synchronize_srcu_rs() reports as
+ * completed once a full grace period has elapsed.  Requests nothing.
+ */
+unsigned long get_state_synchronize_srcu_rs(struct srcu_rs *ssp)
+{
+	return srcu_rs_core_get_state(ssp);
+}
+EXPORT_SYMBOL_GPL(get_state_synchronize_srcu_rs);
+
+/**
+ * start_poll_synchronize_srcu_rs - snapshot and start a grace period
+ * @ssp: the domain.
+ *
+ * Callable from hardirq context.
+ *
+ * Return: a cookie as get_state_synchronize_srcu_rs() returns.
+ */
+unsigned long start_poll_synchronize_srcu_rs(struct srcu_rs *ssp)
+{
+	return srcu_rs_core_start_poll(ssp);
+}
+EXPORT_SYMBOL_GPL(start_poll_synchronize_srcu_rs);
+
+/**
+ * poll_state_synchronize_srcu_rs - has the cookie's grace period elapsed?
+ * @ssp: the domain.
+ * @cookie: from get_state_synchronize_srcu_rs() or friends.
+ *
+ * Return: true if a full grace period has elapsed since @cookie was taken;
+ * then the caller's later accesses are ordered after it (full barrier).
+ */
+bool poll_state_synchronize_srcu_rs(struct srcu_rs *ssp, unsigned long cookie)
+{
+	return srcu_rs_core_poll_state(ssp, cookie);
+}
+EXPORT_SYMBOL_GPL(poll_state_synchronize_srcu_rs);
+
+EXPORT_SYMBOL_GPL(srcu_rs_core_read_lock);
+EXPORT_SYMBOL_GPL(srcu_rs_core_read_unlock);
+
+/*
+ * Workqueues run from here on: start the work of every domain that asked
+ * for a grace period earlier (static notifier heads and early users).
+ */
+static int __init srcu_rs_init(void)
+{
+	struct srcu_rs *ssp, *tmp;
+	unsigned long flags;
+	LIST_HEAD(boot);
+
+	raw_spin_lock_irqsave(&srcu_rs_boot_lock, flags);
+	WRITE_ONCE(srcu_rs_init_done, true);
+	list_splice_init(&srcu_rs_boot_list, &boot);
+	raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
+	list_for_each_entry_safe(ssp, tmp, &boot, boot_entry) {
+		list_del_init(&ssp->boot_entry);
+		queue_delayed_work(system_unbound_wq, &ssp->work, 0);
+	}
+	return 0;
+}
+early_initcall(srcu_rs_init);

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * srcu_rs: NMI-safe sleepable RCU with a single reader API.
+ *
+ * The grace-period algorithm is srcu-core (kernel/rcu/srcu_rs_core.rs,
+ * generated from the srcu-rs repository); this header and
+ * kernel/rcu/srcu_rs.c map it onto per-CPU counters, a mutex, work items
+ * and rcu_head callback lists.
+ *
+ * Readers call srcu_rs_read_lock() and srcu_rs_read_unlock() from any
+ * context: task, softirq, hardirq and NMI.  Outside NMI a reader increments
+ * the per-CPU half of its counter with this_cpu_inc(); in NMI it increments
+ * the atomic half with atomic_long_inc().  Grace periods sum both halves, so
+ * there is no separate _nmisafe() API.
+ */
+
+#ifndef _LINUX_SRCU_RS_H
+#define _LINUX_SRCU_RS_H
+
+#include <linux/atomic.h>
+#include <linux/irq_work_types.h>
+#include <linux/lockdep.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/spinlock_types.h>
+#include <linux/srcu.h>
+#include <linux/workqueue.h>
+
+@GENERATED_LAYOUT@
+/* Reader counter slots, in srcu-core's Counter::slot() order. */
+#define SRCU_RS_SLOTS		4
+
+/**
+ * struct srcu_rs_pcpu - per-CPU reader counters of one srcu_rs domain
+ * @cnt: per-CPU-op halves: lock[0], lock[1], unlock[0], unlock[1].
+ *	Incremented with this_cpu_inc() outside NMI only.
+ * @nmi_cnt: atomic halves of the same counters, incremented in NMI only.
+ */
+struct srcu_rs_pcpu {
+	unsigned long cnt[SRCU_RS_SLOTS];
+	atomic_long_t nmi_cnt[SRCU_RS_SLOTS];
+};
+
+/* Segments of the callback list: each holds callbacks waiting for one cookie. */
+#define SRCU_RS_CB_SEGS		4
+
+/**
+ * struct srcu_rs - an srcu_rs domain
+ * @core: srcu-core's state; must be first (the Rust core receives the domain
+ *	pointer and reads it as its own state).
+ * @pcpu: per-CPU reader counters.
+ * @gp_mutex: serialises grace-period state changes (srcu-core's GP lock).
+ * @cb_lock: protects the callback list and its segments.
+ * @cb_head: oldest queued callback.
+ * @cb_tail: where the next callback is linked.
+ * @seg_n: number of callbacks in each segment (a ring starting at @seg_first).
+ * @seg_cookie: the grace-period cookie each segment waits for.
+ * @seg_first: index of the oldest segment.
+ * @nsegs: number of segments in use.
+ * @pcpu_static: @pcpu is a static per-CPU variable (never freed).
+ * @work: drives grace periods and invokes callbacks in process context.
+ * @irq_work: queues @work when a grace period is requested from hardirq.
+ * @boot_entry: on the boot list while a grace period was requested before
+ *	workqueues could run.
+ * @dep_map: lockdep map of the readers.
+ */
+struct srcu_rs {
+	struct srcu_rs_core core;
+	struct srcu_rs_pcpu __percpu *pcpu;
+	struct mutex gp_mutex;
+	raw_spinlock_t cb_lock;
+	struct rcu_head *cb_head;
+	struct rcu_head **cb_tail;
+	unsigned long seg_n[SRCU_RS_CB_SEGS];
+	unsigned long seg_cookie[SRCU_RS_CB_SEGS];
+	unsigned int seg_first;
+	unsigned int nsegs;
+	bool pcpu_static;
+	struct delayed_work work;
+	struct irq_work irq_work;
+	struct list_head boot_entry;
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	struct lockdep_map dep_map;
+#endif
+};
+
+static_assert(offsetof(struct srcu_rs, core) == 0);
+
+void srcu_rs_work_fn(struct work_struct *work);
+void srcu_rs_irq_work_fn(struct irq_work *iwp);
+
+/**
+ * __SRCU_RS_INIT - static initializer for a struct srcu_rs
+ * @name: the struct srcu_rs being initialised (may be a member expression,
+ *	as in SRCU_NOTIFIER_INIT()).
+ * @pcpu_name: a DEFINE_PER_CPU(struct srcu_rs_pcpu, ...) variable.
+ */
+#define __SRCU_RS_INIT(name, pcpu_name)					\
+{									\
+	.core = __SRCU_RS_CORE_INIT,					\
+	.pcpu = &pcpu_name,						\
+	.gp_mutex = __MUTEX_INITIALIZER(name.gp_mutex),			\
+	.cb_lock = __RAW_SPIN_LOCK_UNLOCKED(name.cb_lock),		\
+	.cb_tail = &name.cb_head,					\
+	.pcpu_static = true,						\
+	.work = __DELAYED_WORK_INITIALIZER(name.work, srcu_rs_work_fn, 0), \
+	.irq_work = { .func = srcu_rs_irq_work_fn },			\
+	.boot_entry = LIST_HEAD_INIT(name.boot_entry),			\
+	__SRCU_DEP_MAP_INIT(name)					\
+}
+
+#define __DEFINE_SRCU_RS(name, is_static)				\
+	static DEFINE_PER_CPU(struct srcu_rs_pcpu, name##_srcu_rs_pcpu);	\
+	is_static struct srcu_rs name = __SRCU_RS_INIT(name, name##_srcu_rs_pcpu)
+
+/* Define a statically initialised srcu_rs domain; usable before any initcall. */
+#define DEFINE_SRCU_RS(name)		__DEFINE_SRCU_RS(name, /* not static */)
+#define DEFINE_STATIC_SRCU_RS(name)	__DEFINE_SRCU_RS(name, static)
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+int __init_srcu_rs(struct srcu_rs *ssp, const char *name,
+		   struct lock_class_key *key);
+
+#define init_srcu_rs(ssp)						\
+({									\
+	static struct lock_class_key __srcu_rs_key;			\
+									\
+	__init_srcu_rs((ssp), #ssp, &__srcu_rs_key);			\
+})
+#else
+int init_srcu_rs(struct srcu_rs *ssp);
+#endif
+
+void cleanup_srcu_rs(struct srcu_rs *ssp);
+
+int srcu_rs_core_read_lock(struct srcu_rs *ssp);
+int srcu_rs_core_read_unlock(struct srcu_rs *ssp, int idx);
+
+void synchronize_srcu_rs(struct srcu_rs *ssp);
+void synchronize_srcu_rs_expedited(struct srcu_rs *ssp);
+void call_srcu_rs(struct srcu_rs *ssp, struct rcu_head *rhp,
+		  rcu_callback_t func);
+void srcu_rs_barrier(struct srcu_rs *ssp);
+unsigned long srcu_rs_batches_completed(struct srcu_rs *ssp);
+unsigned long get_state_synchronize_srcu_rs(struct srcu_rs *ssp);
+unsigned long start_poll_synchronize_srcu_rs(struct srcu_rs *ssp);
+bool poll_state_synchronize_srcu_rs(struct srcu_rs *ssp, unsigned long cookie);
+
+/* srcu-core's Cookie::COMPLETED; the generated Rust asserts the value. */
+#define SRCU_RS_GET_STATE_COMPLETED	0x1UL
+
+/**
+ * get_completed_synchronize_srcu_rs - a cookie that is always completed
+ *
+ * Return: a value that poll_state_synchronize_srcu_rs() always reports as
+ * completed, for use as the initial value of cookie variables.
+ */
+static inline unsigned long get_completed_synchronize_srcu_rs(void)
+{
+	return SRCU_RS_GET_STATE_COMPLETED;
+}
+
+/**
+ * same_state_synchronize_srcu_rs - are two cookies the same grace period?
+ * @oldstate1: a cookie from get_state_synchronize_srcu_rs() or friends.
+ * @oldstate2: another such cookie.
+ *
+ * Return: true if both name the same grace-period state.
+ */
+static inline bool same_state_synchronize_srcu_rs(unsigned long oldstate1,
+						  unsigned long oldstate2)
+{
+	return oldstate1 == oldstate2;
+}
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+/**
+ * srcu_rs_read_lock_held - might we be in an srcu_rs read-side critical section?
+ * @ssp: the srcu_rs domain to check.
+ *
+ * As srcu_read_lock_held(): with lockdep, nonzero iff in a read-side critical
+ * section of @ssp; without it, or while lockdep is off, assume we are.
+ */
+static inline int srcu_rs_read_lock_held(const struct srcu_rs *ssp)
+{
+	if (!debug_lockdep_rcu_enabled())
+		return 1;
+	return lock_is_held(&ssp->dep_map);
+}
+
+static inline void srcu_rs_lock_acquire(struct srcu_rs *ssp)
+{
+	/* NMI may interrupt lockdep itself: use the trylock form there. */
+	if (in_nmi())
+		rcu_try_lock_acquire(&ssp->dep_map);
+	else
+		srcu_lock_acquire(&ssp->dep_map);
+}
+
+static inline void srcu_rs_lock_release(struct srcu_rs *ssp)
+{
+	if (in_nmi())
+		rcu_lock_release(&ssp->dep_map);
+	else
+		srcu_lock_release(&ssp->dep_map);
+}
+#else
+static inline int srcu_rs_read_lock_held(const struct srcu_rs *ssp)
+{
+	return 1;
+}
+
+static inline void srcu_rs_lock_acquire(struct srcu_rs *ssp) { }
+static inline void srcu_rs_lock_release(struct srcu_rs *ssp) { }
+#endif
+
+/**
+ * srcu_rs_dereference_check - fetch an srcu_rs-protected pointer
+ * @p: the pointer to fetch and protect for later dereferencing.
+ * @ssp: the srcu_rs domain protecting it.
+ * @c: condition under which the dereference is also legal (update side).
+ */
+#define srcu_rs_dereference_check(p, ssp, c)				\
+	__rcu_dereference_check((p), __UNIQUE_ID(rcu),			\
+				(c) || srcu_rs_read_lock_held(ssp), __rcu)
+
+/**
+ * srcu_rs_dereference - fetch an srcu_rs-protected pointer in a reader
+ * @p: the pointer to fetch and protect for later dereferencing.
+ * @ssp: the srcu_rs domain protecting it.
+ */
+#define srcu_rs_dereference(p, ssp) srcu_rs_dereference_check((p), (ssp), 0)
+
+/**
+ * srcu_rs_read_lock - enter an srcu_rs read-side critical section
+ * @ssp: the srcu_rs domain.
+ *
+ * Callable in every context, NMI included.  Sections may nest, sleep (outside
+ * atomic context), and end on another CPU or in another context.
+ *
+ * Return: the index to pass to the matching srcu_rs_read_unlock().
+ */
+static inline int srcu_rs_read_lock(struct srcu_rs *ssp) __acquires(ssp)
+{
+	int idx = srcu_rs_core_read_lock(ssp);
+
+	srcu_rs_lock_acquire(ssp);
+	return idx;
+}
+
+/**
+ * srcu_rs_read_unlock - leave an srcu_rs read-side critical section
+ * @ssp: the srcu_rs domain.
+ * @idx: the value the matching srcu_rs_read_lock() returned.
+ */
+static inline void srcu_rs_read_unlock(struct srcu_rs *ssp, int idx)
+	__releases(ssp)
+{
+	WARN_ON_ONCE(idx & ~0x1);
+	srcu_rs_lock_release(ssp);
+	srcu_rs_core_read_unlock(ssp, idx);
+}
+
+#endif /* _LINUX_SRCU_RS_H */

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! `srcu-rs-patches`: generate the Linux 6.12 srcu_rs patch series, apply it to a kernel tree,
+//! and check that every prefix of it builds.
+//!
+//! ```text
+//! srcu-rs-patches generate [--tree DIR] [--base REF]   # writes patches/linux-6.12/
+//! srcu-rs-patches apply --tree DIR                     # git am, else patch -p1 after a dry run
+//! srcu-rs-patches check-bisect --tree DIR --config FILE --out DIR
+//! ```
+
+mod apply;
+mod rustgen;
+mod series;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "srcu-rs-patches",
+    about = "The srcu_rs Linux 6.12 patch series"
+)]
+struct Cli {
+    /// The srcu-rs repository (default: the one this binary was built from).
+    #[arg(long, global = true)]
+    repo: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Regenerate patches/linux-6.12/ from srcu-core, c-shim/kernel and the base tree.
+    Generate {
+        /// A git work tree of the pinned base (its commit tagged --base); it is reset and
+        /// rewritten (branch srcu-rs-series).
+        #[arg(long, default_value = "/work/kbuild/patched-src")]
+        tree: PathBuf,
+        /// The base commit of the series in --tree.
+        #[arg(long, default_value = "srcu-rs-base")]
+        base: String,
+        /// Where to write the series (default: <repo>/patches/linux-6.12).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip running checkpatch for the cover letter (faster; the cover letter then differs).
+        #[arg(long)]
+        no_checkpatch: bool,
+    },
+    /// Apply the series to a Linux 6.12 tree (git am for a git tree, else patch -p1).
+    Apply {
+        #[arg(long)]
+        tree: PathBuf,
+        /// The series directory (default: <repo>/patches/linux-6.12).
+        #[arg(long)]
+        series: Option<PathBuf>,
+    },
+    /// Build every prefix of the series (bisectability): the tree must be a clean git tree
+    /// at the base; each patch is applied with git am, then the kernel is built.
+    CheckBisect {
+        #[arg(long)]
+        tree: PathBuf,
+        /// A complete .config to build with (copied to each output directory).
+        #[arg(long)]
+        config: PathBuf,
+        /// Kernel output directory (O=), reused across prefixes.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        series: Option<PathBuf>,
+        /// make -j
+        #[arg(long, default_value_t = 2)]
+        jobs: u32,
+    },
+}
+
+fn repo_root(cli: &Option<PathBuf>) -> PathBuf {
+    cli.clone()
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")))
+        .canonicalize()
+        .expect("repository root")
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let repo = repo_root(&cli.repo);
+    let default_series = repo.join("patches/linux-6.12");
+    match cli.cmd {
+        Cmd::Generate {
+            tree,
+            base,
+            out,
+            no_checkpatch,
+        } => series::generate(
+            &repo,
+            &tree,
+            &base,
+            &out.unwrap_or(default_series),
+            !no_checkpatch,
+        ),
+        Cmd::Apply { tree, series } => apply::apply(&series.unwrap_or(default_series), &tree),
+        Cmd::CheckBisect {
+            tree,
+            config,
+            out,
+            series,
+            jobs,
+        } => apply::check_bisect(
+            &series.unwrap_or(default_series),
+            &tree,
+            &config,
+            &out,
+            jobs,
+        ),
+    }
+}

@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! The series itself: one function per patch that edits the base tree, then git commit and
+//! git format-patch with fixed dates and identity, so regeneration is byte-for-byte stable.
+
+use crate::rustgen;
+use anyhow::{bail, ensure, Context, Result};
+use regex::Regex;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Fixed author/committer date of every generated commit (and of the cover letter).
+pub const FIXED_DATE: &str = "2025-01-01T00:00:00+00:00";
+
+/// What BASE records: the Debian package and Makefile version the series was generated on.
+pub struct Base {
+    pub debian_version: String,
+    pub sublevel: u32,
+    pub signoff_name: String,
+    pub signoff_email: String,
+}
+
+impl Base {
+    pub fn read(series: &Path) -> Result<Base> {
+        let text = std::fs::read_to_string(series.join("BASE"))
+            .with_context(|| format!("reading {}/BASE", series.display()))?;
+        let get = |k: &str| -> Result<String> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+                .map(|s| s.trim().to_string())
+                .with_context(|| format!("BASE has no '{k}:' line"))
+        };
+        let signoff = get("signoff")?;
+        let (name, email) = signoff
+            .rsplit_once(" <")
+            .map(|(n, e)| (n.to_string(), e.trim_end_matches('>').to_string()))
+            .context("signoff must be 'Name <email>'")?;
+        Ok(Base {
+            debian_version: get("debian-package")?
+                .trim_start_matches("linux-source-6.12 ")
+                .to_string(),
+            sublevel: get("sublevel")?.parse()?,
+            signoff_name: name,
+            signoff_email: email,
+        })
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn git(tree: &Path, base: &Base) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C").arg(tree);
+    c.env("GIT_AUTHOR_NAME", &base.signoff_name)
+        .env("GIT_AUTHOR_EMAIL", &base.signoff_email)
+        .env("GIT_COMMITTER_NAME", &base.signoff_name)
+        .env("GIT_COMMITTER_EMAIL", &base.signoff_email)
+        .env("GIT_AUTHOR_DATE", FIXED_DATE)
+        .env("GIT_COMMITTER_DATE", FIXED_DATE)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C");
+    c
+}
+
+fn read(tree: &Path, rel: &str) -> Result<String> {
+    std::fs::read_to_string(tree.join(rel)).with_context(|| format!("reading {rel}"))
+}
+
+fn write(tree: &Path, rel: &str, text: &str) -> Result<()> {
+    let p = tree.join(rel);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::write(&p, text).with_context(|| format!("writing {rel}"))
+}
+
+/// Replace `old` by `new` in `s`, requiring exactly `n` occurrences (the base must not drift).
+fn replace_n(s: &str, old: &str, new: &str, n: usize, what: &str) -> Result<String> {
+    let found = s.matches(old).count();
+    ensure!(
+        found == n,
+        "{what}: expected {n} occurrence(s) of {old:?}, found {found}"
+    );
+    Ok(s.replace(old, new))
+}
+
+fn edit(tree: &Path, rel: &str, f: impl FnOnce(&str) -> Result<String>) -> Result<()> {
+    let s = read(tree, rel)?;
+    let t = f(&s).with_context(|| format!("editing {rel}"))?;
+    write(tree, rel, &t)
+}
+
+struct Patch {
+    subject: &'static str,
+    body: String,
+    apply: fn(&Ctx) -> Result<Vec<String>>,
+}
+
+struct Ctx {
+    repo: PathBuf,
+    tree: PathBuf,
+}
+
+impl Ctx {
+    fn src(&self, rel: &str) -> Result<String> {
+        std::fs::read_to_string(self.repo.join(rel)).with_context(|| format!("reading {rel}"))
+    }
+}
+
+// ---- patch 1: rcu: add srcu_rs ----
+
+fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
+    let core = c.repo.join("srcu-core/src");
+    let glue = c.repo.join("c-shim/kernel/srcu_rs_glue.rs");
+    let fields = rustgen::srcu_fields(&core)?;
+    let init = rustgen::srcu_initial_values(&core, &fields)?;
+    let header = c
+        .src("c-shim/kernel/srcu_rs.h")?
+        .replace("@GENERATED_LAYOUT@\n", &rustgen::c_layout(&fields, &init));
+    write(&c.tree, "include/linux/srcu_rs.h", &header)?;
+    write(
+        &c.tree,
+        "kernel/rcu/srcu_rs.c",
+        &c.src("c-shim/kernel/srcu_rs.c")?,
+    )?;
+    write(
+        &c.tree,
+        "kernel/rcu/srcu_rs_core.h",
+        &rustgen::c_internal_header(&glue)?,
+    )?;
+    write(
+        &c.tree,
+        "kernel/rcu/srcu_rs_core.rs",
+        &rustgen::kernel_rust(&core, &glue, &fields)?,
+    )?;
+    write(
+        &c.tree,
+        "kernel/rcu/srcu_rs_merge.lds",
+        &c.src("c-shim/kernel/merge.lds")?,
+    )?;
+    let check = c.src("c-shim/kernel/check-object.sh")?;
+    let check = check.replace("# check-object.sh OBJECT", "# srcu_rs_check_object.sh OBJECT").replace(
+        "#!/bin/bash\n# SPDX-License-Identifier: MIT OR GPL-2.0-only\n",
+        "#!/bin/bash\n# SPDX-License-Identifier: GPL-2.0-only\n# From the srcu-rs repository (c-shim/kernel/check-object.sh).\n",
+    );
+    write(&c.tree, "scripts/srcu_rs_check_object.sh", &check)?;
+    set_exec(&c.tree.join("scripts/srcu_rs_check_object.sh"))?;
+    let kconfig = c.src("c-shim/kernel/Kconfig.srcu_rs")?;
+    edit(&c.tree, "kernel/rcu/Kconfig", |s| {
+        let anchor = "config NEED_SRCU_NMI_SAFE\n\tdef_bool HAVE_NMI && !ARCH_HAS_NMI_SAFE_THIS_CPU_OPS && !TINY_SRCU\n\n";
+        replace_n(s, anchor, &format!("{anchor}{kconfig}"), 1, "Kconfig")
+    })?;
+    let mk = c.src("c-shim/kernel/Makefile.srcu_rs")?;
+    edit(&c.tree, "kernel/rcu/Makefile", |s| {
+        let anchor = "obj-$(CONFIG_RCU_NEED_SEGCBLIST) += rcu_segcblist.o\n";
+        replace_n(s, anchor, &format!("{anchor}{mk}"), 1, "Makefile")
+    })?;
+    Ok(vec![
+        "include/linux/srcu_rs.h".into(),
+        "kernel/rcu/srcu_rs.c".into(),
+        "kernel/rcu/srcu_rs_core.h".into(),
+        "kernel/rcu/srcu_rs_core.rs".into(),
+        "kernel/rcu/srcu_rs_merge.lds".into(),
+        "scripts/srcu_rs_check_object.sh".into(),
+        "kernel/rcu/Kconfig".into(),
+        "kernel/rcu/Makefile".into(),
+    ])
+}
+
+fn set_exec(p: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perm = std::fs::metadata(p)?.permissions();
+    perm.set_mode(0o755);
+    std::fs::set_permissions(p, perm)?;
+    Ok(())
+}
+
+// ---- patch 2: notifier ----
+
+fn p2_notifier(c: &Ctx) -> Result<Vec<String>> {
+    edit(&c.tree, "include/linux/notifier.h", |s| {
+        let s = replace_n(
+            s,
+            "#include <linux/srcu.h>\n",
+            "#include <linux/srcu.h>\n#ifdef CONFIG_SRCU_RS\n#include <linux/srcu_rs.h>\n#endif\n",
+            1,
+            "include",
+        )?;
+        let s = replace_n(
+            &s,
+            "\tstruct mutex mutex;\n\tstruct srcu_usage srcuu;\n\tstruct srcu_struct srcu;\n",
+            "\tstruct mutex mutex;\n#ifdef CONFIG_SRCU_RS\n\tstruct srcu_rs srcu;\n#else\n\tstruct srcu_usage srcuu;\n\tstruct srcu_struct srcu;\n#endif\n",
+            1,
+            "struct",
+        )?;
+        let s = replace_n(
+            &s,
+            "#define srcu_cleanup_notifier_head(name)\t\\\n\t\tcleanup_srcu_struct(&(name)->srcu);\n",
+            "#ifdef CONFIG_SRCU_RS\n#define srcu_cleanup_notifier_head(name)\t\\\n\t\tcleanup_srcu_rs(&(name)->srcu);\n#else\n#define srcu_cleanup_notifier_head(name)\t\\\n\t\tcleanup_srcu_struct(&(name)->srcu);\n#endif\n",
+            1,
+            "cleanup",
+        )?;
+        let old_init = "#define SRCU_NOTIFIER_INIT(name, pcpu)\t\t\t\t\\\n\t{\t\t\t\t\t\t\t\\\n\t\t.mutex = __MUTEX_INITIALIZER(name.mutex),\t\\\n\t\t.head = NULL,\t\t\t\t\t\\\n\t\t.srcuu = __SRCU_USAGE_INIT(name.srcuu),\t\t\\\n\t\t.srcu = __SRCU_STRUCT_INIT(name.srcu, name.srcuu, pcpu), \\\n\t}\n";
+        let new_init = format!(
+            "#ifdef CONFIG_SRCU_RS\n#define SRCU_NOTIFIER_INIT(name, pcpu)\t\t\t\t\\\n\t{{\t\t\t\t\t\t\t\\\n\t\t.mutex = __MUTEX_INITIALIZER(name.mutex),\t\\\n\t\t.srcu = __SRCU_RS_INIT(name.srcu, pcpu),\t\\\n\t\t.head = NULL,\t\t\t\t\t\\\n\t}}\n#else\n{old_init}#endif\n"
+        );
+        let s = replace_n(&s, old_init, &new_init, 1, "SRCU_NOTIFIER_INIT")?;
+        replace_n(
+            &s,
+            "#ifdef CONFIG_TREE_SRCU\n#define _SRCU_NOTIFIER_HEAD(name, mod)",
+            "#if defined(CONFIG_SRCU_RS)\n#define _SRCU_NOTIFIER_HEAD(name, mod)\t\t\t\t\\\n\tstatic DEFINE_PER_CPU(struct srcu_rs_pcpu, name##_head_srcu_rs_pcpu); \\\n\tmod struct srcu_notifier_head name =\t\t\t\\\n\t\t\tSRCU_NOTIFIER_INIT(name, name##_head_srcu_rs_pcpu)\n\n#elif defined(CONFIG_TREE_SRCU)\n#define _SRCU_NOTIFIER_HEAD(name, mod)",
+            1,
+            "_SRCU_NOTIFIER_HEAD",
+        )
+    })?;
+    edit(&c.tree, "kernel/notifier.c", |s| {
+        let s = replace_n(
+            s,
+            "/*\n *\tSRCU notifier chain routines.    Registration and unregistration\n",
+            "/*\n * srcu_notifier_head runs on srcu_rs (NMI-safe SRCU) when CONFIG_SRCU_RS=y.\n */\n#ifdef CONFIG_SRCU_RS\n#define nh_srcu_read_lock(nh)\t\tsrcu_rs_read_lock(&(nh)->srcu)\n#define nh_srcu_read_unlock(nh, idx)\tsrcu_rs_read_unlock(&(nh)->srcu, idx)\n#define nh_synchronize_srcu(nh)\t\tsynchronize_srcu_rs(&(nh)->srcu)\n#define nh_init_srcu(nh)\t\tinit_srcu_rs(&(nh)->srcu)\n#else\n#define nh_srcu_read_lock(nh)\t\tsrcu_read_lock(&(nh)->srcu)\n#define nh_srcu_read_unlock(nh, idx)\tsrcu_read_unlock(&(nh)->srcu, idx)\n#define nh_synchronize_srcu(nh)\t\tsynchronize_srcu(&(nh)->srcu)\n#define nh_init_srcu(nh)\t\tinit_srcu_struct(&(nh)->srcu)\n#endif\n\n/*\n *\tSRCU notifier chain routines.    Registration and unregistration\n",
+            1,
+            "SRCU section",
+        )?;
+        let s = replace_n(
+            &s,
+            "\tsynchronize_srcu(&nh->srcu);\n",
+            "\tnh_synchronize_srcu(nh);\n",
+            1,
+            "sync",
+        )?;
+        let s = replace_n(
+            &s,
+            "\tidx = srcu_read_lock(&nh->srcu);\n",
+            "\tidx = nh_srcu_read_lock(nh);\n",
+            1,
+            "lock",
+        )?;
+        let s = replace_n(
+            &s,
+            "\tsrcu_read_unlock(&nh->srcu, idx);\n",
+            "\tnh_srcu_read_unlock(nh, idx);\n",
+            1,
+            "unlock",
+        )?;
+        replace_n(
+            &s,
+            "\tif (init_srcu_struct(&nh->srcu) < 0)\n",
+            "\tif (nh_init_srcu(nh) < 0)\n",
+            1,
+            "init",
+        )
+    })?;
+    Ok(vec![
+        "include/linux/notifier.h".into(),
+        "kernel/notifier.c".into(),
+    ])
+}
+
+// ---- patch 3: KVM ----
+
+const KVM_FILES: &[(&str, usize)] = &[
+    ("virt/kvm/kvm_main.c", 3),
+    ("virt/kvm/eventfd.c", 25),
+    ("virt/kvm/irqchip.c", 5),
+    ("arch/x86/kvm/irq_comm.c", 6),
+    ("arch/x86/kvm/hyperv.c", 3),
+    ("arch/x86/kvm/svm/avic.c", 3),
+    ("arch/x86/kvm/vmx/posted_intr.c", 3),
+];
+
+const KVM_WRAPPERS: &str = "/*
+ * kvm->irq_srcu runs on srcu_rs (NMI-safe SRCU with one reader API) when
+ * CONFIG_SRCU_RS=y, on srcu_struct otherwise.  Use only these wrappers on it.
+ */
+#ifdef CONFIG_SRCU_RS
+#define kvm_init_irq_srcu(kvm)\t\t\tinit_srcu_rs(&(kvm)->irq_srcu)
+#define kvm_cleanup_irq_srcu(kvm)\t\tcleanup_srcu_rs(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_read_lock(kvm)\t\tsrcu_rs_read_lock(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_read_unlock(kvm, idx)\tsrcu_rs_read_unlock(&(kvm)->irq_srcu, idx)
+#define kvm_irq_srcu_read_lock_held(kvm)\tsrcu_rs_read_lock_held(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_dereference(p, kvm)\tsrcu_rs_dereference(p, &(kvm)->irq_srcu)
+#define kvm_irq_srcu_dereference_check(p, kvm, c) \\
+\tsrcu_rs_dereference_check(p, &(kvm)->irq_srcu, c)
+#define kvm_irq_srcu_synchronize(kvm)\t\tsynchronize_srcu_rs(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_synchronize_expedited(kvm) \\
+\tsynchronize_srcu_rs_expedited(&(kvm)->irq_srcu)
+#else
+#define kvm_init_irq_srcu(kvm)\t\t\tinit_srcu_struct(&(kvm)->irq_srcu)
+#define kvm_cleanup_irq_srcu(kvm)\t\tcleanup_srcu_struct(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_read_lock(kvm)\t\tsrcu_read_lock(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_read_unlock(kvm, idx)\tsrcu_read_unlock(&(kvm)->irq_srcu, idx)
+#define kvm_irq_srcu_read_lock_held(kvm)\tsrcu_read_lock_held(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_dereference(p, kvm)\tsrcu_dereference(p, &(kvm)->irq_srcu)
+#define kvm_irq_srcu_dereference_check(p, kvm, c) \\
+\tsrcu_dereference_check(p, &(kvm)->irq_srcu, c)
+#define kvm_irq_srcu_synchronize(kvm)\t\tsynchronize_srcu(&(kvm)->irq_srcu)
+#define kvm_irq_srcu_synchronize_expedited(kvm) \\
+\tsynchronize_srcu_expedited(&(kvm)->irq_srcu)
+#endif
+
+";
+
+fn p3_kvm(c: &Ctx) -> Result<Vec<String>> {
+    edit(&c.tree, "include/linux/kvm_host.h", |s| {
+        let s = replace_n(
+            s,
+            "#include <linux/notifier.h>\n",
+            "#include <linux/notifier.h>\n#ifdef CONFIG_SRCU_RS\n#include <linux/srcu_rs.h>\n#endif\n",
+            1,
+            "include",
+        )?;
+        let s = replace_n(
+            &s,
+            "\nstruct kvm {\n",
+            &format!("\n{KVM_WRAPPERS}struct kvm {{\n"),
+            1,
+            "struct kvm",
+        )?;
+        replace_n(
+            &s,
+            "\tstruct srcu_struct irq_srcu;\n",
+            "#ifdef CONFIG_SRCU_RS\n\tstruct srcu_rs irq_srcu;\n#else\n\tstruct srcu_struct irq_srcu;\n#endif\n",
+            1,
+            "irq_srcu member",
+        )
+    })?;
+    let x = r"([A-Za-z_][A-Za-z0-9_]*(?:->[A-Za-z_][A-Za-z0-9_]*)*)";
+    let rules: Vec<(Regex, String)> = [
+        (
+            format!(r"srcu_read_lock_held\(&{x}->irq_srcu\)"),
+            "kvm_irq_srcu_read_lock_held($1)",
+        ),
+        (
+            format!(r"srcu_read_lock\(&{x}->irq_srcu\)"),
+            "kvm_irq_srcu_read_lock($1)",
+        ),
+        (
+            format!(r"srcu_read_unlock\(&{x}->irq_srcu, "),
+            "kvm_irq_srcu_read_unlock($1, ",
+        ),
+        (
+            format!(r"synchronize_srcu_expedited\(&{x}->irq_srcu\)"),
+            "kvm_irq_srcu_synchronize_expedited($1)",
+        ),
+        (
+            format!(r"synchronize_srcu\(&{x}->irq_srcu\)"),
+            "kvm_irq_srcu_synchronize($1)",
+        ),
+        (
+            format!(r"srcu_dereference_check\(([^,]+), &{x}->irq_srcu,"),
+            "kvm_irq_srcu_dereference_check($1, $2,",
+        ),
+        (
+            format!(r"srcu_dereference\(([^,]+), &{x}->irq_srcu\)"),
+            "kvm_irq_srcu_dereference($1, $2)",
+        ),
+        (
+            format!(r"init_srcu_struct\(&{x}->irq_srcu\)"),
+            "kvm_init_irq_srcu($1)",
+        ),
+        (
+            format!(r"cleanup_srcu_struct\(&{x}->irq_srcu\)"),
+            "kvm_cleanup_irq_srcu($1)",
+        ),
+    ]
+    .into_iter()
+    .map(|(r, s)| (Regex::new(&r).unwrap(), s.to_string()))
+    .collect();
+    let mut paths = vec!["include/linux/kvm_host.h".to_string()];
+    for (f, expect) in KVM_FILES {
+        edit(&c.tree, f, |s| {
+            let mut s = s.to_string();
+            let mut n = 0;
+            for (re, rep) in &rules {
+                n += re.find_iter(&s).count();
+                s = re.replace_all(&s, rep.as_str()).into_owned();
+            }
+            ensure!(
+                n == *expect,
+                "{f}: expected {expect} irq_srcu sites, rewrote {n}"
+            );
+            ensure!(
+                !s.contains("->irq_srcu"),
+                "{f}: an irq_srcu site was not rewritten"
+            );
+            Ok(s)
+        })?;
+        paths.push(f.to_string());
+    }
+    Ok(paths)
+}
+
+// ---- patch 4: rcutorture ----
+
+fn p4_rcutorture(c: &Ctx) -> Result<Vec<String>> {
+    let ops = c.src("patches/templates/rcutorture_srcu_rs.c")?;
+    edit(&c.tree, "kernel/rcu/rcutorture.c", |s| {
+        let s = replace_n(
+            s,
+            "#include <linux/srcu.h>\n",
+            "#include <linux/srcu.h>\n#ifdef CONFIG_SRCU_RS\n#include <linux/srcu_rs.h>\n#endif\n",
+            1,
+            "include",
+        )?;
+        let anchor = "/*\n * Definitions for trivial CONFIG_PREEMPT=n-only torture testing.\n";
+        let s = replace_n(&s, anchor, &format!("{ops}{anchor}"), 1, "ops")?;
+        replace_n(
+            &s,
+            "\t\tTASKS_OPS TASKS_RUDE_OPS TASKS_TRACING_OPS\n",
+            "\t\tTASKS_OPS TASKS_RUDE_OPS TASKS_TRACING_OPS\n#ifdef CONFIG_SRCU_RS\n\t\t&srcu_rs_ops, &srcu_rsd_ops,\n#endif\n",
+            1,
+            "torture_ops[]",
+        )
+    })?;
+    Ok(vec!["kernel/rcu/rcutorture.c".into()])
+}
+
+// ---- patch 5: KUnit ----
+
+const KUNIT_KCONFIG: &str = "config SRCU_RS_KUNIT_TEST
+\ttristate \"KUnit tests for srcu_rs\" if !KUNIT_ALL_TESTS
+\tdepends on SRCU_RS && KUNIT
+\tdefault KUNIT_ALL_TESTS
+\thelp
+\t  KUnit tests of srcu_rs: grace periods that must wait for a
+\t  reader, readers nested three deep whose outermost unlock runs
+\t  on another CPU, hardirq readers and call_srcu_rs() from hardirq
+\t  (irq_work), the polling API, and cleanup_srcu_rs() refusing to
+\t  free a domain with an active reader.
+\n\t  Say N unless you are testing srcu_rs.
+
+";
+
+fn p5_kunit(c: &Ctx) -> Result<Vec<String>> {
+    write(
+        &c.tree,
+        "kernel/rcu/srcu_rs_test.c",
+        &c.src("patches/templates/srcu_rs_test.c")?,
+    )?;
+    edit(&c.tree, "kernel/rcu/Kconfig", |s| {
+        let anchor = "\t  catch them.  Never enable this on a production kernel.\n\n";
+        replace_n(s, anchor, &format!("{anchor}{KUNIT_KCONFIG}"), 1, "Kconfig")
+    })?;
+    edit(&c.tree, "kernel/rcu/Makefile", |s| {
+        let anchor = "obj-$(CONFIG_SRCU_RS) += srcu_rs.o srcu_rs_rust.o\n";
+        replace_n(
+            s,
+            anchor,
+            &format!("{anchor}obj-$(CONFIG_SRCU_RS_KUNIT_TEST) += srcu_rs_test.o\n"),
+            1,
+            "Makefile",
+        )
+    })?;
+    Ok(vec![
+        "kernel/rcu/srcu_rs_test.c".into(),
+        "kernel/rcu/Kconfig".into(),
+        "kernel/rcu/Makefile".into(),
+    ])
+}
+
+// ---- patch 6: refscale ----
+
+fn p6_refscale(c: &Ctx) -> Result<Vec<String>> {
+    let ops = c.src("patches/templates/refscale_srcu_rs.c")?;
+    edit(&c.tree, "kernel/rcu/refscale.c", |s| {
+        let s = replace_n(
+            s,
+            "#include <linux/srcu.h>\n",
+            "#include <linux/srcu.h>\n#ifdef CONFIG_SRCU_RS\n#include <linux/srcu_rs.h>\n#endif\n",
+            1,
+            "include",
+        )?;
+        let anchor =
+            "\t.delaysection\t= srcu_ref_scale_delay_section,\n\t.name\t\t= \"srcu\"\n};\n\n";
+        let s = replace_n(&s, anchor, &format!("{anchor}{ops}"), 1, "ops")?;
+        replace_n(
+            &s,
+            "\t\t&rcu_ops, &srcu_ops, RCU_TRACE_OPS RCU_TASKS_OPS &refcnt_ops, &rwlock_ops,\n",
+            "\t\t&rcu_ops, &srcu_ops, RCU_TRACE_OPS RCU_TASKS_OPS &refcnt_ops, &rwlock_ops,\n#ifdef CONFIG_SRCU_RS\n\t\t&srcu_rs_ops,\n#endif\n",
+            1,
+            "scale_ops[]",
+        )
+    })?;
+    Ok(vec!["kernel/rcu/refscale.c".into()])
+}
+
+fn patches(signoff: &str) -> Vec<Patch> {
+    let sob = format!("\n\nSigned-off-by: {signoff}\n");
+    vec![
+        Patch {
+            subject: "rcu: add srcu_rs, NMI-safe SRCU with a single reader API",
+            body: format!(
+                "srcu_rs is sleepable RCU whose readers may run in task, softirq,\n\
+hardirq and NMI context through one API, srcu_rs_read_lock() and\n\
+srcu_rs_read_unlock().  It is Tree SRCU's algorithm without the tree,\n\
+with each per-CPU reader counter split in two halves: outside NMI a\n\
+reader increments the per-CPU half with this_cpu_inc(), in NMI it\n\
+increments the atomic half with atomic_long_inc(), and grace periods sum\n\
+both.  NMI safety therefore costs nothing outside NMI even where\n\
+this_cpu_inc() is not NMI-safe, and there is no _nmisafe() API to choose.\n\
+\n\
+The algorithm (reader protocol, two-scan grace periods, polling cookies,\n\
+callback readiness) is srcu-core, a no_std Rust crate without unsafe\n\
+code, vendored as the generated kernel/rcu/srcu_rs_core.rs together with\n\
+its platform glue.  Kbuild compiles it with the machine's rustc, without\n\
+CONFIG_RUST: kernel code model, no red zone, static relocations, no SSE,\n\
+no jump tables, panic=abort, and -Z flags for return thunks, IBT and\n\
+function padding (RUSTC_BOOTSTRAP=1 for this object, as the top Makefile\n\
+does for all kernel Rust).  ld -r merges its sections, and\n\
+scripts/srcu_rs_check_object.sh fails the build if the object has an\n\
+undefined symbol other than the shim's, memcpy/memset/memmove and the\n\
+return thunk, a GOT relocation, or an SSE/x87 instruction.\n\
+\n\
+kernel/rcu/srcu_rs.c is the platform: alloc_percpu() counters, a mutex\n\
+for grace-period state, delayed work (queued through irq_work from\n\
+hardirq) that drives grace periods and invokes callbacks in process\n\
+context with BH disabled, caller-driven synchronize, and a boot list for\n\
+requests made before workqueues run.  include/linux/srcu_rs.h has the\n\
+API (init/cleanup, static definitions, readers with lockdep, dereference\n\
+helpers, synchronize, call, barrier, the 6.12 polling set) and the\n\
+layout of the state shared with Rust, generated together with matching\n\
+static asserts on both sides.\n\
+\n\
+Test-only options: SRCU_RS_GENERIC_PERCPU makes the per-CPU increment an\n\
+irq-save load/add/store as on generic architectures, and\n\
+SRCU_RS_FAULT_INJECTION adds srcu_rs.fault= to select a deliberately\n\
+broken variant.{sob}"
+            ),
+            apply: p1_srcu_rs,
+        },
+        Patch {
+            subject: "notifier: run srcu_notifier_head on srcu_rs when SRCU_RS=y",
+            body: format!(
+                "With CONFIG_SRCU_RS=y, struct srcu_notifier_head embeds a struct\n\
+srcu_rs instead of srcu_usage + srcu_struct, and its static initializer,\n\
+SRCU_NOTIFIER_HEAD(_STATIC), dynamic init and cleanup follow.  Notifier\n\
+users need no change.  srcu_rs's synchronize returns at once before the\n\
+scheduler runs and its static domains need no initcall, so heads used in\n\
+early boot keep working.\n\
+\n\
+With CONFIG_SRCU_RS=n the preprocessed code is unchanged.{sob}"
+            ),
+            apply: p2_notifier,
+        },
+        Patch {
+            subject: "KVM: run kvm->irq_srcu on srcu_rs when SRCU_RS=y",
+            body: format!(
+                "kvm->irq_srcu readers run in process context, with interrupts off,\n\
+and in hardirq (irqfd_wakeup() from VFIO MSI handlers); they nest and\n\
+may unlock on another CPU.  With CONFIG_SRCU_RS=y the domain is a struct\n\
+srcu_rs, whose one reader API is safe in all of these contexts and in NMI.\n\
+\n\
+Every use in virt/kvm and arch/x86/kvm now goes through kvm_irq_srcu_*()\n\
+wrappers defined in kvm_host.h, which map to srcu_rs or, with\n\
+CONFIG_SRCU_RS=n, to exactly the srcu_struct calls they replace.{sob}"
+            ),
+            apply: p3_kvm,
+        },
+        Patch {
+            subject: "rcutorture: add torture_type=srcu_rs",
+            body: format!(
+                "Add srcu_rs (a statically defined domain) and srcu_rsd (a dynamically\n\
+initialised one) to rcutorture: readers, get_gp_seq, synchronize and\n\
+expedited synchronize, call, barrier, the polling operations and irq\n\
+(timer) readers, which srcu_rs serves through its single reader API.\n\
+\n\
+With CONFIG_SRCU_RS_FAULT_INJECTION=y, booting with srcu_rs.fault=2\n\
+(skip the second scan of each grace period) must make\n\
+rcutorture.torture_type=srcu_rs report failures.{sob}"
+            ),
+            apply: p4_rcutorture,
+        },
+        Patch {
+            subject: "srcu_rs: add KUnit tests",
+            body: format!(
+                "Test what rcutorture does not reach: a grace period that must wait for\n\
+a reader started before it, readers nested three deep whose outermost\n\
+unlock runs on another CPU, a hardirq reader and call_srcu_rs() from\n\
+hardirq (a hard irq_work), the polling API on a dynamic domain, and\n\
+cleanup_srcu_rs() refusing, with a warning and nothing freed, while a\n\
+reader is active.{sob}"
+            ),
+            apply: p5_kunit,
+        },
+        Patch {
+            subject: "refscale: add scale_type=srcu_rs",
+            body: format!(
+                "Measure the srcu_rs_read_lock()/srcu_rs_read_unlock() pair next to\n\
+scale_type=srcu, on a statically defined domain.{sob}"
+            ),
+            apply: p6_refscale,
+        },
+    ]
+}
+
+/// Regenerate the series into `out`.
+pub fn generate(
+    repo: &Path,
+    tree: &Path,
+    base_ref: &str,
+    out: &Path,
+    checkpatch: bool,
+) -> Result<()> {
+    let base = Base::read(out)?;
+    let mk = read(tree, "Makefile")?;
+    ensure!(
+        mk.contains("VERSION = 6\nPATCHLEVEL = 12\n")
+            && mk.contains(&format!("SUBLEVEL = {}\n", base.sublevel)),
+        "{}: not Linux 6.12.{} (BASE)",
+        tree.display(),
+        base.sublevel
+    );
+    let signoff = format!("{} <{}>", base.signoff_name, base.signoff_email);
+    run(git(tree, &base).args(["checkout", "-q", "-f", "--detach", base_ref]))?;
+    run(git(tree, &base).args(["clean", "-q", "-f", "-d"]))?;
+    let ctx = Ctx {
+        repo: repo.to_path_buf(),
+        tree: tree.to_path_buf(),
+    };
+    let all = patches(&signoff);
+    for p in &all {
+        let paths = (p.apply)(&ctx).with_context(|| format!("patch '{}'", p.subject))?;
+        let mut add = git(tree, &base);
+        add.args(["add", "-f", "--"]).args(&paths);
+        run(&mut add)?;
+        let msg = format!("{}\n\n{}", p.subject, p.body);
+        run(git(tree, &base).args(["commit", "-q", "--no-verify", "-m", &msg]))?;
+    }
+    // Old series files go; the new ones are written by format-patch.
+    for e in std::fs::read_dir(out)? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "patch") {
+            std::fs::remove_file(p)?;
+        }
+    }
+    run(git(tree, &base)
+        .args([
+            "format-patch",
+            "-q",
+            "--zero-commit",
+            "--no-signature",
+            "--cover-letter",
+            "--subject-prefix=PATCH",
+            "-o",
+        ])
+        .arg(out)
+        .arg(format!("{base_ref}..HEAD")))?;
+    let report = if checkpatch {
+        checkpatch_report(tree, out)?
+    } else {
+        "(not run)\n".to_string()
+    };
+    let cover_path = out.join("0000-cover-letter.patch");
+    let cover = std::fs::read_to_string(&cover_path)?;
+    let cover = cover
+        .replace(
+            "*** SUBJECT HERE ***",
+            "srcu_rs: NMI-safe SRCU for KVM irq_srcu and SRCU notifiers",
+        )
+        .replace("*** BLURB HERE ***", &cover_blurb(&base, &report));
+    // thread=shallow puts a Message-ID with the current time in each patch: strip them.
+    std::fs::write(&cover_path, cover)?;
+    for e in std::fs::read_dir(out)? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "patch") {
+            let t = std::fs::read_to_string(&p)?;
+            let t: String = t
+                .lines()
+                .filter(|l| {
+                    !l.starts_with("Message-ID:")
+                        && !l.starts_with("In-Reply-To:")
+                        && !l.starts_with("References:")
+                })
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&p, t)?;
+        }
+    }
+    println!("generated {} patches in {}", all.len(), out.display());
+    Ok(())
+}
+
+fn checkpatch_report(tree: &Path, out: &Path) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "patch") && !p.ends_with("0000-cover-letter.patch")
+        })
+        .collect();
+    files.sort();
+    let mut rep = String::new();
+    for f in files {
+        let o = Command::new("perl")
+            .arg(tree.join("scripts/checkpatch.pl"))
+            .args([
+                "--strict",
+                "--terse",
+                "--no-summary",
+                "--showfile",
+                "--no-tree",
+            ])
+            .arg(&f)
+            .current_dir(tree)
+            .output()?;
+        let text = String::from_utf8_lossy(&o.stdout);
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let (e, w, ch) = (
+            lines.iter().filter(|l| l.contains(": ERROR:")).count(),
+            lines.iter().filter(|l| l.contains(": WARNING:")).count(),
+            lines.iter().filter(|l| l.contains(": CHECK:")).count(),
+        );
+        rep.push_str(&format!(
+            "  {name}: {e} errors, {w} warnings, {ch} checks\n"
+        ));
+        for l in lines {
+            rep.push_str(&format!("    {l}\n"));
+        }
+    }
+    Ok(rep)
+}
+
+fn cover_blurb(base: &Base, report: &str) -> String {
+    format!(
+        "This series adds srcu_rs, sleepable RCU whose readers may run in any\n\
+context, NMI included, through a single API, and moves KVM's irq_srcu and\n\
+srcu_notifier_head onto it when CONFIG_SRCU_RS=y.  With CONFIG_SRCU_RS=n\n\
+nothing changes: the touched .c files preprocess to the same code.\n\
+\n\
+Why: kvm->irq_srcu readers run in process context, with interrupts off and\n\
+in hardirq; SRCU users that also need NMI readers must pick the _nmisafe()\n\
+API today.  srcu_rs splits each per-CPU reader counter into a this_cpu_inc()\n\
+half (outside NMI) and an atomic half (NMI only), so one reader API is safe\n\
+everywhere at the cost of an in_nmi() test.  The algorithm is srcu-core, a\n\
+no_std, unsafe-free Rust crate (model-checked with loom in its repository),\n\
+vendored as a generated source file and compiled with the system's rustc\n\
+(>= 1.93) without CONFIG_RUST; the resulting object is checked at build time.\n\
+\n\
+Patches:\n\
+  1: the srcu_rs core, C platform, header, Kconfig and Kbuild rule\n\
+  2: srcu_notifier_head on srcu_rs (static and dynamic heads)\n\
+  3: kvm->irq_srcu on srcu_rs (wrappers in kvm_host.h, every site)\n\
+  4: rcutorture torture_type=srcu_rs and srcu_rsd\n\
+  5: KUnit tests (CONFIG_SRCU_RS_KUNIT_TEST)\n\
+  6: refscale scale_type=srcu_rs\n\
+\n\
+Base: Debian linux-source-6.12 {}, Makefile SUBLEVEL {}.\n\
+Generated by srcu-rs-patches from the srcu-rs repository; do not edit by\n\
+hand (regenerate instead).\n\
+\n\
+How to test:\n\
+  make O=out tinyconfig\n\
+  scripts/kconfig/merge_config.sh -m -O out out/.config srcu-rs.fragment\n\
+  echo CONFIG_SRCU_RS=y >> out/.config; make O=out olddefconfig\n\
+  make O=out -j$(nproc)\n\
+(srcu-rs.fragment: x86_64, SMP, ACPI, KVM=y, KVM_AMD=y, KVM_INTEL=y,\n\
+CPU_FREQ=y; add the mitigations fragment for RETPOLINE, RETHUNK, IBT and\n\
+CALL_PADDING.)  Requires rustc >= 1.93 with the x86_64-unknown-linux-gnu\n\
+standard library; no rust-src or bindgen.\n\
+\n\
+scripts/checkpatch.pl --strict results:\n\
+{report}\n\
+Remaining warnings, and why:\n\
+  - MAINTAINERS: an entry is left to the RCU maintainers' preference.\n\
+  - srcu_rs_core.rs line length: srcu-core's own text, copied verbatim\n\
+    (rustfmt's 100 columns; box-drawing characters count as 3 bytes).\n\
+  - EXPORT_SYMBOL_GPL(srcu_rs_core_read_lock/unlock) cannot follow their\n\
+    definitions: the functions are defined in Rust.\n\
+  - srcu_rs.h/notifier.h macro argument reuse: static initializers name\n\
+    the object to point into itself, as __SRCU_STRUCT_INIT() does.\n\
+  - notifier.h trailing semicolon: kept from the existing\n\
+    srcu_cleanup_notifier_head() so that callers expand identically.\n\
+  - KVM alignment: continuation lines of rewritten calls are left as they\n\
+    were to keep the diff to the call sites.\n\
+  - rcutorture '&' spacing: the style of the surrounding array initializer.\n",
+        base.debian_version, base.sublevel
+    )
+}
