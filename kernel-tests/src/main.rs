@@ -1,1 +1,1012 @@
-fn main() {}
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! srcu-rs-kernel-tests: the main job. Builds the stock and the srcu-rs (patched) Linux 6.12 kernels from one
+//! config fragment, boots each under QEMU (TCG, `-cpu EPYC -smp 2`, kvm_amd nested inside) with a busybox
+//! initramfs, runs the in-guest tests and writes a results table, JSON and JUnit XML.
+
+mod guest;
+mod host;
+mod kbuild;
+mod report;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use report::{Row, Status};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Build, boot and test the stock and srcu-rs Linux 6.12 kernels under QEMU"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)]
+enum Cmd {
+    /// The main job: tree, kernels, initramfs, boot, in-guest tests, results.
+    Run(RunArgs),
+    /// Only check the host (tools, QEMU version, busybox-static).
+    Check,
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    /// Your own Linux 6.12 source tree (default: Debian's linux-source-6.12, unpacked into the work directory).
+    #[arg(long)]
+    tree: Option<PathBuf>,
+    /// Work directory for trees, O= builds, initramfs (default: ~/.cache/srcu-rs/kernel-tests).
+    #[arg(long, env = "SRCU_RS_WORK")]
+    work: Option<PathBuf>,
+    /// Results directory (default: <repo>/results/kernel-tests-<unix time>).
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// Bounded CI tier: patched kernel only: build, boot, KUnit, short rcutorture, KVM irq stress, notifier test.
+    #[arg(long)]
+    ci: bool,
+    /// A built kvm-unit-tests tree: its x86 tests run inside the guest on both kernels.
+    #[arg(long = "kvm-unit-tests", env = "KVM_UNIT_TESTS")]
+    kvm_unit_tests: Option<PathBuf>,
+    /// kvm-unit-tests tests to run (comma-separated; default: the list in the README).
+    #[arg(long, value_delimiter = ',')]
+    kut_tests: Vec<String>,
+    /// Kernels to build and test: stock, patched (default: both; --ci: patched).
+    #[arg(long, value_delimiter = ',')]
+    kernels: Vec<String>,
+    /// rcutorture duration per kernel, seconds (default 180; --ci 60).
+    #[arg(long)]
+    torture_secs: Option<u64>,
+    /// KVM irq stress duration, seconds (default 60; --ci 30).
+    #[arg(long)]
+    kvm_secs: Option<u64>,
+    /// srcu notifier test duration, seconds (default 30; --ci 15).
+    #[arg(long)]
+    notifier_secs: Option<u64>,
+    /// refscale runs per scale_type (>= 10).
+    #[arg(long, default_value_t = 10)]
+    refscale_nruns: u32,
+    /// make -j.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Extra kernel command-line words for the patched kernel (e.g. a test-only fault switch of the series).
+    #[arg(long)]
+    patched_append: Option<String>,
+    /// Repository root (default: the checkout this binary was built from).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    result: &'static str,
+    mode: &'static str,
+    started_unix: u64,
+    total_secs: f64,
+    host: BTreeMap<String, String>,
+    phase_secs: BTreeMap<String, f64>,
+    builds: BTreeMap<String, BuildInfo>,
+    rows: Vec<Row>,
+    refscale: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
+    kvm_irq_stress: BTreeMap<String, BTreeMap<String, String>>,
+    kvm_unit_tests: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Serialize, Clone, Default)]
+struct BuildInfo {
+    release: String,
+    tree: String,
+    out: String,
+    config_secs: f64,
+    build_wall_secs: f64,
+    build_cpu_secs: f64,
+    bzimage_bytes: u64,
+    initramfs_bytes: u64,
+    srcu_rs: String,
+}
+
+struct Progress {
+    tty: bool,
+    bar: Option<ProgressBar>,
+    t0: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            bar: None,
+            t0: Instant::now(),
+        }
+    }
+    fn begin(&mut self, what: &str) {
+        eprintln!("[{:>6.0}s] ==> {what}", self.t0.elapsed().as_secs_f64());
+        if self.tty {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("  {spinner} [{elapsed}] {wide_msg}").unwrap(),
+            );
+            b.enable_steady_tick(Duration::from_millis(200));
+            self.bar = Some(b);
+        }
+    }
+    fn tick(&self, msg: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg.chars().take(150).collect::<String>());
+        }
+    }
+    fn say(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.println(format!("    {msg}")),
+            None => eprintln!("    {msg}"),
+        }
+    }
+    fn end(&mut self, what: &str, secs: f64) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        eprintln!(
+            "[{:>6.0}s] <== {what} ({secs:.1} s)",
+            self.t0.elapsed().as_secs_f64()
+        );
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Check => check().map(|_| true),
+        Cmd::Run(a) => run(a),
+    };
+    match r {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn check() -> Result<()> {
+    host::check_host()?;
+    let (q, v) = host::qemu()?;
+    let bb = host::busybox()?;
+    println!(
+        "host OK: QEMU {v} ({}), busybox {}, CC={}",
+        q.display(),
+        bb.display(),
+        kbuild::cc()
+    );
+    Ok(())
+}
+
+struct Plan {
+    phases: Vec<&'static str>,
+    torture_type: &'static str,
+    refscale_types: Vec<&'static str>,
+}
+
+fn run(a: RunArgs) -> Result<bool> {
+    let started = Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let repo = match &a.repo {
+        Some(r) => r.clone(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf(),
+    };
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/tmp".into());
+    let work = a
+        .work
+        .clone()
+        .unwrap_or_else(|| home.join(".cache/srcu-rs/kernel-tests"));
+    let results = a.results.clone().unwrap_or_else(|| {
+        repo.join("results")
+            .join(format!("kernel-tests-{started_unix}"))
+    });
+    fs::create_dir_all(&work).with_context(|| format!("create {}", work.display()))?;
+    fs::create_dir_all(&results).with_context(|| format!("create {}", results.display()))?;
+    let work = fs::canonicalize(&work)?;
+    let results = fs::canonicalize(&results)?;
+    let mode = if a.ci { "ci" } else { "full" };
+    let kernels: Vec<String> = if !a.kernels.is_empty() {
+        a.kernels.clone()
+    } else if a.ci {
+        vec!["patched".into()]
+    } else {
+        vec!["stock".into(), "patched".into()]
+    };
+    for k in &kernels {
+        if k != "stock" && k != "patched" {
+            bail!("unknown kernel `{k}` (stock, patched)");
+        }
+    }
+    let torture_secs = a.torture_secs.unwrap_or(if a.ci { 60 } else { 180 });
+    let kvm_secs = a.kvm_secs.unwrap_or(if a.ci { 30 } else { 60 });
+    let notifier_secs = a.notifier_secs.unwrap_or(if a.ci { 15 } else { 30 });
+    if a.refscale_nruns < 10 {
+        bail!("--refscale-nruns must be at least 10");
+    }
+
+    let mut p = Progress::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut phase_secs: BTreeMap<String, f64> = BTreeMap::new();
+    let mut builds: BTreeMap<String, BuildInfo> = BTreeMap::new();
+    let mut hostinfo: BTreeMap<String, String> = BTreeMap::new();
+    let mut refscale: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    let mut stress: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut kutm: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let log = |n: &str| results.join(n);
+
+    // ---- host --------------------------------------------------------------------------------------------
+    p.begin("host checks");
+    let t = Instant::now();
+    host::check_host()?;
+    let (qemu, qver) = host::qemu()?;
+    host::busybox()?;
+    hostinfo.insert("qemu".into(), qver.clone());
+    hostinfo.insert("cc".into(), kbuild::cc());
+    hostinfo.insert("work".into(), work.display().to_string());
+    hostinfo.insert("results".into(), results.display().to_string());
+    hostinfo.insert("repo".into(), repo.display().to_string());
+    if let Ok(s) = fs::read_to_string("/proc/cpuinfo") {
+        hostinfo.insert("cpus".into(), s.matches("processor\t").count().to_string());
+    }
+    let series = kbuild::find_series(&repo);
+    hostinfo.insert(
+        "series".into(),
+        match &series {
+            Some(kbuild::Series::Cli { stamp, .. }) => format!("srcu-rs-patches CLI ({stamp})"),
+            Some(kbuild::Series::Files { files, stamp }) => {
+                format!("{} patch files ({stamp})", files.len())
+            }
+            None => "absent".into(),
+        },
+    );
+    if kernels.iter().any(|k| k == "patched") && series.is_none() {
+        bail!(
+            "the srcu-rs patch series is not in {} (neither the srcu-rs-patches CLI in patches/ nor \
+             patches/linux-6.12/*.patch): the patched kernel cannot be built; run with --kernels stock to test the \
+             harness on the stock kernel",
+            repo.display()
+        );
+    }
+    p.say(&format!(
+        "QEMU {qver}; CC={}; work {}; results {}",
+        kbuild::cc(),
+        work.display(),
+        results.display()
+    ));
+    phase_secs.insert("host".into(), t.elapsed().as_secs_f64());
+    p.end("host checks", t.elapsed().as_secs_f64());
+
+    // ---- trees -------------------------------------------------------------------------------------------
+    p.begin("tree");
+    let t = Instant::now();
+    let tlog = log("tree.log");
+    let stock_tree = {
+        let p2 = &p;
+        kbuild::stock_tree(a.tree.as_deref(), &work, &tlog, &mut |m| p2.say(m))?
+    };
+    let version = kbuild::tree_version(&stock_tree)?;
+    hostinfo.insert("linux".into(), version.clone());
+    p.say(&format!(
+        "stock tree {} (Linux {version})",
+        stock_tree.display()
+    ));
+    let mut trees: BTreeMap<String, PathBuf> = BTreeMap::new();
+    trees.insert("stock".into(), stock_tree.clone());
+    if kernels.iter().any(|k| k == "patched") {
+        let s = series.as_ref().unwrap();
+        let p2 = &p;
+        let pt = kbuild::patched_tree(&stock_tree, &work, s, &tlog, &mut |m| p2.say(m))?;
+        p.say(&format!("patched tree {}", pt.display()));
+        trees.insert("patched".into(), pt);
+    }
+    phase_secs.insert("tree".into(), t.elapsed().as_secs_f64());
+    rows.push(Row {
+        phase: "tree".into(),
+        kernel: "-".into(),
+        status: Status::Pass,
+        secs: t.elapsed().as_secs_f64(),
+        detail: format!("Linux {version}: {}", stock_tree.display()),
+    });
+    p.end("tree", t.elapsed().as_secs_f64());
+
+    // ---- kernels -----------------------------------------------------------------------------------------
+    let frag = repo.join("kernel-tests/config/srcu-rs.fragment");
+    let srcu_rs_frag = work.join("srcu-rs-on.fragment");
+    fs::write(&srcu_rs_frag, "# generated by srcu-rs-kernel-tests: the only difference of the patched kernel\nCONFIG_SRCU_RS=y\n")?;
+    let mut outs: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut kos: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for k in &kernels {
+        let name = format!("build {k}");
+        p.begin(&name);
+        let t = Instant::now();
+        let tree = &trees[k];
+        let out = work.join(format!("out-{k}"));
+        let blog = log(&format!("build-{k}.log"));
+        let _ = fs::remove_file(&blog);
+        let mut frags = vec![frag.clone()];
+        let required: Vec<&str> = if k == "patched" {
+            frags.push(srcu_rs_frag.clone());
+            vec!["SRCU_RS"]
+        } else {
+            vec![]
+        };
+        let tc = Instant::now();
+        let dropped = kbuild::configure(tree, &out, &frags, &required, &blog)?;
+        let config_secs = tc.elapsed().as_secs_f64();
+        for d in &dropped {
+            p.say(&format!(
+                "note: fragment option not in the final .config: {d}"
+            ));
+        }
+        let pr = &p;
+        let mut last = Instant::now();
+        let timed = kbuild::build(tree, &out, a.jobs, &blog, &mut |l| {
+            if last.elapsed() > Duration::from_millis(100) {
+                pr.tick(l);
+                last = Instant::now();
+            }
+        })?;
+        let ko = kbuild::build_ext_module(
+            tree,
+            &out,
+            &repo.join("kernel-tests/notifier-test"),
+            &work.join(format!("notifier-{k}")),
+            &blog,
+        )?;
+        kos.insert(k.clone(), ko);
+        let bz = out.join("arch/x86/boot/bzImage");
+        let info = BuildInfo {
+            release: kbuild::kernel_release(&out)?,
+            tree: tree.display().to_string(),
+            out: out.display().to_string(),
+            config_secs,
+            build_wall_secs: timed.wall.as_secs_f64(),
+            build_cpu_secs: timed.cpu.as_secs_f64(),
+            bzimage_bytes: fs::metadata(&bz).map(|m| m.len()).unwrap_or(0),
+            initramfs_bytes: 0,
+            srcu_rs: kbuild::config_value(&out, "SRCU_RS"),
+        };
+        rows.push(Row {
+            phase: "build".into(),
+            kernel: k.clone(),
+            status: Status::Pass,
+            secs: t.elapsed().as_secs_f64(),
+            detail: format!(
+                "{} SRCU_RS={}: config {:.0} s, make {:.0} s wall / {:.0} CPU-s, bzImage {} KiB",
+                info.release,
+                info.srcu_rs,
+                config_secs,
+                info.build_wall_secs,
+                info.build_cpu_secs,
+                info.bzimage_bytes / 1024
+            ),
+        });
+        p.say(&rows.last().unwrap().detail);
+        builds.insert(k.clone(), info);
+        outs.insert(k.clone(), out);
+        phase_secs.insert(name.clone(), t.elapsed().as_secs_f64());
+        p.end(&name, t.elapsed().as_secs_f64());
+    }
+
+    // ---- initramfs ---------------------------------------------------------------------------------------
+    p.begin("initramfs");
+    let t = Instant::now();
+    let glog = log("initramfs.log");
+    let stress_bin = guest::build_guest_programs(&repo, &work, &glog)?;
+    let kut_tests = match &a.kvm_unit_tests {
+        Some(d) => Some(guest::kut_plan(d, &a.kut_tests)?),
+        None => None,
+    };
+    let mut images: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for k in &kernels {
+        let img = work.join(format!("initramfs-{k}.cpio.gz"));
+        let inp = guest::InitramfsInputs {
+            tree: &trees[k],
+            out: &outs[k],
+            stress: &stress_bin,
+            notifier_ko: &kos[k],
+            kut: match (&a.kvm_unit_tests, &kut_tests) {
+                (Some(d), Some(ts)) => Some((d.as_path(), ts.as_slice())),
+                _ => None,
+            },
+        };
+        let size = guest::build_initramfs(&inp, &work.join(format!("stage-{k}")), &img, &glog)?;
+        builds.get_mut(k).unwrap().initramfs_bytes = size;
+        p.say(&format!("{k}: {} ({} KiB)", img.display(), size / 1024));
+        images.insert(k.clone(), img);
+    }
+    phase_secs.insert("initramfs".into(), t.elapsed().as_secs_f64());
+    rows.push(Row {
+        phase: "initramfs".into(),
+        kernel: "-".into(),
+        status: Status::Pass,
+        secs: t.elapsed().as_secs_f64(),
+        detail: "busybox-static, kvm-irq-stress (static), srcu_notifier_test.ko, modules".into(),
+    });
+    p.end("initramfs", t.elapsed().as_secs_f64());
+
+    // ---- boots -------------------------------------------------------------------------------------------
+    let mut kut_by_kernel: BTreeMap<String, BTreeMap<String, (String, f64)>> = BTreeMap::new();
+    for k in &kernels {
+        let patched = k == "patched";
+        let mut plan = Plan {
+            phases: vec![],
+            torture_type: if patched { "srcu_rs" } else { "srcu" },
+            refscale_types: vec![],
+        };
+        if patched {
+            plan.phases.push("kunit");
+        }
+        plan.phases.extend(["rcutorture", "kvmstress", "notifier"]);
+        if !a.ci {
+            plan.refscale_types = if patched {
+                vec!["srcu", "srcu_rs"]
+            } else if !kernels.iter().any(|x| x == "patched") {
+                vec!["srcu"]
+            } else {
+                vec![]
+            };
+            if !plan.refscale_types.is_empty() {
+                plan.phases.push("refscale");
+            }
+        }
+        if kut_tests.is_some() {
+            plan.phases.push("kut");
+        }
+        let extra = if patched {
+            a.patched_append.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let outcome = boot_and_judge(
+            &mut p,
+            &qemu,
+            k,
+            &outs[k],
+            &images[k],
+            &plan,
+            &a,
+            torture_secs,
+            kvm_secs,
+            notifier_secs,
+            kut_tests.as_ref().map(|v| v.len()).unwrap_or(0),
+            &extra,
+            &results,
+            "",
+        )?;
+        phase_secs.insert(format!("boot+tests {k}"), outcome.secs);
+        rows.extend(outcome.rows);
+        if let Some(r) = outcome.refscale {
+            refscale.insert(k.clone(), r);
+        }
+        if let Some(s) = outcome.stress {
+            stress.insert(k.clone(), s);
+        }
+        if let Some(kr) = outcome.kut {
+            kut_by_kernel.insert(k.clone(), kr);
+        }
+    }
+
+    // ---- kvm-unit-tests: stock vs patched, with one retry of a regression ----------------------------------
+    if let Some(tests) = &kut_tests {
+        let empty = BTreeMap::new();
+        let stock = kut_by_kernel.get("stock").unwrap_or(&empty).clone();
+        let mut patched = kut_by_kernel.get("patched").cloned();
+        if let (Some(pt), true) = (&patched, !stock.is_empty()) {
+            let regress: Vec<String> = tests
+                .iter()
+                .filter(|t| {
+                    stock.get(&t.name).map(|r| r.0 == "PASS").unwrap_or(false)
+                        && pt.get(&t.name).map(|r| r.0 != "PASS").unwrap_or(true)
+                })
+                .map(|t| t.name.clone())
+                .collect();
+            if !regress.is_empty() {
+                p.say(&format!(
+                    "kvm-unit-tests passing on stock but not on patched: {} -- retrying once",
+                    regress.join(",")
+                ));
+                let retry: Vec<guest::KutTest> = tests
+                    .iter()
+                    .filter(|t| regress.contains(&t.name))
+                    .cloned()
+                    .collect();
+                let img = work.join("initramfs-patched-kut-retry.cpio.gz");
+                let inp = guest::InitramfsInputs {
+                    tree: &trees["patched"],
+                    out: &outs["patched"],
+                    stress: &stress_bin,
+                    notifier_ko: &kos["patched"],
+                    kut: Some((a.kvm_unit_tests.as_deref().unwrap(), &retry)),
+                };
+                guest::build_initramfs(&inp, &work.join("stage-kut-retry"), &img, &glog)?;
+                let plan = Plan {
+                    phases: vec!["kut"],
+                    torture_type: "srcu_rs",
+                    refscale_types: vec![],
+                };
+                let o = boot_and_judge(
+                    &mut p,
+                    &qemu,
+                    "patched",
+                    &outs["patched"],
+                    &img,
+                    &plan,
+                    &a,
+                    0,
+                    0,
+                    0,
+                    retry.len(),
+                    &a.patched_append.clone().unwrap_or_default(),
+                    &results,
+                    "-kut-retry",
+                )?;
+                if let Some(kr) = o.kut {
+                    let mut pt2 = pt.clone();
+                    for (n, r) in kr {
+                        pt2.insert(
+                            n.clone(),
+                            (
+                                format!(
+                                    "{} (retry; first {})",
+                                    r.0,
+                                    pt.get(&n).map(|x| x.0.clone()).unwrap_or_default()
+                                ),
+                                r.1,
+                            ),
+                        );
+                    }
+                    patched = Some(pt2);
+                }
+            }
+        }
+        for t in tests {
+            let s = stock.get(&t.name).cloned();
+            let pt = patched.as_ref().and_then(|m| m.get(&t.name).cloned());
+            let mut m = BTreeMap::new();
+            m.insert(
+                "stock".into(),
+                s.as_ref().map(|x| x.0.clone()).unwrap_or("-".into()),
+            );
+            m.insert(
+                "patched".into(),
+                pt.as_ref().map(|x| x.0.clone()).unwrap_or("-".into()),
+            );
+            kutm.insert(t.name.clone(), m);
+            let spass = s.as_ref().map(|x| x.0 == "PASS");
+            let ppass = pt.as_ref().map(|x| x.0.starts_with("PASS"));
+            let status = match (spass, ppass) {
+                (Some(true), Some(false)) => Status::Fail,
+                (_, Some(true)) | (Some(true), None) => Status::Pass,
+                (Some(false), Some(false)) => Status::Info, // fails on stock already: a diff only
+                (Some(false), None) | (None, Some(false)) => Status::Info,
+                _ => Status::Skip,
+            };
+            rows.push(Row {
+                phase: format!("kvm-unit-tests {}", t.name),
+                kernel: "stock vs patched".into(),
+                status,
+                secs: pt.as_ref().or(s.as_ref()).map(|x| x.1).unwrap_or(0.0),
+                detail: format!(
+                    "stock {} / patched {}",
+                    s.map(|x| x.0).unwrap_or("not run".into()),
+                    pt.map(|x| x.0).unwrap_or("not run".into())
+                ),
+            });
+        }
+    } else {
+        rows.push(Row {
+            phase: "kvm-unit-tests".into(),
+            kernel: "-".into(),
+            status: Status::Skip,
+            secs: 0.0,
+            detail: "no tree given (--kvm-unit-tests DIR or KVM_UNIT_TESTS)".into(),
+        });
+    }
+
+    // ---- refscale side by side ---------------------------------------------------------------------------
+    if let Some(r) = refscale.get("patched") {
+        let (s, rs) = (r.get("srcu"), r.get("srcu_rs"));
+        match (s, rs) {
+            (Some(s), Some(rs)) if s.len() >= 10 && rs.len() >= 10 => rows.push(Row {
+                phase: "refscale srcu vs srcu_rs".into(),
+                kernel: "patched".into(),
+                status: Status::Info,
+                secs: 0.0,
+                detail: format!(
+                    "read-side pair ns, median (mean) of {}/{} runs: srcu {:.2} ({:.2}), srcu_rs {:.2} ({:.2}); ratio srcu_rs/srcu {:.2}",
+                    s.len(),
+                    rs.len(),
+                    report::median(s),
+                    report::mean(s),
+                    report::median(rs),
+                    report::mean(rs),
+                    report::median(rs) / report::median(s)
+                ),
+            }),
+            _ => rows.push(Row {
+                phase: "refscale srcu vs srcu_rs".into(),
+                kernel: "patched".into(),
+                status: Status::Fail,
+                secs: 0.0,
+                detail: format!("missing runs: srcu {} runs, srcu_rs {} runs", s.map(|v| v.len()).unwrap_or(0), rs.map(|v| v.len()).unwrap_or(0)),
+            }),
+        }
+    }
+
+    // ---- output ------------------------------------------------------------------------------------------
+    let total = started.elapsed().as_secs_f64();
+    let failed = rows.iter().any(|r| r.status == Status::Fail);
+    let summary = Summary {
+        result: if failed { "FAIL" } else { "PASS" },
+        mode,
+        started_unix,
+        total_secs: total,
+        host: hostinfo,
+        phase_secs: phase_secs.clone(),
+        builds,
+        rows: rows.clone(),
+        refscale,
+        kvm_irq_stress: stress,
+        kvm_unit_tests: kutm,
+    };
+    fs::write(
+        results.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    fs::write(results.join("junit.xml"), report::junit(&rows, total))?;
+    let mut table = report::table(&rows);
+    table.push_str("\nphase times (s): ");
+    table.push_str(
+        &phase_secs
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    table.push_str(&format!("; total {total:.0}\n"));
+    fs::write(results.join("results.md"), &table)?;
+    println!("\n{table}");
+    let pass = rows.iter().filter(|r| r.status == Status::Pass).count();
+    let fail = rows.iter().filter(|r| r.status == Status::Fail).count();
+    let skip = rows
+        .iter()
+        .filter(|r| matches!(r.status, Status::Skip | Status::NotAvailable))
+        .count();
+    println!("kernel-tests ({mode}): {pass} passed, {fail} failed, {skip} skipped");
+    println!("results: {}", results.display());
+    Ok(!failed)
+}
+
+struct BootResult {
+    rows: Vec<Row>,
+    secs: f64,
+    refscale: Option<BTreeMap<String, Vec<f64>>>,
+    stress: Option<BTreeMap<String, String>>,
+    kut: Option<BTreeMap<String, (String, f64)>>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn boot_and_judge(
+    p: &mut Progress,
+    qemu: &Path,
+    k: &str,
+    out: &Path,
+    initrd: &Path,
+    plan: &Plan,
+    a: &RunArgs,
+    torture_secs: u64,
+    kvm_secs: u64,
+    notifier_secs: u64,
+    kut_count: usize,
+    extra: &str,
+    results: &Path,
+    suffix: &str,
+) -> Result<BootResult> {
+    let name = format!("boot+tests {k}{suffix}");
+    p.begin(&name);
+    let t = Instant::now();
+    let nruns = a.refscale_nruns;
+    let mut append = format!(
+        "console=ttyS0 panic=-1 init_on_free=1 kvm_amd.nested=1 srcutest.plan={} \
+         srcutest.torture=torture_type={},irqreader=1,nreaders=2,stat_interval=15 srcutest.torture_secs={torture_secs} \
+         srcutest.kvm=--secs,{kvm_secs} srcutest.notifier=secs={notifier_secs},callers=2,registrars=2 \
+         srcutest.refscale_types={} srcutest.refscale=nreaders=2,loops=100000,nruns={nruns} srcutest.refscale_secs=180 \
+         srcutest.kut_timeout=90",
+        plan.phases.join(","),
+        plan.torture_type,
+        plan.refscale_types.join(",")
+    );
+    if plan.phases.contains(&"kunit") {
+        append.push_str(" kunit.filter_glob=srcu_rs");
+    }
+    if !extra.is_empty() {
+        append.push(' ');
+        append.push_str(extra);
+    }
+    // Budget: boot, then each phase with generous slack (TCG is slow and the machine is shared); never forever.
+    let mut budget = 120u64;
+    for ph in &plan.phases {
+        budget += match *ph {
+            "kunit" => 30,
+            "rcutorture" => torture_secs + 90,
+            "kvmstress" => kvm_secs + 60,
+            "notifier" => notifier_secs + 60,
+            "refscale" => plan.refscale_types.len() as u64 * (180 + 20),
+            "kut" => kut_count as u64 * 100,
+            _ => 60,
+        };
+    }
+    let mem = if plan.phases.contains(&"kut") {
+        "3G"
+    } else {
+        "2G"
+    };
+    let clog = results.join(format!("console-{k}{suffix}.log"));
+    let bz = out.join("arch/x86/boot/bzImage");
+    let pr = &*p;
+    let mut cur = String::from("booting");
+    let outcome = guest::boot(
+        qemu,
+        &bz,
+        initrd,
+        &append,
+        mem,
+        Duration::from_secs(budget),
+        &clog,
+        &mut |l| {
+            if let Some(i) = l.find("SRCUTEST: BEGIN ") {
+                cur = l[i + 16..].trim().to_string();
+                pr.say(&format!("{k}: {cur} ..."));
+            } else if let Some(i) = l.find("SRCUTEST: END ") {
+                pr.say(&format!("{k}: {}", l[i + 14..].trim()));
+            }
+            pr.tick(&format!("{k} [{cur}] {l}"));
+        },
+    )?;
+    let secs = t.elapsed().as_secs_f64();
+    let (pre, phases) = report::split_phases(&outcome.console);
+    let mut rows = Vec::new();
+    let kern = format!("{k}{suffix}");
+    // boot
+    let online = pre
+        .iter()
+        .chain(phases.values().flat_map(|p| p.lines.iter()))
+        .chain(
+            outcome
+                .console
+                .lines()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .find_map(|l| {
+            l.find("SRCUTEST: INFO cpus_online=")
+                .map(|i| l[i..].to_string())
+        });
+    let cpus: u32 = online
+        .as_deref()
+        .and_then(|l| {
+            report::kv(l, "SRCUTEST: INFO cpus_online").or_else(|| report::kv(l, "cpus_online"))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let kvm = online
+        .as_deref()
+        .and_then(|l| report::kv(l, "kvm"))
+        .unwrap_or_default();
+    let init_seen = outcome.console.contains("SRCUTEST: INIT");
+    let done = outcome.console.contains("SRCUTEST: DONE");
+    let pre_problems = report::kernel_problems(&pre);
+    rows.push(Row {
+        phase: "boot".into(),
+        kernel: kern.clone(),
+        status: if init_seen && cpus >= 2 && kvm == "yes" && pre_problems.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        secs: 0.0,
+        detail: if !init_seen {
+            format!(
+                "/init never started; last console lines:\n{}",
+                host::tail_lines(&clog, 15)
+            )
+        } else {
+            format!(
+                "{cpus} CPUs online, /dev/kvm {kvm}{}",
+                if pre_problems.is_empty() {
+                    String::new()
+                } else {
+                    format!("; kernel problems: {}", pre_problems.join(" / "))
+                }
+            )
+        },
+    });
+    let mut refscale = None;
+    let mut stress = None;
+    let mut kut = None;
+    for ph in &plan.phases {
+        let label = match *ph {
+            "kunit" => "KUnit srcu_rs".to_string(),
+            "rcutorture" => format!("rcutorture {} {}s", plan.torture_type, torture_secs),
+            "kvmstress" => format!("KVM irq stress {kvm_secs}s"),
+            "notifier" => format!("srcu notifier test {notifier_secs}s"),
+            "refscale" => format!("refscale {}", plan.refscale_types.join("+")),
+            "kut" => "kvm-unit-tests run".to_string(),
+            o => o.to_string(),
+        };
+        let Some(pl) = phases.get(*ph) else {
+            rows.push(Row {
+                phase: label,
+                kernel: kern.clone(),
+                status: Status::Fail,
+                secs: 0.0,
+                detail: if outcome.timed_out {
+                    "not reached: guest killed at the timeout".into()
+                } else {
+                    "not reached (guest died earlier)".into()
+                },
+            });
+            continue;
+        };
+        if !pl.ended {
+            rows.push(Row {
+                phase: label,
+                kernel: kern.clone(),
+                status: Status::Fail,
+                secs: 0.0,
+                detail: format!(
+                    "{} during this phase; last lines: {}",
+                    if outcome.timed_out {
+                        format!("guest hung: killed after {} s", budget)
+                    } else {
+                        "guest died".into()
+                    },
+                    pl.lines
+                        .iter()
+                        .rev()
+                        .take(8)
+                        .rev()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                ),
+            });
+            continue;
+        }
+        let problems = report::kernel_problems(&pl.lines);
+        let mut j = match *ph {
+            "kunit" => report::judge_kunit(pl, "srcu_rs"),
+            "rcutorture" => report::judge_rcutorture(pl, plan.torture_type),
+            "kvmstress" => {
+                let (j, m) = report::judge_kvmstress(pl);
+                stress = Some(m);
+                j
+            }
+            "notifier" => report::judge_notifier(pl),
+            "refscale" => {
+                let r = report::refscale_runs(pl);
+                let ok = plan.refscale_types.iter().all(|t| {
+                    r.get(*t)
+                        .map(|v| v.len() >= nruns as usize)
+                        .unwrap_or(false)
+                });
+                let d = plan
+                    .refscale_types
+                    .iter()
+                    .map(|t| {
+                        r.get(*t)
+                            .map(|v| {
+                                format!("{t}: {} runs, median {:.2} ns", v.len(), report::median(v))
+                            })
+                            .unwrap_or(format!("{t}: no runs"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                refscale = Some(r);
+                report::Judged {
+                    status: if ok && pl.rc == 0 {
+                        Status::Info
+                    } else {
+                        Status::Fail
+                    },
+                    detail: d,
+                }
+            }
+            "kut" => {
+                let r = report::kut_results(pl);
+                let d = format!(
+                    "{} tests: {} pass",
+                    r.len(),
+                    r.values().filter(|v| v.0 == "PASS").count()
+                );
+                kut = Some(r);
+                report::Judged {
+                    status: Status::Info,
+                    detail: d,
+                }
+            }
+            _ => report::Judged {
+                status: Status::Info,
+                detail: String::new(),
+            },
+        };
+        if !problems.is_empty() {
+            j.status = Status::Fail;
+            j.detail = format!("kernel problems: {}; {}", problems.join(" / "), j.detail);
+        }
+        rows.push(Row {
+            phase: label,
+            kernel: kern.clone(),
+            status: j.status,
+            secs: pl.secs,
+            detail: j.detail,
+        });
+        if *ph == "kvmstress" {
+            // proof that the kernel runs on srcu_rs: the domain's counters across the stress
+            let row = match report::proof_counters(pl) {
+                None if k == "stock" => Row { phase: "srcu_rs counters".into(), kernel: kern.clone(), status: Status::NotAvailable, secs: 0.0, detail: "absent on the stock kernel (expected)".into() },
+                None => Row { phase: "srcu_rs counters".into(), kernel: kern.clone(), status: Status::NotAvailable, secs: 0.0, detail: "not available: no /sys/kernel/debug/srcu_rs in this kernel (the series does not expose counters yet)".into() },
+                Some(c) => {
+                    let grew: Vec<&(String, f64, f64)> = c.iter().filter(|(_, b, a)| a > b).collect();
+                    Row {
+                        phase: "srcu_rs counters".into(),
+                        kernel: kern.clone(),
+                        status: if k == "stock" || grew.is_empty() { Status::Fail } else { Status::Pass },
+                        secs: 0.0,
+                        detail: c.iter().map(|(n, b, a)| format!("{n} {b}->{a}")).collect::<Vec<_>>().join(", "),
+                    }
+                }
+            };
+            rows.push(row);
+        }
+    }
+    if outcome.timed_out {
+        rows.push(Row {
+            phase: "guest".into(),
+            kernel: kern.clone(),
+            status: Status::Fail,
+            secs,
+            detail: format!("hung: killed after {budget} s; log {}", clog.display()),
+        });
+    } else if !done {
+        rows.push(Row {
+            phase: "guest".into(),
+            kernel: kern.clone(),
+            status: Status::Fail,
+            secs,
+            detail: format!(
+                "did not reach DONE (qemu exit {:?}); log {}",
+                outcome.exit,
+                clog.display()
+            ),
+        });
+    }
+    p.end(&name, secs);
+    Ok(BootResult {
+        rows,
+        secs,
+        refscale,
+        stress,
+        kut,
+    })
+}

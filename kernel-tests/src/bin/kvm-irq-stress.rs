@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use kvm_bindings::{
-    kvm_irq_routing_entry, kvm_segment, kvm_userspace_memory_region, KvmIrqRouting, KVM_IRQ_ROUTING_MSI,
-    KVM_MAX_CPUID_ENTRIES,
+    kvm_irq_routing_entry, kvm_segment, kvm_userspace_memory_region, KvmIrqRouting,
+    KVM_IRQ_ROUTING_MSI, KVM_MAX_CPUID_ENTRIES,
 };
 use kvm_ioctls::{Kvm, VcpuExit, VmFd};
 use vmm_sys_util::eventfd::EventFd;
@@ -153,7 +153,11 @@ impl Shared {
             .gsis
             .iter()
             .map(|g| {
-                let mut e = kvm_irq_routing_entry { gsi: g.gsi, type_: KVM_IRQ_ROUTING_MSI, ..Default::default() };
+                let mut e = kvm_irq_routing_entry {
+                    gsi: g.gsi,
+                    type_: KVM_IRQ_ROUTING_MSI,
+                    ..Default::default()
+                };
                 // Physical destination APIC 0, fixed delivery, edge.
                 e.u.msi.address_lo = 0xFEE0_0000;
                 e.u.msi.address_hi = 0;
@@ -178,19 +182,28 @@ impl Shared {
         g.sent.fetch_add(1, Relaxed);
         let deadline = Duration::from_millis(LOST_MS.load(Relaxed));
         let guard = g.arrival.lock().unwrap();
-        let (a, timeout) = g.cv.wait_timeout_while(guard, deadline, |a| a.count == before).unwrap();
+        let (a, timeout) =
+            g.cv.wait_timeout_while(guard, deadline, |a| a.count == before)
+                .unwrap();
         if timeout.timed_out() {
             self.errors.lost.fetch_add(1, Relaxed);
-            self.note(format!("gsi {} ({:?}): signal lost (no arrival in {:?}, seq {s1})", g.gsi, g.kind, deadline));
+            self.note(format!(
+                "gsi {} ({:?}): signal lost (no arrival in {:?}, seq {s1})",
+                g.gsi, g.kind, deadline
+            ));
             return false;
         }
         let (count, vector, s3) = (a.count, a.vector, a.seq);
         drop(a);
         if count != before + 1 {
             self.errors.duplicate.fetch_add(1, Relaxed);
-            self.note(format!("gsi {}: {} arrivals for one signal", g.gsi, count - before));
+            self.note(format!(
+                "gsi {}: {} arrivals for one signal",
+                g.gsi,
+                count - before
+            ));
         }
-        if s1 % 2 == 0 && s1 == s3 {
+        if s1.is_multiple_of(2) && s1 == s3 {
             g.judged.fetch_add(1, Relaxed);
             let want = self.vector(g.index, s1 / 2);
             if vector != want {
@@ -205,7 +218,8 @@ impl Shared {
         } else {
             g.transitional.fetch_add(1, Relaxed);
             let (lo, hi) = (s1 / 2, s3.div_ceil(2));
-            let ok = hi - lo + 1 >= self.per_gsi as u64 || (lo..=hi).any(|k| self.vector(g.index, k) == vector);
+            let ok = hi - lo + 1 >= self.per_gsi as u64
+                || (lo..=hi).any(|k| self.vector(g.index, k) == vector);
             if !ok {
                 self.errors.wrong_vector.fetch_add(1, Relaxed);
                 self.note(format!(
@@ -231,7 +245,16 @@ fn guest_image() -> Vec<u8> {
         let stub = STUBS + v * STUB_LEN;
         let code: Vec<u8> = if v < 32 {
             // exception: report it and stop
-            vec![0xB0, v as u8, 0xE6, PORT_FAULT as u8, 0xFA, 0xF4, 0xEB, 0xFD]
+            vec![
+                0xB0,
+                v as u8,
+                0xE6,
+                PORT_FAULT as u8,
+                0xFA,
+                0xF4,
+                0xEB,
+                0xFD,
+            ]
         } else if v == SPURIOUS_VECTOR as usize {
             // spurious: report, no EOI
             vec![0x50, 0xB0, v as u8, 0xE6, PORT_SPURIOUS as u8, 0x58, 0xCF]
@@ -252,7 +275,24 @@ fn guest_image() -> Vec<u8> {
     }
     // mov dword [0xFEE000F0], 0x1FF (APIC SVR: software enable, spurious vector 0xFF); out 0x13, al (ready);
     // sti; 1: hlt; jmp 1b
-    let main = [0xC7, 0x05, 0xF0, 0x00, 0xE0, 0xFE, 0xFF, 0x01, 0x00, 0x00, 0xE6, PORT_READY as u8, 0xFB, 0xF4, 0xEB, 0xFD];
+    let main = [
+        0xC7,
+        0x05,
+        0xF0,
+        0x00,
+        0xE0,
+        0xFE,
+        0xFF,
+        0x01,
+        0x00,
+        0x00,
+        0xE6,
+        PORT_READY as u8,
+        0xFB,
+        0xF4,
+        0xEB,
+        0xFD,
+    ];
     m[CODE..CODE + main.len()].copy_from_slice(&main);
     m
 }
@@ -279,7 +319,10 @@ fn main() {
     match run() {
         Ok(pass) => std::process::exit(if pass { 0 } else { 1 }),
         Err(e) => {
-            println!("KVM_IRQ_STRESS: result=ERROR error=\"{}\"", format!("{e:#}").replace('"', "'"));
+            println!(
+                "KVM_IRQ_STRESS: result=ERROR error=\"{}\"",
+                format!("{e:#}").replace('"', "'")
+            );
             std::process::exit(2);
         }
     }
@@ -331,7 +374,9 @@ fn run() -> Result<bool> {
     unsafe { vm.set_user_memory_region(region) }.context("KVM_SET_USER_MEMORY_REGION")?;
 
     let mut vcpu = vm.create_vcpu(0).context("KVM_CREATE_VCPU")?;
-    let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).context("KVM_GET_SUPPORTED_CPUID")?;
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .context("KVM_GET_SUPPORTED_CPUID")?;
     vcpu.set_cpuid2(&cpuid).context("KVM_SET_CPUID2")?;
     let mut sregs = vcpu.get_sregs().context("KVM_GET_SREGS")?;
     sregs.cs = seg(0x08, 0xB);
@@ -391,7 +436,9 @@ fn run() -> Result<bool> {
         samples: Mutex::new(Vec::new()),
     });
     // Generation 0.
-    sh.vm.set_gsi_routing(&sh.routing_table(0)?).context("KVM_SET_GSI_ROUTING (generation 0)")?;
+    sh.vm
+        .set_gsi_routing(&sh.routing_table(0)?)
+        .context("KVM_SET_GSI_ROUTING (generation 0)")?;
     sh.routing_ioctls.fetch_add(1, Relaxed);
 
     // vCPU thread: it never returns; the process exits under it.
@@ -401,58 +448,63 @@ fn run() -> Result<bool> {
         let guest_ready = guest_ready.clone();
         let sh = sh.clone();
         let guest_ok = guest_ok.clone();
-        thread::Builder::new().name("vcpu0".into()).spawn(move || loop {
-            let exit = vcpu.run();
-            sh.vcpu_exits.fetch_add(1, Relaxed);
-            match exit {
-                Ok(VcpuExit::IoOut(PORT_VECTOR, data)) => {
-                    let v = data[0] as u32;
-                    let idx = v.checked_sub(VEC_BASE).map(|d| d / sh.per_gsi);
-                    match idx.and_then(|i| sh.gsis.get(i as usize)) {
-                        Some(g) => {
-                            let mut a = g.arrival.lock().unwrap();
-                            if !g.outstanding.swap(false, SeqCst) {
-                                sh.errors.duplicate.fetch_add(1, Relaxed);
-                                sh.note(format!("gsi {}: arrival on vector {v:#x} with nothing outstanding", g.gsi));
+        thread::Builder::new()
+            .name("vcpu0".into())
+            .spawn(move || loop {
+                let exit = vcpu.run();
+                sh.vcpu_exits.fetch_add(1, Relaxed);
+                match exit {
+                    Ok(VcpuExit::IoOut(PORT_VECTOR, data)) => {
+                        let v = data[0] as u32;
+                        let idx = v.checked_sub(VEC_BASE).map(|d| d / sh.per_gsi);
+                        match idx.and_then(|i| sh.gsis.get(i as usize)) {
+                            Some(g) => {
+                                let mut a = g.arrival.lock().unwrap();
+                                if !g.outstanding.swap(false, SeqCst) {
+                                    sh.errors.duplicate.fetch_add(1, Relaxed);
+                                    sh.note(format!(
+                                        "gsi {}: arrival on vector {v:#x} with nothing outstanding",
+                                        g.gsi
+                                    ));
+                                }
+                                a.count += 1;
+                                a.vector = v;
+                                a.seq = sh.seq.load(SeqCst);
+                                drop(a);
+                                g.cv.notify_all();
                             }
-                            a.count += 1;
-                            a.vector = v;
-                            a.seq = sh.seq.load(SeqCst);
-                            drop(a);
-                            g.cv.notify_all();
-                        }
-                        None => {
-                            sh.errors.unexpected.fetch_add(1, Relaxed);
-                            sh.note(format!("arrival on unassigned vector {v:#x}"));
+                            None => {
+                                sh.errors.unexpected.fetch_add(1, Relaxed);
+                                sh.note(format!("arrival on unassigned vector {v:#x}"));
+                            }
                         }
                     }
+                    Ok(VcpuExit::IoOut(PORT_READY, _)) => guest_ready.store(true, SeqCst),
+                    Ok(VcpuExit::IoOut(PORT_SPURIOUS, _)) => {
+                        sh.spurious.fetch_add(1, Relaxed);
+                    }
+                    Ok(VcpuExit::IoOut(PORT_FAULT, data)) => {
+                        sh.errors.guest_fault.fetch_add(1, Relaxed);
+                        sh.note(format!("guest exception vector {}", data[0]));
+                        guest_ok.store(false, SeqCst);
+                        return;
+                    }
+                    Ok(VcpuExit::Intr) => {}
+                    Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
+                    Ok(other) => {
+                        sh.errors.guest_fault.fetch_add(1, Relaxed);
+                        sh.note(format!("unexpected vCPU exit {other:?}"));
+                        guest_ok.store(false, SeqCst);
+                        return;
+                    }
+                    Err(e) => {
+                        sh.errors.guest_fault.fetch_add(1, Relaxed);
+                        sh.note(format!("KVM_RUN failed: {e}"));
+                        guest_ok.store(false, SeqCst);
+                        return;
+                    }
                 }
-                Ok(VcpuExit::IoOut(PORT_READY, _)) => guest_ready.store(true, SeqCst),
-                Ok(VcpuExit::IoOut(PORT_SPURIOUS, _)) => {
-                    sh.spurious.fetch_add(1, Relaxed);
-                }
-                Ok(VcpuExit::IoOut(PORT_FAULT, data)) => {
-                    sh.errors.guest_fault.fetch_add(1, Relaxed);
-                    sh.note(format!("guest exception vector {}", data[0]));
-                    guest_ok.store(false, SeqCst);
-                    return;
-                }
-                Ok(VcpuExit::Intr) => {}
-                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
-                Ok(other) => {
-                    sh.errors.guest_fault.fetch_add(1, Relaxed);
-                    sh.note(format!("unexpected vCPU exit {other:?}"));
-                    guest_ok.store(false, SeqCst);
-                    return;
-                }
-                Err(e) => {
-                    sh.errors.guest_fault.fetch_add(1, Relaxed);
-                    sh.note(format!("KVM_RUN failed: {e}"));
-                    guest_ok.store(false, SeqCst);
-                    return;
-                }
-            }
-        })?;
+            })?;
     }
 
     // An interrupt sent before the guest has software-enabled its local APIC is dropped: wait for the guest.
@@ -493,7 +545,11 @@ fn run() -> Result<bool> {
                 }
                 Kind::Line => {
                     while Instant::now() < end && !sh.stop.load(Relaxed) {
-                        let send = || sh.vm.set_irq_line(g.gsi, true).map_err(std::io::Error::from);
+                        let send = || {
+                            sh.vm
+                                .set_irq_line(g.gsi, true)
+                                .map_err(std::io::Error::from)
+                        };
                         if !sh.signal(g, &send) {
                             break;
                         }
@@ -515,7 +571,7 @@ fn run() -> Result<bool> {
                             break;
                         }
                         n += 1;
-                        if n % 2 == 0 {
+                        if n.is_multiple_of(2) {
                             if let Err(e) = sh.vm.unregister_irqfd(&efd, g.gsi) {
                                 sh.errors.ioctl.fetch_add(1, Relaxed);
                                 return sh.note(format!("KVM_IRQFD deassign gsi {}: {e}", g.gsi));
@@ -538,53 +594,68 @@ fn run() -> Result<bool> {
         let sh = sh.clone();
         let barrier = barrier.clone();
         let gap = Duration::from_micros(args.update_gap_us);
-        handles.push(thread::Builder::new().name(format!("routing-{u}")).spawn(move || {
-            let mut generation = 0u64;
-            loop {
-                generation += 1;
-                // everyone decides together whether to go on
-                let go = Instant::now() < end && !sh.stop.load(Relaxed);
-                if barrier.wait().is_leader() {
-                    if go {
-                        sh.seq.store(2 * generation - 1, SeqCst);
-                    } else {
-                        sh.stop.store(true, SeqCst);
-                    }
-                }
-                barrier.wait();
-                if sh.stop.load(SeqCst) && sh.seq.load(SeqCst) != 2 * generation - 1 {
-                    return;
-                }
-                let table = match sh.routing_table(generation) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        sh.note(format!("{e}"));
-                        sh.stop.store(true, SeqCst);
-                        return;
-                    }
-                };
-                match sh.vm.set_gsi_routing(&table) {
-                    Ok(()) => {
-                        sh.routing_ioctls.fetch_add(1, Relaxed);
-                        // the first return makes generation `generation` current
-                        if sh.seq.compare_exchange(2 * generation - 1, 2 * generation, SeqCst, SeqCst).is_ok() {
-                            sh.routing_generations.fetch_add(1, Relaxed);
+        handles.push(
+            thread::Builder::new()
+                .name(format!("routing-{u}"))
+                .spawn(move || {
+                    let mut generation = 0u64;
+                    loop {
+                        generation += 1;
+                        // everyone decides together whether to go on
+                        let go = Instant::now() < end && !sh.stop.load(Relaxed);
+                        if barrier.wait().is_leader() {
+                            if go {
+                                sh.seq.store(2 * generation - 1, SeqCst);
+                            } else {
+                                sh.stop.store(true, SeqCst);
+                            }
                         }
+                        barrier.wait();
+                        if sh.stop.load(SeqCst) && sh.seq.load(SeqCst) != 2 * generation - 1 {
+                            return;
+                        }
+                        let table = match sh.routing_table(generation) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                sh.note(format!("{e}"));
+                                sh.stop.store(true, SeqCst);
+                                return;
+                            }
+                        };
+                        match sh.vm.set_gsi_routing(&table) {
+                            Ok(()) => {
+                                sh.routing_ioctls.fetch_add(1, Relaxed);
+                                // the first return makes generation `generation` current
+                                if sh
+                                    .seq
+                                    .compare_exchange(
+                                        2 * generation - 1,
+                                        2 * generation,
+                                        SeqCst,
+                                        SeqCst,
+                                    )
+                                    .is_ok()
+                                {
+                                    sh.routing_generations.fetch_add(1, Relaxed);
+                                }
+                            }
+                            Err(e) => {
+                                sh.errors.ioctl.fetch_add(1, Relaxed);
+                                sh.note(format!(
+                                    "KVM_SET_GSI_ROUTING generation {generation}: {e}"
+                                ));
+                                sh.stop.store(true, SeqCst);
+                            }
+                        }
+                        barrier.wait();
+                        if sh.seq.load(SeqCst) % 2 == 1 {
+                            // every ioctl of this generation failed: leave the counter even so nothing is judged wrongly
+                            sh.seq.store(2 * generation, SeqCst);
+                        }
+                        thread::sleep(gap);
                     }
-                    Err(e) => {
-                        sh.errors.ioctl.fetch_add(1, Relaxed);
-                        sh.note(format!("KVM_SET_GSI_ROUTING generation {generation}: {e}"));
-                        sh.stop.store(true, SeqCst);
-                    }
-                }
-                barrier.wait();
-                if sh.seq.load(SeqCst) % 2 == 1 {
-                    // every ioctl of this generation failed: leave the counter even so nothing is judged wrongly
-                    sh.seq.store(2 * generation, SeqCst);
-                }
-                thread::sleep(gap);
-            }
-        })?);
+                })?,
+        );
     }
 
     // Progress every 5 s (the run's console log shows the stress is alive).
@@ -623,7 +694,10 @@ fn run() -> Result<bool> {
         arrived += a;
         if a != s {
             mismatch += 1;
-            sh.note(format!("gsi {} ({:?}): sent {s}, arrived {a}", g.gsi, g.kind));
+            sh.note(format!(
+                "gsi {} ({:?}): sent {s}, arrived {a}",
+                g.gsi, g.kind
+            ));
         }
     }
     let e = &sh.errors;

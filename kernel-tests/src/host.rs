@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! Host checks, command running and timing.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(
+        "missing tool `{tool}`: install the Debian package `{package}` (apt-get install {package})"
+    )]
+    MissingTool { tool: String, package: String },
+    #[error("unsupported host: {0}")]
+    Unsupported(String),
+    #[error("wrong kernel tree {path}: {why}")]
+    WrongTree { path: String, why: String },
+}
+
+/// (tool, Debian package) pairs every run needs.
+pub const TOOLS: &[(&str, &str)] = &[
+    ("make", "make"),
+    ("gcc", "gcc"),
+    ("ld", "binutils"),
+    ("strip", "binutils"),
+    ("flex", "flex"),
+    ("bison", "bison"),
+    ("bc", "bc"),
+    ("perl", "perl"),
+    ("cpio", "cpio"),
+    ("gzip", "gzip"),
+    ("xz", "xz-utils"),
+    ("tar", "tar"),
+];
+
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+pub fn need(tool: &str, package: &str) -> Result<PathBuf> {
+    which(tool).ok_or_else(|| {
+        HostError::MissingTool {
+            tool: tool.into(),
+            package: package.into(),
+        }
+        .into()
+    })
+}
+
+pub fn check_host() -> Result<()> {
+    if std::env::consts::OS != "linux" || std::env::consts::ARCH != "x86_64" {
+        bail!(HostError::Unsupported(format!(
+            "{}-{}: the kernels are x86_64 and the in-guest programs are built for x86_64-unknown-linux-gnu",
+            std::env::consts::ARCH,
+            std::env::consts::OS
+        )));
+    }
+    for (t, p) in TOOLS {
+        need(t, p)?;
+    }
+    for (hdr, pkg) in [
+        ("/usr/include/libelf.h", "libelf-dev"),
+        ("/usr/include/gelf.h", "libelf-dev"),
+    ] {
+        if !Path::new(hdr).exists() {
+            bail!(HostError::MissingTool {
+                tool: hdr.into(),
+                package: pkg.into()
+            });
+        }
+    }
+    // Static glibc for the in-guest programs (-C target-feature=+crt-static).
+    if !Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
+        bail!(HostError::MissingTool {
+            tool: "libc.a (static glibc)".into(),
+            package: "libc6-dev".into()
+        });
+    }
+    Ok(())
+}
+
+/// busybox must be the static one (the initramfs has no libc).
+pub fn busybox() -> Result<PathBuf> {
+    for p in ["/bin/busybox", "/usr/bin/busybox"] {
+        let p = PathBuf::from(p);
+        if p.exists() {
+            if elf_is_static(&p)? {
+                return Ok(p);
+            }
+            bail!(HostError::MissingTool {
+                tool: format!("static busybox ({} is dynamically linked)", p.display()),
+                package: "busybox-static".into()
+            });
+        }
+    }
+    bail!(HostError::MissingTool {
+        tool: "busybox".into(),
+        package: "busybox-static".into()
+    })
+}
+
+/// True when the ELF file has no PT_INTERP program header.
+pub fn elf_is_static(p: &Path) -> Result<bool> {
+    let b = fs::read(p).with_context(|| format!("read {}", p.display()))?;
+    if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 {
+        bail!("{} is not a 64-bit ELF file", p.display());
+    }
+    let u64at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    let u16at = |o: usize| u16::from_le_bytes(b[o..o + 2].try_into().unwrap());
+    let (phoff, phentsize, phnum) = (
+        u64at(0x20) as usize,
+        u16at(0x36) as usize,
+        u16at(0x38) as usize,
+    );
+    for i in 0..phnum {
+        let o = phoff + i * phentsize;
+        if o + 4 <= b.len() && u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) == 3 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// QEMU for the outer VM: 10.x or newer (Debian 12's 7.2 aborts on the kvm-unit-tests `emulator` test).
+pub fn qemu() -> Result<(PathBuf, String)> {
+    let q = need(
+        "qemu-system-x86_64",
+        "qemu-system-x86 (version 10 from bookworm-backports)",
+    )?;
+    let out = Command::new(&q)
+        .arg("--version")
+        .output()
+        .context("qemu-system-x86_64 --version")?;
+    let s = String::from_utf8_lossy(&out.stdout).to_string();
+    let ver = s.split_whitespace().nth(3).unwrap_or("").to_string();
+    let major: u32 = ver
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 10 {
+        bail!(HostError::MissingTool {
+            tool: format!("qemu-system-x86_64 >= 10 (found {ver})"),
+            package: "qemu-system-x86/bookworm-backports (apt-get install -t bookworm-backports qemu-system-x86)"
+                .into()
+        });
+    }
+    Ok((q, ver))
+}
+
+pub struct Timed {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage writes into the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Run a command with stdout+stderr appended to `log`; `tick` gets each output line (progress).
+pub fn run_logged(cmd: &mut Command, log: &Path, tick: &mut dyn FnMut(&str)) -> Result<Timed> {
+    let mut f = fs::OpenOptions::new().create(true).append(true).open(log)?;
+    writeln!(f, "$ {:?}", cmd)?;
+    let t0 = Instant::now();
+    let c0 = children_cpu();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("spawn {:?}", cmd.get_program()))?;
+    let err = child.stderr.take().unwrap();
+    let errlog = log.to_path_buf();
+    let th = std::thread::spawn(move || {
+        let mut f = fs::OpenOptions::new().append(true).open(errlog).ok();
+        for l in BufReader::new(err).lines().map_while(|l| l.ok()) {
+            if let Some(f) = f.as_mut() {
+                let _ = writeln!(f, "{l}");
+            }
+        }
+    });
+    for l in BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(|l| l.ok())
+    {
+        writeln!(f, "{l}")?;
+        tick(&l);
+    }
+    let st = child.wait()?;
+    let _ = th.join();
+    let t = Timed {
+        wall: t0.elapsed(),
+        cpu: children_cpu().saturating_sub(c0),
+    };
+    if !st.success() {
+        let tail = tail_lines(log, 25);
+        bail!(
+            "{:?} failed ({st}); log {}:\n{tail}",
+            cmd.get_program(),
+            log.display()
+        );
+    }
+    Ok(t)
+}
+
+pub fn tail_lines(p: &Path, n: usize) -> String {
+    let s = fs::read_to_string(p).unwrap_or_default();
+    let v: Vec<&str> = s.lines().collect();
+    v[v.len().saturating_sub(n)..].join("\n")
+}
+
+pub fn sh(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("run {:?}", cmd.get_program()))?;
+    if !out.status.success() {
+        bail!(
+            "{:?} failed: {}",
+            cmd,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+}

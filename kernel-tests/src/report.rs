@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! Reading the guest console (phase markers, KUnit, rcutorture, KVM stress, notifier test, refscale, proof
+//! counters, kvm-unit-tests) and writing the results table, JSON and JUnit XML.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Status {
+    #[serde(rename = "PASS")]
+    Pass,
+    #[serde(rename = "FAIL")]
+    Fail,
+    /// not run here (e.g. not asked for, or no kvm-unit-tests tree)
+    #[serde(rename = "SKIP")]
+    Skip,
+    /// the thing measured does not exist (e.g. srcu_rs counters on the stock kernel): never a pass
+    #[serde(rename = "N/A")]
+    NotAvailable,
+    #[serde(rename = "INFO")]
+    Info,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Skip => "SKIP",
+            Status::NotAvailable => "N/A",
+            Status::Info => "INFO",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub phase: String,
+    pub kernel: String,
+    pub status: Status,
+    pub secs: f64,
+    pub detail: String,
+}
+
+/// One phase's slice of the console, between `SRCUTEST: BEGIN x` and `SRCUTEST: END x rc= secs=`.
+#[derive(Debug, Default, Clone)]
+pub struct PhaseLog {
+    pub lines: Vec<String>,
+    pub ended: bool,
+    pub rc: i32,
+    pub secs: f64,
+}
+
+pub fn split_phases(console: &str) -> (Vec<String>, BTreeMap<String, PhaseLog>) {
+    let mut pre = Vec::new();
+    let mut phases: BTreeMap<String, PhaseLog> = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for l in console.lines() {
+        if let Some(i) = l.find("SRCUTEST: BEGIN ") {
+            let name = l[i + 16..].trim().to_string();
+            phases.insert(name.clone(), PhaseLog::default());
+            cur = Some(name);
+            continue;
+        }
+        if let Some(i) = l.find("SRCUTEST: END ") {
+            let rest = &l[i + 14..];
+            let name = rest.split_whitespace().next().unwrap_or("").to_string();
+            if let Some(p) = phases.get_mut(&name) {
+                p.ended = true;
+                p.rc = kv(rest, "rc").and_then(|v| v.parse().ok()).unwrap_or(-1);
+                p.secs = kv(rest, "secs").and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            }
+            cur = None;
+            continue;
+        }
+        match &cur {
+            Some(n) => phases.get_mut(n).unwrap().lines.push(l.to_string()),
+            None => pre.push(l.to_string()),
+        }
+    }
+    (pre, phases)
+}
+
+/// `key=value` from a line of space-separated pairs.
+pub fn kv(line: &str, key: &str) -> Option<String> {
+    line.split_whitespace().find_map(|w| {
+        w.strip_prefix(&format!("{key}="))
+            .map(|v| v.trim_matches('"').to_string())
+    })
+}
+
+/// Kernel warnings, oopses, panics and stalls.
+pub fn kernel_problems(lines: &[String]) -> Vec<String> {
+    const PAT: &[&str] = &[
+        "BUG:",
+        "WARNING:",
+        "Oops",
+        "Kernel panic",
+        "general protection fault",
+        "detected stall",
+        "self-detected stall",
+        "UBSAN:",
+        "KASAN:",
+        "hung_task",
+        "blocked for more than",
+        "Call Trace:",
+    ];
+    lines
+        .iter()
+        .filter(|l| PAT.iter().any(|p| l.contains(p)))
+        .take(10)
+        .cloned()
+        .collect()
+}
+
+/// Strips the `[    1.234567] ` printk prefix.
+fn body(l: &str) -> &str {
+    if l.starts_with('[') {
+        if let Some(i) = l.find("] ") {
+            return &l[i + 2..];
+        }
+    }
+    l
+}
+
+pub struct Judged {
+    pub status: Status,
+    pub detail: String,
+}
+
+pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
+    let lines: Vec<&str> = p
+        .lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("KUNIT: "))
+        .collect();
+    let top = lines.iter().find(|l| {
+        let t = l.trim_start();
+        (t.starts_with("ok ") || t.starts_with("not ok "))
+            && t.split_whitespace()
+                .nth(if t.starts_with("ok") { 2 } else { 3 })
+                == Some(suite)
+    });
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    let mut in_suite = false;
+    let mut failed = Vec::new();
+    for l in &lines {
+        let t = l.trim();
+        if t.starts_with("# Subtest:") {
+            in_suite = t.ends_with(suite);
+        }
+        if in_suite && l.starts_with("    ") {
+            if t.starts_with("ok ") {
+                if t.contains("# SKIP") {
+                    skip += 1
+                } else {
+                    pass += 1
+                }
+            } else if t.starts_with("not ok ") {
+                fail += 1;
+                failed.push(t.to_string());
+            }
+        }
+    }
+    match top {
+        None => Judged {
+            status: Status::Fail,
+            detail: format!("KUnit suite `{suite}` did not run (not in the boot log)"),
+        },
+        Some(t) if t.trim_start().starts_with("not ok") || fail > 0 => Judged {
+            status: Status::Fail,
+            detail: format!("pass:{pass} fail:{fail} skip:{skip}; {}", failed.join("; ")),
+        },
+        Some(_) if pass == 0 => Judged {
+            status: Status::Fail,
+            detail: format!("no test case passed (skip:{skip})"),
+        },
+        Some(_) => Judged {
+            status: Status::Pass,
+            detail: format!("pass:{pass} fail:0 skip:{skip}"),
+        },
+    }
+}
+
+pub fn judge_rcutorture(p: &PhaseLog, torture_type: &str) -> Judged {
+    let end = p
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.contains(&format!("{torture_type}-torture:--- End of test:")));
+    let pipe = p
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.contains(&format!("{torture_type}-torture: Reader Pipe:")));
+    let pipe_vals: Vec<u64> = pipe
+        .map(|l| {
+            l.split("Reader Pipe:")
+                .nth(1)
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let beyond1: u64 = pipe_vals.iter().skip(2).sum();
+    let readers: u64 = pipe_vals.iter().sum();
+    let rtc = p
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.contains(&format!("{torture_type}-torture: rtc:")));
+    let gps = rtc
+        .and_then(|l| {
+            l.split_whitespace()
+                .skip_while(|w| *w != "VER:")
+                .nth(1)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let detail = format!(
+        "Reader Pipe [{}] (beyond 1: {beyond1}), {readers} reader passes, {gps} grace-period versions",
+        pipe_vals.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")
+    );
+    match end {
+        None => Judged {
+            status: Status::Fail,
+            detail: format!("no `End of test` line for {torture_type}; {detail}"),
+        },
+        Some(l) if !l.contains("End of test: SUCCESS") => Judged {
+            status: Status::Fail,
+            detail: format!("{}; {detail}", body(l)),
+        },
+        Some(_) if pipe_vals.is_empty() => Judged {
+            status: Status::Fail,
+            detail: "no Reader Pipe line".into(),
+        },
+        Some(_) if beyond1 > 0 => Judged {
+            status: Status::Fail,
+            detail: format!("Reader Pipe entries beyond 1; {detail}"),
+        },
+        Some(_) => Judged {
+            status: Status::Pass,
+            detail: format!("SUCCESS; {detail}"),
+        },
+    }
+}
+
+pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
+    let line = p
+        .lines
+        .iter()
+        .rev()
+        .find_map(|l| l.find("KVM_IRQ_STRESS: ").map(|i| l[i + 16..].to_string()));
+    let Some(line) = line else {
+        return (
+            Judged {
+                status: Status::Fail,
+                detail: "no KVM_IRQ_STRESS result line".into(),
+            },
+            BTreeMap::new(),
+        );
+    };
+    let m: BTreeMap<String, String> = line
+        .split_whitespace()
+        .filter_map(|w| {
+            w.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .collect();
+    let g = |k: &str| m.get(k).cloned().unwrap_or_default();
+    let detail = format!(
+        "signals {} = arrived {} (judged {}, transitional {}; irqfd {}, KVM_IRQ_LINE {}, churn {}), routing generations {} \
+         ({} ioctls), irqfd assign {} / deassign {} / close {}, lost {} dup {} wrong-vector {}",
+        g("signals"),
+        g("arrived"),
+        g("judged"),
+        g("transitional"),
+        g("irqfd_signals"),
+        g("irq_line_signals"),
+        g("churn_signals"),
+        g("routing_generations"),
+        g("routing_ioctls"),
+        g("irqfd_assign"),
+        g("irqfd_deassign"),
+        g("irqfd_close"),
+        g("lost"),
+        g("duplicate"),
+        g("wrong_vector")
+    );
+    let status = if g("result") == "PASS" && p.rc == 0 {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    let detail = if g("result") == "ERROR" {
+        format!("error: {}", line)
+    } else {
+        detail
+    };
+    (Judged { status, detail }, m)
+}
+
+pub fn judge_notifier(p: &PhaseLog) -> Judged {
+    let line = p.lines.iter().rev().find_map(|l| {
+        l.find("srcu_notifier_test: result=")
+            .map(|i| l[i + 20..].to_string())
+    });
+    match line {
+        None => Judged {
+            status: Status::Fail,
+            detail: format!("no srcu_notifier_test result line (insmod rc={})", p.rc),
+        },
+        Some(l) => Judged {
+            status: if kv(&l, "result").as_deref() == Some("PASS") && p.rc == 0 {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            detail: l.trim().to_string(),
+        },
+    }
+}
+
+/// refscale per type: the `Runs Time(ns)` table printed after END OF TEST.
+pub fn refscale_runs(p: &PhaseLog) -> BTreeMap<String, Vec<f64>> {
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    let mut in_table = false;
+    for l in &p.lines {
+        if let Some(i) = l.find("SRCUTEST: REFSCALE type=") {
+            cur = Some(l[i + 24..].trim().to_string());
+            in_table = false;
+            continue;
+        }
+        let b = body(l);
+        if b.starts_with("Runs\tTime(ns)") || b.starts_with("Runs Time(ns)") {
+            in_table = true;
+            continue;
+        }
+        if in_table {
+            let w: Vec<&str> = b.split_whitespace().collect();
+            if w.len() == 2 && w[0].parse::<u32>().is_ok() {
+                if let (Some(t), Ok(v)) = (&cur, w[1].parse::<f64>()) {
+                    out.entry(t.clone()).or_default().push(v);
+                }
+                continue;
+            }
+            in_table = false;
+        }
+    }
+    out
+}
+
+pub fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if s.is_empty() {
+        0.0
+    } else if s.len() % 2 == 1 {
+        s[s.len() / 2]
+    } else {
+        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
+    }
+}
+
+/// `SRCU_RS_STAT before|after <file>: <text>` → numbers per (file, key) before and after.
+pub fn proof_counters(p: &PhaseLog) -> Option<Vec<(String, f64, f64)>> {
+    let mut before: BTreeMap<String, f64> = BTreeMap::new();
+    let mut after: BTreeMap<String, f64> = BTreeMap::new();
+    let mut any = false;
+    for l in &p.lines {
+        let Some(i) = l.find("SRCU_RS_STAT ") else {
+            continue;
+        };
+        let rest = &l[i + 13..];
+        let (when, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        if rest.trim() == "none" {
+            continue;
+        }
+        any = true;
+        let (file, text) = rest.split_once(": ").unwrap_or(("", rest));
+        // every `key=N` or `key: N` number in the text
+        let toks: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .collect();
+        for (j, t) in toks.iter().enumerate() {
+            let (k, v) = if let Some((k, v)) = t.split_once('=') {
+                (k.to_string(), v.to_string())
+            } else if t.ends_with(':') && j + 1 < toks.len() {
+                (t.trim_end_matches(':').to_string(), toks[j + 1].to_string())
+            } else if toks.len() == 1 {
+                (String::new(), t.to_string())
+            } else {
+                continue;
+            };
+            if let Ok(n) = v.parse::<f64>() {
+                let key = format!("{file}{}{k}", if k.is_empty() { "" } else { ":" });
+                if when == "before" {
+                    before.insert(key, n);
+                } else {
+                    after.insert(key, n);
+                }
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    Some(
+        after
+            .iter()
+            .map(|(k, a)| (k.clone(), before.get(k).copied().unwrap_or(0.0), *a))
+            .collect(),
+    )
+}
+
+pub fn kut_results(p: &PhaseLog) -> BTreeMap<String, (String, f64)> {
+    let mut m = BTreeMap::new();
+    for l in &p.lines {
+        if let Some(i) = l.find("SRCUTEST: KUT_RESULT ") {
+            let r = &l[i..];
+            if let (Some(n), Some(res)) = (kv(r, "name"), kv(r, "result")) {
+                m.insert(
+                    n,
+                    (
+                        res,
+                        kv(r, "secs").and_then(|s| s.parse().ok()).unwrap_or(0.0),
+                    ),
+                );
+            }
+        }
+    }
+    m
+}
+
+pub fn table(rows: &[Row]) -> String {
+    let mut s = String::new();
+    let w0 = rows.iter().map(|r| r.phase.len()).max().unwrap_or(5).max(5);
+    let w1 = rows
+        .iter()
+        .map(|r| r.kernel.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(
+        s,
+        "| {:w0$} | {:w1$} | result | time (s) | detail |",
+        "phase", "kernel"
+    );
+    let _ = writeln!(
+        s,
+        "|{}|{}|--------|----------|--------|",
+        "-".repeat(w0 + 2),
+        "-".repeat(w1 + 2)
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {:w0$} | {:w1$} | {:6} | {:>8} | {} |",
+            r.phase,
+            r.kernel,
+            r.status.as_str(),
+            if r.secs > 0.0 {
+                format!("{:.1}", r.secs)
+            } else {
+                "".into()
+            },
+            r.detail.replace('|', "/")
+        );
+    }
+    s
+}
+
+fn xml(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn junit(rows: &[Row], total_secs: f64) -> String {
+    let mut by_kernel: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        by_kernel.entry(&r.kernel).or_default().push(r);
+    }
+    let fails = rows.iter().filter(|r| r.status == Status::Fail).count();
+    let skips = rows
+        .iter()
+        .filter(|r| matches!(r.status, Status::Skip | Status::NotAvailable))
+        .count();
+    let mut s = String::new();
+    let _ = writeln!(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"srcu-rs-kernel-tests\" tests=\"{}\" failures=\"{fails}\" skipped=\"{skips}\" time=\"{total_secs:.1}\">",
+        rows.len()
+    );
+    for (k, rs) in by_kernel {
+        let f = rs.iter().filter(|r| r.status == Status::Fail).count();
+        let sk = rs
+            .iter()
+            .filter(|r| matches!(r.status, Status::Skip | Status::NotAvailable))
+            .count();
+        let _ = writeln!(
+            s,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" skipped=\"{sk}\">",
+            xml(k),
+            rs.len()
+        );
+        for r in rs {
+            let _ = write!(
+                s,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.1}\"",
+                xml(k),
+                xml(&r.phase),
+                r.secs
+            );
+            match r.status {
+                Status::Fail => {
+                    let _ = writeln!(
+                        s,
+                        ">\n      <failure message=\"{}\"/>\n    </testcase>",
+                        xml(&r.detail)
+                    );
+                }
+                Status::Skip | Status::NotAvailable => {
+                    let _ = writeln!(
+                        s,
+                        ">\n      <skipped message=\"{}: {}\"/>\n    </testcase>",
+                        r.status.as_str(),
+                        xml(&r.detail)
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        s,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        xml(&r.detail)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(s, "  </testsuite>");
+    }
+    let _ = writeln!(s, "</testsuites>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_and_rcutorture() {
+        let c = "[ 1.0] SRCUTEST: BEGIN rcutorture\n\
+                 [ 28.1] srcu-torture: rtc: 0000000000000000 VER: 322 tfle: 0\n\
+                 [ 28.1] srcu-torture: Reader Pipe:  1188716 214 0 0 0 0 0 0 0 0 0\n\
+                 [ 28.2] srcu-torture:--- End of test: SUCCESS: nreaders=1\n\
+                 [ 29.0] SRCUTEST: END rcutorture rc=0 secs=28.0\n";
+        let (_, ph) = split_phases(c);
+        let p = &ph["rcutorture"];
+        assert!(p.ended && p.rc == 0 && p.secs == 28.0);
+        let j = judge_rcutorture(p, "srcu");
+        assert_eq!(j.status, Status::Pass, "{}", j.detail);
+        let bad = c.replace("214 0 0", "214 1 0");
+        let (_, ph) = split_phases(&bad);
+        assert_eq!(
+            judge_rcutorture(&ph["rcutorture"], "srcu").status,
+            Status::Fail
+        );
+        // wrong torture type is not a pass
+        assert_eq!(judge_rcutorture(p, "srcu_rs").status, Status::Fail);
+    }
+
+    #[test]
+    fn kunit_ktap() {
+        let c = "SRCUTEST: BEGIN kunit\nKUNIT: KTAP version 1\nKUNIT: 1..1\nKUNIT:     # Subtest: srcu_rs\n\
+                 KUNIT:     1..2\nKUNIT:     ok 1 srcu_rs_lock\nKUNIT:     ok 2 srcu_rs_sync\n\
+                 KUNIT: # srcu_rs: pass:2 fail:0 skip:0 total:2\nKUNIT: ok 1 srcu_rs\nSRCUTEST: END kunit rc=0 secs=0.1\n";
+        let (_, ph) = split_phases(c);
+        let j = judge_kunit(&ph["kunit"], "srcu_rs");
+        assert_eq!(j.status, Status::Pass, "{}", j.detail);
+        let c2 = c
+            .replace("    ok 2 srcu_rs_sync", "    not ok 2 srcu_rs_sync")
+            .replace("KUNIT: ok 1 srcu_rs", "KUNIT: not ok 1 srcu_rs");
+        let (_, ph) = split_phases(&c2);
+        assert_eq!(judge_kunit(&ph["kunit"], "srcu_rs").status, Status::Fail);
+        let (_, ph) = split_phases(c);
+        assert_eq!(judge_kunit(&ph["kunit"], "other").status, Status::Fail);
+    }
+
+    #[test]
+    fn refscale_table() {
+        let c = "SRCUTEST: BEGIN refscale\n[ 1] SRCUTEST: REFSCALE type=srcu\n[ 5.0] srcu-ref-scale: END OF TEST. Calculating\n\
+                 [ 5.0] Runs\tTime(ns)\n[ 5.0] 1\t159.328\n[ 5.0] 2\t129.577\n[ 6] SRCUTEST: REFSCALE type=srcu_rs\n\
+                 [ 7] Runs\tTime(ns)\n[ 7] 1\t50.0\n[ 7] 2\t60.0\nSRCUTEST: END refscale rc=0 secs=9\n";
+        let (_, ph) = split_phases(c);
+        let r = refscale_runs(&ph["refscale"]);
+        assert_eq!(r["srcu"], vec![159.328, 129.577]);
+        assert_eq!(r["srcu_rs"], vec![50.0, 60.0]);
+    }
+
+    #[test]
+    fn stress_line() {
+        let c = "SRCUTEST: BEGIN kvmstress\nKVM_IRQ_STRESS: result=PASS signals=10 arrived=10 judged=5\nSRCUTEST: END kvmstress rc=0 secs=3\n";
+        let (_, ph) = split_phases(c);
+        assert_eq!(judge_kvmstress(&ph["kvmstress"]).0.status, Status::Pass);
+        let (_, ph) = split_phases(&c.replace("PASS", "FAIL"));
+        assert_eq!(judge_kvmstress(&ph["kvmstress"]).0.status, Status::Fail);
+    }
+
+    #[test]
+    fn proof() {
+        let c = "SRCUTEST: BEGIN kvmstress\nSRCU_RS_STAT before none\nSRCU_RS_STAT after none\nSRCUTEST: END kvmstress rc=0 secs=3\n";
+        let (_, ph) = split_phases(c);
+        assert!(proof_counters(&ph["kvmstress"]).is_none());
+        let c = "SRCUTEST: BEGIN kvmstress\nSRCU_RS_STAT before kvm: readers=10 gps=2\nSRCU_RS_STAT after kvm: readers=100 gps=20\nSRCUTEST: END kvmstress rc=0 secs=3\n";
+        let (_, ph) = split_phases(c);
+        let p = proof_counters(&ph["kvmstress"]).unwrap();
+        assert!(p.contains(&("kvm:readers".to_string(), 10.0, 100.0)));
+    }
+}
