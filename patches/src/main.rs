@@ -81,8 +81,17 @@ fn repo_root(cli: &Option<PathBuf>) -> PathBuf {
         .expect("repository root")
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run_cli(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("srcu-rs-patches: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli(cli: Cli) -> Result<()> {
     let repo = repo_root(&cli.repo);
     let default_series = repo.join("patches/linux-6.12");
     match cli.cmd {
