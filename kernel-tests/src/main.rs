@@ -80,6 +80,9 @@ struct RunArgs {
     /// Extra kernel command-line words for the patched kernel (e.g. a test-only fault switch of the series).
     #[arg(long)]
     patched_append: Option<String>,
+    /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs.
+    #[arg(long)]
+    no_debug_variants: bool,
     /// Skip the broken-variant check (patched kernel booted with srcu_rs.fault=N must fail rcutorture or the KVM stress).
     #[arg(long)]
     no_broken_check: bool,
@@ -195,6 +198,25 @@ fn check() -> Result<()> {
     Ok(())
 }
 
+/// Kernels: the two under comparison, and their lockdep/PROVE_RCU and KASAN builds (run separately so their
+/// cost never confounds timings or the stock-vs-patched diff).
+const KERNELS: &[&str] = &[
+    "stock",
+    "patched",
+    "stock-lockdep",
+    "patched-lockdep",
+    "stock-kasan",
+    "patched-kasan",
+];
+
+fn base(k: &str) -> &str {
+    k.split('-').next().unwrap_or(k)
+}
+
+fn variant(k: &str) -> &str {
+    k.split_once('-').map(|x| x.1).unwrap_or("")
+}
+
 struct Plan {
     phases: Vec<&'static str>,
     torture_type: &'static str,
@@ -233,14 +255,26 @@ fn run(a: RunArgs) -> Result<bool> {
         a.kernels.clone()
     } else if a.ci {
         vec!["patched".into()]
-    } else {
+    } else if a.no_debug_variants {
         vec!["stock".into(), "patched".into()]
+    } else {
+        [
+            "stock",
+            "patched",
+            "stock-lockdep",
+            "patched-lockdep",
+            "stock-kasan",
+            "patched-kasan",
+        ]
+        .map(String::from)
+        .to_vec()
     };
     for k in &kernels {
-        if k != "stock" && k != "patched" {
-            bail!("unknown kernel `{k}` (stock, patched)");
+        if !KERNELS.contains(&k.as_str()) {
+            bail!("unknown kernel `{k}` ({})", KERNELS.join(", "));
         }
     }
+    let any_patched = kernels.iter().any(|k| base(k) == "patched");
     let torture_secs = a.torture_secs.unwrap_or(if a.ci { 60 } else { 180 });
     let kvm_secs = a.kvm_secs.unwrap_or(if a.ci { 30 } else { 60 });
     let notifier_secs = a.notifier_secs.unwrap_or(if a.ci { 15 } else { 30 });
@@ -283,7 +317,7 @@ fn run(a: RunArgs) -> Result<bool> {
             None => "absent".into(),
         },
     );
-    if kernels.iter().any(|k| k == "patched") && series.is_none() {
+    if any_patched && series.is_none() {
         bail!(
             "the srcu-rs patch series is not in {} (neither the srcu-rs-patches CLI in patches/ nor \
              patches/linux-6.12/*.patch): the patched kernel cannot be built; run with --kernels stock to test the \
@@ -316,7 +350,7 @@ fn run(a: RunArgs) -> Result<bool> {
     ));
     let mut trees: BTreeMap<String, PathBuf> = BTreeMap::new();
     trees.insert("stock".into(), stock_tree.clone());
-    if kernels.iter().any(|k| k == "patched") {
+    if any_patched {
         let s = series.as_ref().unwrap();
         let p2 = &p;
         let pt = kbuild::patched_tree(&stock_tree, &work, s, &tlog, &mut |m| p2.say(m))?;
@@ -348,17 +382,28 @@ fn run(a: RunArgs) -> Result<bool> {
         let name = format!("build {k}");
         p.begin(&name);
         let t = Instant::now();
-        let tree = &trees[k];
+        let tree = &trees[base(k)];
         let out = work.join(format!("out-{k}"));
         let blog = log(&format!("build-{k}.log"));
         let _ = fs::remove_file(&blog);
         let mut frags = vec![frag.clone()];
-        let required: Vec<&str> = if k == "patched" {
+        let mut required: Vec<&str> = if base(k) == "patched" {
             frags.push(srcu_rs_frag.clone());
             vec!["SRCU_RS", "SRCU_RS_KUNIT_TEST"]
         } else {
             vec![]
         };
+        match variant(k) {
+            "lockdep" => {
+                frags.push(repo.join("kernel-tests/config/lockdep.fragment"));
+                required.extend(["PROVE_LOCKING", "PROVE_RCU"]);
+            }
+            "kasan" => {
+                frags.push(repo.join("kernel-tests/config/kasan.fragment"));
+                required.push("KASAN");
+            }
+            _ => {}
+        }
         let tc = Instant::now();
         let dropped = kbuild::configure(tree, &out, &frags, &required, &blog)?;
         let config_secs = tc.elapsed().as_secs_f64();
@@ -430,7 +475,7 @@ fn run(a: RunArgs) -> Result<bool> {
     for k in &kernels {
         let img = work.join(format!("initramfs-{k}.cpio.gz"));
         let inp = guest::InitramfsInputs {
-            tree: &trees[k],
+            tree: &trees[base(k)],
             out: &outs[k],
             stress: &stress_bin,
             notifier_ko: &kos[k],
@@ -457,7 +502,7 @@ fn run(a: RunArgs) -> Result<bool> {
     // ---- boots -------------------------------------------------------------------------------------------
     let mut kut_by_kernel: BTreeMap<String, BTreeMap<String, (String, f64)>> = BTreeMap::new();
     for k in &kernels {
-        let patched = k == "patched";
+        let patched = base(k) == "patched";
         let mut plan = Plan {
             phases: vec![],
             torture_type: if patched { "srcu_rs" } else { "srcu" },
@@ -467,7 +512,8 @@ fn run(a: RunArgs) -> Result<bool> {
             plan.phases.push("kunit");
         }
         plan.phases.extend(["rcutorture", "kvmstress", "notifier"]);
-        if !a.ci {
+        // refscale only on the plain kernels: lockdep and KASAN would swamp the read-side cost
+        if !a.ci && variant(k).is_empty() {
             plan.refscale_types = if patched {
                 vec!["srcu", "srcu_rs"]
             } else if !kernels.iter().any(|x| x == "patched") {
@@ -479,7 +525,7 @@ fn run(a: RunArgs) -> Result<bool> {
                 plan.phases.push("refscale");
             }
         }
-        if kut_tests.is_some() {
+        if kut_tests.is_some() && variant(k).is_empty() {
             plan.phases.push("kut");
         }
         let extra = if patched {
@@ -1053,14 +1099,14 @@ fn boot_and_judge(
         if *ph == "kvmstress" {
             // proof that the kernel runs on srcu_rs: the domain's counters across the stress
             let row = match report::proof_counters(pl) {
-                None if k == "stock" => Row { phase: "srcu_rs counters".into(), kernel: kern.clone(), status: Status::NotAvailable, secs: 0.0, detail: "absent on the stock kernel (expected)".into() },
+                None if base(k) == "stock" => Row { phase: "srcu_rs counters".into(), kernel: kern.clone(), status: Status::NotAvailable, secs: 0.0, detail: "absent on the stock kernel (expected)".into() },
                 None => Row { phase: "srcu_rs counters".into(), kernel: kern.clone(), status: Status::NotAvailable, secs: 0.0, detail: "not available: no /sys/kernel/debug/srcu_rs in this kernel (the series does not expose counters yet)".into() },
                 Some(c) => {
                     let grew: Vec<&(String, f64, f64)> = c.iter().filter(|(_, b, a)| a > b).collect();
                     Row {
                         phase: "srcu_rs counters".into(),
                         kernel: kern.clone(),
-                        status: if k == "stock" || grew.is_empty() { Status::Fail } else { Status::Pass },
+                        status: if base(k) == "stock" || grew.is_empty() { Status::Fail } else { Status::Pass },
                         secs: 0.0,
                         detail: c.iter().map(|(n, b, a)| format!("{n} {b}->{a}")).collect::<Vec<_>>().join(", "),
                     }
