@@ -31,8 +31,8 @@ step() { echo "== $* ($((SECONDS - t0)) s)"; }
 fail() { echo "ci-check: FAIL: $*" >&2; exit 1; }
 
 step "build srcu-rs-patches"
-cargo build -q --release -p srcu-rs-patches --manifest-path "$repo/Cargo.toml"
-gen=$repo/target/release/srcu-rs-patches
+cargo build -q -p srcu-rs-patches --manifest-path "$repo/Cargo.toml"
+gen=$repo/target/debug/srcu-rs-patches
 
 mkdir -p "$WORK"
 tree=$WORK/linux

@@ -643,8 +643,11 @@ pub fn generate(
             std::fs::remove_file(p)?;
         }
     }
+    // A fixed abbreviation: git's default depends on the repository's size.
     run(git(tree, &base)
         .args([
+            "-c",
+            "core.abbrev=12",
             "format-patch",
             "-q",
             "--zero-commit",
