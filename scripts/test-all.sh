@@ -36,6 +36,29 @@ install_deps() {
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$logs/apt-install.log" 2>&1 ||
 			{ say "setup: apt-get install failed (see $logs/apt-install.log)"; return 1; }
 	fi
+	# The patch-series and kernel stages: the pinned Debian kernel source and build tools.
+	if [ -f patches/linux-6.12/BASE ]; then
+		local ver kpkgs=(flex bison bc libelf-dev libssl-dev dwarves ccache cpio kmod xz-utils zstd perl
+			busybox-static git)
+		ver=$(sed -n 's/^debian-package: linux-source-6.12 //p' patches/linux-6.12/BASE)
+		missing=()
+		for p in "${kpkgs[@]}"; do
+			dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+		done
+		[ -f /usr/src/linux-source-6.12.tar.xz ] || missing+=("linux-source-6.12=$ver")
+		if [ ${#missing[@]} -gt 0 ]; then
+			say "setup: apt-get install ${missing[*]}"
+			export DEBIAN_FRONTEND=noninteractive
+			apt-get update -qq >>"$logs/apt-update.log" 2>&1
+			if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$logs/apt-install.log" 2>&1; then
+				# The pinned version may have left the archive: take the current 6.12.y, which
+				# srcu-rs-patches accepts when the series applies cleanly.
+				say "setup: linux-source-6.12=$ver unavailable; trying the current linux-source-6.12"
+				apt-get install -y -qq --no-install-recommends "${missing[@]/linux-source-6.12=$ver/linux-source-6.12}" \
+					>>"$logs/apt-install.log" 2>&1 || { say "setup: apt-get install failed (see $logs/apt-install.log)"; return 1; }
+			fi
+		fi
+	fi
 	# bindgen formats its output with rustfmt (bindings check).
 	if ! rustup component list --installed 2>/dev/null | grep -q '^rustfmt'; then
 		rustup component add rustfmt >"$logs/rustup.log" 2>&1 || say "setup: rustup component add rustfmt failed"
@@ -164,7 +187,7 @@ stage c-tests "C tests: API, bad input, signal readers, updaters, callbacks, pol
 	bash ffi/tests/run-c-tests.sh
 if [ -x patches/ci-check.sh ]; then
 	stage patches "patch series: regenerate = committed, applies to the pinned tree, checkpatch" \
-		bash patches/ci-check.sh
+		env WORK="$root/target/patches-ci" bash patches/ci-check.sh
 fi
 if [ "${KERNEL_TIER:-1}" = 1 ] && [ -f kernel-tests/Cargo.toml ] && [ -f patches/linux-6.12/BASE ]; then
 	stage kernel "bounded main job: patched kernel build, boot, KUnit, rcutorture, KVM irq stress, notifiers" \
