@@ -9,7 +9,9 @@
 #      second apply is refused, and apply it with patch -p1 to a plain partial tree;
 #   4. scripts/checkpatch.pl --strict on every patch: no ERROR allowed;
 #   5. KERNEL_BUILD=1: build the small KVM config with SRCU_RS=y (MITIGATIONS=1 adds
-#      RETPOLINE/RETHUNK/IBT/CALL_PADDING) and report objtool/linker warnings;
+#      RETPOLINE/RETHUNK/IBT/CALL_PADDING), report objtool/linker warnings, and check with
+#      c-shim/kernel/check-readers.sh that srcu_notifier_call_chain() has both inline read
+#      sides (per-CPU incq then full barrier; full barrier then incq; no call to Rust);
 #   5b. PREPROCESS=1: with SRCU_RS=n every touched .c file preprocesses to the base's output
 #      (line markers aside);
 #   6. BISECT=1: build every prefix of the series (srcu-rs-patches check-bisect).
@@ -169,6 +171,14 @@ if [ "${KERNEL_BUILD:-0}" = 1 ]; then
 			fail "srcu_rs warnings in the kernel build"
 		fi
 		grep -c 'warning:' "$kout/build.log" | sed 's/^/total build warnings: /'
+		# The inline reader fast path (generated from srcu-core's readers.rs) must have
+		# survived compilation: per-CPU increment then barrier B, barrier C then increment.
+		if grep -q '^CONFIG_SRCU_RS_GENERIC_PERCPU=y' "$kout/.config"; then
+			echo "SRCU_RS_GENERIC_PERCPU=y: inline reader object check skipped"
+		else
+			bash "$repo/c-shim/kernel/check-readers.sh" "$kout/kernel/notifier.o" \
+				srcu_notifier_call_chain || fail "inline srcu_rs readers check"
+		fi
 	)
 	cp "$kout/.config" "$WORK/config-srcu-rs"
 fi

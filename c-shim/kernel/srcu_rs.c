@@ -10,7 +10,9 @@
  * callbacks, and the exported kernel API.
  *
  * Memory ordering: every barrier the algorithm needs is an smp_mb() issued
- * by srcu-core through srcu_rs_shim_smp_mb(); the letters A-E in srcu-core's
+ * by srcu-core through srcu_rs_shim_smp_mb(), or, for the readers' B and C,
+ * by the inline reader fast path that the generator translates from
+ * srcu-core's readers.rs into srcu_rs.h; the letters A-E in srcu-core's
  * documentation name the pairings (B/C: readers, A/D/E: grace periods), as in
  * kernel/rcu/srcutree.c.  The locks below order only the shim's own state.
  */
@@ -59,34 +61,18 @@ static DEFINE_RAW_SPINLOCK(srcu_rs_boot_lock);
 /* ---- Platform operations called from the Rust core. ---- */
 
 /*
- * Per-CPU half of a reader counter.  Never called in NMI: NMI readers use
- * srcu_rs_shim_atomic_inc(), so this increment only has to be irq-safe.
+ * The reader counter halves, for srcu-core's out-of-line readers
+ * (srcu_rs_core_read_lock()/unlock()); the inline readers in srcu_rs.h use
+ * the same helpers.
  */
 void srcu_rs_shim_percpu_inc(struct srcu_rs *ssp, unsigned long slot)
 {
-#ifdef CONFIG_SRCU_RS_GENERIC_PERCPU
-	unsigned long flags;
-	unsigned long *p;
-
-	/*
-	 * What this_cpu_inc() is on architectures without NMI-safe per-CPU
-	 * operations (asm-generic/percpu.h): load, add and store with
-	 * interrupts disabled.  An NMI between the load and the store would
-	 * lose its own increment, which is why NMI readers never come here.
-	 */
-	local_irq_save(flags);
-	p = raw_cpu_ptr(&ssp->pcpu->cnt[slot]);
-	WRITE_ONCE(*p, READ_ONCE(*p) + 1);
-	local_irq_restore(flags);
-#else
-	this_cpu_inc(ssp->pcpu->cnt[slot]);
-#endif
+	__srcu_rs_percpu_inc(ssp, slot);
 }
 
-/* Atomic half of a reader counter: NMI readers only. */
 void srcu_rs_shim_atomic_inc(struct srcu_rs *ssp, unsigned long slot)
 {
-	atomic_long_inc(raw_cpu_ptr(&ssp->pcpu->nmi_cnt[slot]));
+	__srcu_rs_atomic_inc(ssp, slot);
 }
 
 unsigned long srcu_rs_shim_percpu_read(struct srcu_rs *ssp, unsigned long cpu,
@@ -181,6 +167,7 @@ void srcu_rs_shim_sleep(u32 usecs)
 	fsleep(usecs);
 }
 
+/* Also read by the inline readers in srcu_rs.h (Fault::NmiInPercpuHalf). */
 u32 srcu_rs_shim_fault(struct srcu_rs *ssp)
 {
 #ifdef CONFIG_SRCU_RS_FAULT_INJECTION
@@ -189,6 +176,7 @@ u32 srcu_rs_shim_fault(struct srcu_rs *ssp)
 	return 0;
 #endif
 }
+EXPORT_SYMBOL_GPL(srcu_rs_shim_fault);
 
 /*
  * The callback list: one FIFO of rcu_heads, cut into at most SRCU_RS_CB_SEGS

@@ -19,6 +19,7 @@
 
 #include <linux/atomic.h>
 #include <linux/irq_work_types.h>
+#include <linux/irqflags.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -134,6 +135,7 @@ int init_srcu_rs(struct srcu_rs *ssp);
 
 void cleanup_srcu_rs(struct srcu_rs *ssp);
 
+/* Out-of-line readers in Rust (srcu-core itself); the inline ones are below. */
 int srcu_rs_core_read_lock(struct srcu_rs *ssp);
 int srcu_rs_core_read_unlock(struct srcu_rs *ssp, int idx);
 
@@ -232,6 +234,57 @@ static inline void srcu_rs_lock_release(struct srcu_rs *ssp) { }
  */
 #define srcu_rs_dereference(p, ssp) srcu_rs_dereference_check((p), (ssp), 0)
 
+/*
+ * The reader fast path.  srcu-core's reader protocol (readers.rs) is
+ * translated to C by the generator, so readers cost what srcu_read_lock()
+ * costs: one per-CPU increment and one full barrier per side.  These are
+ * the platform operations the generated code calls.
+ */
+u32 srcu_rs_shim_fault(struct srcu_rs *ssp);
+
+/* srcu-core's test-only Fault selector: constant 0 unless configured. */
+static __always_inline u32 __srcu_rs_fault(struct srcu_rs *ssp)
+{
+	if (IS_ENABLED(CONFIG_SRCU_RS_FAULT_INJECTION))
+		return srcu_rs_shim_fault(ssp);
+	return 0;
+}
+
+/*
+ * Per-CPU half of a reader counter.  Never used in NMI: NMI readers use the
+ * atomic half, so this increment only has to be irq-safe.
+ */
+static __always_inline void __srcu_rs_percpu_inc(struct srcu_rs *ssp,
+						 unsigned long slot)
+{
+#ifdef CONFIG_SRCU_RS_GENERIC_PERCPU
+	unsigned long flags;
+	unsigned long *p;
+
+	/*
+	 * What this_cpu_inc() is on architectures without NMI-safe per-CPU
+	 * operations (asm-generic/percpu.h): load, add and store with
+	 * interrupts disabled.  An NMI between the load and the store would
+	 * lose its own increment, which is why NMI readers never come here.
+	 */
+	local_irq_save(flags);
+	p = raw_cpu_ptr(&ssp->pcpu->cnt[slot]);
+	WRITE_ONCE(*p, READ_ONCE(*p) + 1);
+	local_irq_restore(flags);
+#else
+	this_cpu_inc(ssp->pcpu->cnt[slot]);
+#endif
+}
+
+/* Atomic half of a reader counter: NMI readers only. */
+static __always_inline void __srcu_rs_atomic_inc(struct srcu_rs *ssp,
+						 unsigned long slot)
+{
+	atomic_long_inc(raw_cpu_ptr(&ssp->pcpu->nmi_cnt[slot]));
+}
+
+@GENERATED_READERS@
+
 /**
  * srcu_rs_read_lock - enter an srcu_rs read-side critical section
  * @ssp: the srcu_rs domain.
@@ -243,7 +296,7 @@ static inline void srcu_rs_lock_release(struct srcu_rs *ssp) { }
  */
 static inline int srcu_rs_read_lock(struct srcu_rs *ssp) __acquires(ssp)
 {
-	int idx = srcu_rs_core_read_lock(ssp);
+	int idx = __srcu_rs_read_lock(ssp);
 
 	srcu_rs_lock_acquire(ssp);
 	return idx;
@@ -259,7 +312,7 @@ static inline void srcu_rs_read_unlock(struct srcu_rs *ssp, int idx)
 {
 	WARN_ON_ONCE(idx & ~0x1);
 	srcu_rs_lock_release(ssp);
-	srcu_rs_core_read_unlock(ssp, idx);
+	__srcu_rs_read_unlock(ssp, idx);
 }
 
 #endif /* _LINUX_SRCU_RS_H */

@@ -9,6 +9,7 @@
 //! ```
 
 mod apply;
+mod readgen;
 mod rustgen;
 mod series;
 

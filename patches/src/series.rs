@@ -124,9 +124,18 @@ fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
     let glue = c.repo.join("c-shim/kernel/srcu_rs_glue.rs");
     let fields = rustgen::srcu_fields(&core)?;
     let init = rustgen::srcu_initial_values(&core, &fields)?;
-    let header = c
-        .src("c-shim/kernel/srcu_rs.h")?
-        .replace("@GENERATED_LAYOUT@\n", &rustgen::c_layout(&fields, &init));
+    let readers = c.src("srcu-core/src/readers.rs")?;
+    let template = c.src("c-shim/kernel/srcu_rs.h")?;
+    ensure!(
+        template.matches("@GENERATED_READERS@\n").count() == 1,
+        "srcu_rs.h has no @GENERATED_READERS@ line"
+    );
+    let header = template
+        .replace("@GENERATED_LAYOUT@\n", &rustgen::c_layout(&fields, &init))
+        .replace(
+            "@GENERATED_READERS@\n",
+            &crate::readgen::c_readers(&readers, &fields)?,
+        );
     write(&c.tree, "include/linux/srcu_rs.h", &header)?;
     write(
         &c.tree,
@@ -529,7 +538,10 @@ requests made before workqueues run.  include/linux/srcu_rs.h has the\n\
 API (init/cleanup, static definitions, readers with lockdep, dereference\n\
 helpers, synchronize, call, barrier, the 6.12 polling set) and the\n\
 layout of the state shared with Rust, generated together with matching\n\
-static asserts on both sides.\n\
+static asserts on both sides.  Its inline reader fast path is srcu-core's\n\
+reader protocol translated to C by the generator (which refuses any\n\
+construct it cannot map), so a reader costs what srcu_read_lock() costs:\n\
+one this_cpu_inc() and one smp_mb() per side, plus an in_nmi() test.\n\
 \n\
 Test-only options: SRCU_RS_GENERIC_PERCPU makes the per-CPU increment an\n\
 irq-save load/add/store as on generic architectures, and\n\
