@@ -181,8 +181,12 @@ stage bindings "the committed c-shim bindings are current (bindgen, needs libcla
 stage lint "clippy: no panic path in srcu-core, documented unsafe in ffi; srcu-core docs build" lint_docs
 stage cargo-test "cargo test --workspace: unit tests, torture test with its broken variants" cargo_tests
 stage loom "loom models and their broken variants (bounds: 3, two-updater model 2)" loom_models
-stage kernel-object "srcu-core compiled with kernel codegen flags; checker rejects bad objects" \
-	c-shim/kernel/test-check-object.sh
+kernel_object() {
+	c-shim/kernel/test-check-object.sh || return 1
+	bash c-shim/kernel/test-check-readers.sh || return 1
+}
+stage kernel-object "srcu-core compiled with kernel codegen flags; object and inline-reader checkers reject bad input" \
+	kernel_object
 stage c-tests "C tests: API, bad input, signal readers, updaters, callbacks, polling; ASan, valgrind" \
 	bash ffi/tests/run-c-tests.sh
 if [ -x patches/ci-check.sh ]; then
