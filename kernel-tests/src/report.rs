@@ -115,6 +115,34 @@ pub fn kernel_problems(lines: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The boot log without the KUnit `suite` block (from its `# Subtest:` header to its `ok`/`not ok` line), and how
+/// many kernel warnings that block held.
+pub fn without_kunit_suite(lines: &[String], suite: &str) -> (Vec<String>, usize) {
+    let start = lines.iter().position(|l| {
+        body(l).trim_start().starts_with("# Subtest:") && body(l).trim_end().ends_with(suite)
+    });
+    let Some(start) = start else {
+        return (lines.to_vec(), 0);
+    };
+    let end = lines[start..]
+        .iter()
+        .position(|l| {
+            let b = body(l);
+            !b.starts_with(' ')
+                && (b.starts_with("ok ") || b.starts_with("not ok "))
+                && b.trim_end().ends_with(suite)
+        })
+        .map(|e| start + e)
+        .unwrap_or(lines.len() - 1);
+    let warnings = lines[start..=end]
+        .iter()
+        .filter(|l| l.contains("WARNING:") || l.contains("BUG:"))
+        .count();
+    let mut out = lines[..start].to_vec();
+    out.extend_from_slice(&lines[end + 1..]);
+    (out, warnings)
+}
+
 /// Strips the `[    1.234567] ` printk prefix.
 fn body(l: &str) -> &str {
     if l.starts_with('[') {
@@ -148,8 +176,9 @@ pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
     let mut failed = Vec::new();
     for l in &lines {
         let t = l.trim();
-        if t.starts_with("# Subtest:") {
-            in_suite = t.ends_with(suite);
+        // a suite's own header is indented once; parameterised cases nest their own "# Subtest:" deeper
+        if t.starts_with("# Subtest:") && l.starts_with("    #") {
+            in_suite = t.trim_start_matches("# Subtest:").trim() == suite;
         }
         if in_suite && l.starts_with("    ") {
             if t.starts_with("ok ") {
@@ -602,6 +631,25 @@ mod tests {
         assert_eq!(judge_kunit(&ph["kunit"], "srcu_rs").status, Status::Fail);
         let (_, ph) = split_phases(c);
         assert_eq!(judge_kunit(&ph["kunit"], "other").status, Status::Fail);
+    }
+
+    #[test]
+    fn kunit_block_excluded() {
+        let l: Vec<String> = [
+            "[ 1.0] boot",
+            "[ 4.9]     # Subtest: srcu_rs",
+            "[ 5.0] WARNING: CPU: 1 PID: 41 at kernel/rcu/srcu_rs.c:385 cleanup_srcu_rs",
+            "[ 5.1] ok 1 srcu_rs",
+            "[ 6.0] WARNING: elsewhere",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (rest, n) = without_kunit_suite(&l, "srcu_rs");
+        assert_eq!(n, 1);
+        assert_eq!(
+            kernel_problems(&rest),
+            vec!["[ 6.0] WARNING: elsewhere".to_string()]
+        );
     }
 
     #[test]
