@@ -165,14 +165,19 @@ pub struct Timed {
     pub cpu: Duration,
 }
 
+/// CPU time (user + system) of this process's waited-for children, from `/proc/self/stat`
+/// (fields 16 and 17, `cutime` and `cstime`, in USER_HZ ticks — 100 per second on x86 Linux,
+/// a fixed ABI value). Safe Rust: no `getrusage` call needed.
 fn children_cpu() -> Duration {
-    // SAFETY: getrusage writes into the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    const USER_HZ: u64 = 100;
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may contain spaces: fields after it start at the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // `rest` begins with field 3 (state), so field n is at index n - 3.
+    let total = ticks(16 - 3) + ticks(17 - 3);
+    Duration::from_millis(total * 1000 / USER_HZ)
 }
 
 /// Run a command with stdout+stderr appended to `log`; `tick` gets each output line (progress).
