@@ -174,7 +174,12 @@ fn children_cpu() -> Duration {
     // The command name (field 2) may contain spaces: fields after it start at the last ')'.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // `rest` begins with field 3 (state), so field n is at index n - 3.
     let total = ticks(16 - 3) + ticks(17 - 3);
     Duration::from_millis(total * 1000 / USER_HZ)

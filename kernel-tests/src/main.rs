@@ -37,6 +37,9 @@ enum Cmd {
     Run(RunArgs),
     /// Only check the host (tools, QEMU version, busybox-static).
     Check,
+    /// apt-get install what the job needs (Debian 12; QEMU 10 from bookworm-backports, which must be in the APT
+    /// sources already); needs root.
+    InstallDeps,
 }
 
 #[derive(Args, Clone)]
@@ -173,6 +176,7 @@ fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Check => check().map(|_| true),
+        Cmd::InstallDeps => install_deps().map(|_| true),
         Cmd::Run(a) => run(a),
     };
     match r {
@@ -183,6 +187,62 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Debian packages the job needs (besides QEMU 10 from bookworm-backports and the kernel source).
+const DEB_PACKAGES: &[&str] = &[
+    "make",
+    "gcc",
+    "binutils",
+    "flex",
+    "bison",
+    "bc",
+    "perl",
+    "libelf-dev",
+    "cpio",
+    "gzip",
+    "xz-utils",
+    "tar",
+    "ccache",
+    "busybox-static",
+    "libc6-dev",
+];
+
+fn install_deps() -> Result<()> {
+    let apt = |args: &[&str]| -> Result<()> {
+        let st = std::process::Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("apt-get")?;
+        if !st.success() {
+            bail!("apt-get {} failed ({st})", args.join(" "));
+        }
+        Ok(())
+    };
+    apt(&["update"])?;
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend(DEB_PACKAGES);
+    apt(&args)?;
+    let pinned = format!("{}={}", kbuild::SOURCE_PACKAGE, kbuild::SOURCE_VERSION);
+    if apt(&["install", "-y", "--no-install-recommends", &pinned]).is_err() {
+        eprintln!(
+            "note: {pinned} is not in the archive any more; installing the current {}",
+            kbuild::SOURCE_PACKAGE
+        );
+        apt(&[
+            "install",
+            "-y",
+            "--no-install-recommends",
+            kbuild::SOURCE_PACKAGE,
+        ])?;
+    }
+    if host::qemu().is_err() {
+        apt(&["install", "-y", "--no-install-recommends", "-t", "bookworm-backports", "qemu-system-x86"]).context(
+            "QEMU 10 comes from bookworm-backports: add bookworm-backports to the APT sources, then run this again",
+        )?;
+    }
+    check()
 }
 
 fn check() -> Result<()> {
