@@ -195,7 +195,7 @@ if [ -x patches/ci-check.sh ]; then
 fi
 if [ "${KERNEL_TIER:-1}" = 1 ] && [ -f kernel-tests/Cargo.toml ] && [ -f patches/linux-6.12/BASE ]; then
 	stage kernel "bounded main job: patched kernel build, boot, KUnit, rcutorture, KVM irq stress, notifiers" \
-		cargo run --release -p srcu-rs-kernel-tests -- run --ci
+		bash scripts/main-job.sh --ci --results "$root/target/kernel-tests-ci"
 fi
 
 if [ $failed -gt 0 ]; then

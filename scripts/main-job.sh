@@ -1,0 +1,20 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT OR GPL-2.0-only
+#
+# The main job (README): on a fresh Debian 12 x86_64 machine, install what it needs, then build,
+# boot and test the stock and the srcu-rs kernels on the default tree (Debian's pinned
+# linux-source-6.12). Arguments go to `srcu-rs-kernel-tests run` (e.g. --ci, --tree DIR,
+# --kvm-unit-tests DIR); see kernel-tests/README.md.
+set -eu
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ] && [ "${SKIP_INSTALL:-0}" != 1 ]; then
+	# QEMU 10 comes from bookworm-backports (Debian 12's 7.2 aborts on a kvm-unit-test).
+	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		echo "main-job: adding bookworm-backports to the APT sources (for QEMU 10)"
+		echo 'deb http://deb.debian.org/debian bookworm-backports main' \
+			>/etc/apt/sources.list.d/bookworm-backports.list
+		apt-get update -qq
+	fi
+	cargo run -q --release -p srcu-rs-kernel-tests -- install-deps
+fi
+exec cargo run -q --release -p srcu-rs-kernel-tests -- run "$@"
