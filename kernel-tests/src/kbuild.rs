@@ -179,11 +179,9 @@ pub fn find_series(repo: &Path) -> Option<Series> {
             .map(|s| s.contains("apply"))
             .unwrap_or(false);
     if cli {
+        // `apply` applies the generated files in patches/linux-6.12: they are what the patched tree depends on
         let mut all = Vec::new();
-        walk(&patches, &mut all);
-        for d in ["srcu-core", "c-shim"] {
-            walk(&repo.join(d), &mut all);
-        }
+        walk(&patches.join("linux-6.12"), &mut all);
         return Some(Series::Cli {
             manifest,
             stamp: hash_files(&all),

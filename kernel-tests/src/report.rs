@@ -223,7 +223,8 @@ pub fn judge_rcutorture(p: &PhaseLog, torture_type: &str) -> Judged {
         .lines
         .iter()
         .rev()
-        .find(|l| l.contains(&format!("{torture_type}-torture: Reader Pipe:")));
+        // rcutorture prefixes the line with "!!! " when the pipe shows an error
+        .find(|l| l.contains(&format!("{torture_type}-torture:")) && l.contains("Reader Pipe:"));
     let pipe_vals: Vec<u64> = pipe
         .map(|l| {
             l.split("Reader Pipe:")
@@ -611,6 +612,17 @@ mod tests {
         assert_eq!(
             judge_rcutorture(&ph["rcutorture"], "srcu").status,
             Status::Fail
+        );
+        let bang = c.replace(
+            "srcu-torture: Reader Pipe:  1188716 214 0",
+            "srcu-torture: !!! Reader Pipe:  1188716 214 284",
+        );
+        let (_, ph) = split_phases(&bang);
+        let j = judge_rcutorture(&ph["rcutorture"], "srcu");
+        assert!(
+            j.status == Status::Fail && j.detail.contains("beyond 1: 284"),
+            "{}",
+            j.detail
         );
         // wrong torture type is not a pass
         assert_eq!(judge_rcutorture(p, "srcu_rs").status, Status::Fail);
