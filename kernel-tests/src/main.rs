@@ -86,6 +86,9 @@ struct RunArgs {
     /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs.
     #[arg(long)]
     no_debug_variants: bool,
+    /// Run only these in-guest phases (kunit, rcutorture, kvmstress, notifier, refscale, kut); default: all.
+    #[arg(long, value_delimiter = ',')]
+    phases: Vec<String>,
     /// Skip the broken-variant check (patched kernel booted with srcu_rs.fault=N must fail rcutorture or the KVM stress).
     #[arg(long)]
     no_broken_check: bool,
@@ -587,6 +590,9 @@ fn run(a: RunArgs) -> Result<bool> {
         }
         if kut_tests.is_some() && variant(k).is_empty() {
             plan.phases.push("kut");
+        }
+        if !a.phases.is_empty() {
+            plan.phases.retain(|ph| a.phases.iter().any(|x| x == ph));
         }
         let extra = if patched {
             a.patched_append.clone().unwrap_or_default()

@@ -492,8 +492,19 @@ fn run() -> Result<bool> {
                     Ok(VcpuExit::Intr) => {}
                     Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
                     Ok(other) => {
+                        let what = format!("{other:?}");
                         sh.errors.guest_fault.fetch_add(1, Relaxed);
-                        sh.note(format!("unexpected vCPU exit {other:?}"));
+                        // the guest's state, to tell a guest bug from a host one
+                        let regs = vcpu.get_regs().map(|r| {
+                            format!("rip={:#x} rsp={:#x} rflags={:#x} rax={:#x}", r.rip, r.rsp, r.rflags, r.rax)
+                        });
+                        let sregs = vcpu.get_sregs().map(|s| {
+                            format!(
+                                "cr0={:#x} cs.base={:#x} idt={:#x}/{:#x} gdt={:#x}/{:#x} apic_base={:#x}",
+                                s.cr0, s.cs.base, s.idt.base, s.idt.limit, s.gdt.base, s.gdt.limit, s.apic_base
+                            )
+                        });
+                        sh.note(format!("unexpected vCPU exit {what}: {regs:?} {sregs:?}"));
                         guest_ok.store(false, SeqCst);
                         return;
                     }
