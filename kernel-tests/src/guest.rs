@@ -304,7 +304,7 @@ pub struct BootOutcome {
     pub exit: Option<i32>,
 }
 
-/// Boots under QEMU TCG (`-cpu EPYC -smp 2`, multi-threaded TCG), streaming the serial console to `log`.
+/// Boots under QEMU TCG (`-cpu EPYC -smp 2`, multi-threaded TCG unless `tcg_threads` is `single`), streaming the serial console to `log`.
 /// The guest is killed after `timeout`.
 #[allow(clippy::too_many_arguments)]
 pub fn boot(
@@ -313,6 +313,8 @@ pub fn boot(
     initrd: &Path,
     append: &str,
     mem: &str,
+    tcg_threads: &str,
+    extra_args: &str,
     timeout: Duration,
     log: &Path,
     tick: &mut dyn FnMut(&str),
@@ -320,7 +322,7 @@ pub fn boot(
     let mut cmd = Command::new(qemu);
     cmd.args([
         "-accel",
-        "tcg,thread=multi",
+        &format!("tcg,thread={tcg_threads}"),
         "-cpu",
         "EPYC",
         "-smp",
@@ -330,6 +332,7 @@ pub fn boot(
         "-nographic",
         "-no-reboot",
     ])
+    .args(extra_args.split_whitespace())
     .arg("-kernel")
     .arg(kernel)
     .arg("-initrd")

@@ -83,6 +83,15 @@ struct RunArgs {
     /// Extra kernel command-line words for the patched kernel (e.g. a test-only fault switch of the series).
     #[arg(long)]
     patched_append: Option<String>,
+    /// Extra arguments for the in-guest KVM irq stress program, comma-separated (e.g. `--updaters,6`).
+    #[arg(long, default_value = "")]
+    kvm_args: String,
+    /// QEMU TCG threading for the outer VM: multi (default; vCPUs run in parallel) or single.
+    #[arg(long, default_value = "multi", value_parser = ["multi", "single"])]
+    tcg_threads: String,
+    /// Extra QEMU arguments for the outer VM, space-separated (e.g. `-d cpu_reset -D /tmp/qemu.log`).
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    qemu_args: String,
     /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs.
     #[arg(long)]
     no_debug_variants: bool,
@@ -936,12 +945,13 @@ fn boot_and_judge(
     let mut append = format!(
         "console=ttyS0 panic=-1 init_on_free=1 kvm_amd.nested=1 srcutest.plan={} \
          srcutest.torture=torture_type={},irqreader=1,nreaders=2,stat_interval=15 srcutest.torture_secs={torture_secs} \
-         srcutest.kvm=--secs,{kvm_secs} srcutest.notifier=secs={notifier_secs},callers=2,registrars=2 \
+         srcutest.kvm=--secs,{kvm_secs}{kvm_args} srcutest.notifier=secs={notifier_secs},callers=2,registrars=2 \
          srcutest.refscale_types={} srcutest.refscale=nreaders=2,loops=100000,nruns={nruns} srcutest.refscale_secs=180 \
          srcutest.kut_timeout=90",
         plan.phases.join(","),
         plan.torture_type,
-        plan.refscale_types.join(",")
+        plan.refscale_types.join(","),
+        kvm_args = if a.kvm_args.is_empty() { String::new() } else { format!(",{}", a.kvm_args) },
     );
     if plan.phases.contains(&"kunit") {
         append.push_str(" kunit.filter_glob=srcu_rs");
@@ -978,6 +988,8 @@ fn boot_and_judge(
         initrd,
         &append,
         mem,
+        &a.tcg_threads,
+        &a.qemu_args,
         Duration::from_secs(budget),
         &clog,
         &mut |l| {
@@ -1165,19 +1177,16 @@ fn boot_and_judge(
         });
         if *ph == "kvmstress" {
             // proof that the kernel runs on srcu_rs: the domain's counters across the stress
-            let row = match report::proof_counters(pl) {
-                None if base(k) == "stock" => Row { phase: "srcu_rs counters".into(), kernel: kern.clone(), status: Status::NotAvailable, secs: 0.0, detail: "absent on the stock kernel (expected)".into() },
-                None => Row { phase: "srcu_rs counters".into(), kernel: kern.clone(), status: Status::NotAvailable, secs: 0.0, detail: "not available: no /sys/kernel/debug/srcu_rs in this kernel (the series does not expose counters yet)".into() },
-                Some(c) => {
-                    let grew: Vec<&(String, f64, f64)> = c.iter().filter(|(_, b, a)| a > b).collect();
-                    Row {
-                        phase: "srcu_rs counters".into(),
-                        kernel: kern.clone(),
-                        status: if base(k) == "stock" || grew.is_empty() { Status::Fail } else { Status::Pass },
-                        secs: 0.0,
-                        detail: c.iter().map(|(n, b, a)| format!("{n} {b}->{a}")).collect::<Vec<_>>().join(", "),
-                    }
-                }
+            let j = report::judge_proof(
+                stress.as_ref().unwrap_or(&Default::default()),
+                base(k) == "stock",
+            );
+            let row = Row {
+                phase: "srcu_rs counters".into(),
+                kernel: kern.clone(),
+                status: j.status,
+                secs: 0.0,
+                detail: j.detail,
             };
             rows.push(row);
         }

@@ -404,56 +404,43 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// `SRCU_RS_STAT before|after <file>: <text>` → numbers per (file, key) before and after.
-pub fn proof_counters(p: &PhaseLog) -> Option<Vec<(String, f64, f64)>> {
-    let mut before: BTreeMap<String, f64> = BTreeMap::new();
-    let mut after: BTreeMap<String, f64> = BTreeMap::new();
-    let mut any = false;
-    for l in &p.lines {
-        let Some(i) = l.find("SRCU_RS_STAT ") else {
-            continue;
-        };
-        let rest = &l[i + 13..];
-        let (when, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-        if rest.trim() == "none" {
-            continue;
-        }
-        any = true;
-        let (file, text) = rest.split_once(": ").unwrap_or(("", rest));
-        // every `key=N` or `key: N` number in the text
-        let toks: Vec<&str> = text
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|s| !s.is_empty())
-            .collect();
-        for (j, t) in toks.iter().enumerate() {
-            let (k, v) = if let Some((k, v)) = t.split_once('=') {
-                (k.to_string(), v.to_string())
-            } else if t.ends_with(':') && j + 1 < toks.len() {
-                (t.trim_end_matches(':').to_string(), toks[j + 1].to_string())
-            } else if toks.len() == 1 {
-                (String::new(), t.to_string())
-            } else {
-                continue;
-            };
-            if let Ok(n) = v.parse::<f64>() {
-                let key = format!("{file}{}{k}", if k.is_empty() { "" } else { ":" });
-                if when == "before" {
-                    before.insert(key, n);
-                } else {
-                    after.insert(key, n);
-                }
+/// Proof that `kvm->irq_srcu` runs on srcu_rs: the VM's debugfs `irq_srcu` counters, as deltas over the
+/// stress run in its result line (`srcu_readers=`, `srcu_grace_periods=`, `none` when the file is absent).
+/// On the patched kernel they must exist and grow in step with the stress: every signal takes the read lock
+/// at least once (`irqfd_wakeup` or `kvm_set_irq`), and every routing generation needs a grace period of its
+/// own (its updaters start only after the previous generation's returned). On the stock kernel they must be
+/// absent.
+pub fn judge_proof(stress: &BTreeMap<String, String>, stock: bool) -> Judged {
+    let num = |k: &str| stress.get(k).and_then(|v| v.parse::<u64>().ok());
+    let (readers, gps) = (num("srcu_readers"), num("srcu_grace_periods"));
+    let (signals, gens) = (
+        num("signals").unwrap_or(0),
+        num("routing_generations").unwrap_or(0),
+    );
+    match (readers, gps) {
+        (None, None) if stock => Judged {
+            status: Status::Pass,
+            detail: "absent, as expected on the stock kernel".into(),
+        },
+        (None, _) | (_, None) if !stock => Judged {
+            status: Status::Fail,
+            detail: "no irq_srcu counters from the VM's debugfs directory".into(),
+        },
+        (Some(r), Some(g)) if !stock => {
+            let ok = r >= signals && g >= gens && r > 0 && g > 0;
+            Judged {
+                status: if ok { Status::Pass } else { Status::Fail },
+                detail: format!(
+                    "VM irq_srcu: {r} read-side locks for {signals} signals (needs >=), {g} grace periods for {gens} \
+                     routing generations (needs >=)"
+                ),
             }
         }
+        _ => Judged {
+            status: Status::Fail,
+            detail: "srcu_rs counters present on the stock kernel".into(),
+        },
     }
-    if !any {
-        return None;
-    }
-    Some(
-        after
-            .iter()
-            .map(|(k, a)| (k.clone(), before.get(k).copied().unwrap_or(0.0), *a))
-            .collect(),
-    )
 }
 
 pub fn kut_results(p: &PhaseLog) -> BTreeMap<String, (String, f64)> {
@@ -686,12 +673,25 @@ mod tests {
 
     #[test]
     fn proof() {
-        let c = "SRCUTEST: BEGIN kvmstress\nSRCU_RS_STAT before none\nSRCU_RS_STAT after none\nSRCUTEST: END kvmstress rc=0 secs=3\n";
-        let (_, ph) = split_phases(c);
-        assert!(proof_counters(&ph["kvmstress"]).is_none());
-        let c = "SRCUTEST: BEGIN kvmstress\nSRCU_RS_STAT before kvm: readers=10 gps=2\nSRCU_RS_STAT after kvm: readers=100 gps=20\nSRCUTEST: END kvmstress rc=0 secs=3\n";
-        let (_, ph) = split_phases(c);
-        let p = proof_counters(&ph["kvmstress"]).unwrap();
-        assert!(p.contains(&("kvm:readers".to_string(), 10.0, 100.0)));
+        let m = |l: &str| -> BTreeMap<String, String> {
+            l.split_whitespace()
+                .filter_map(|w| w.split_once('='))
+                .map(|(a, b)| (a.into(), b.into()))
+                .collect()
+        };
+        let ok = m("signals=100 routing_generations=10 srcu_readers=150 srcu_grace_periods=12");
+        assert_eq!(judge_proof(&ok, false).status, Status::Pass);
+        // the stock kernel must not have them; the patched one must
+        assert_eq!(judge_proof(&ok, true).status, Status::Fail);
+        let none =
+            m("signals=100 routing_generations=10 srcu_readers=none srcu_grace_periods=none");
+        assert_eq!(judge_proof(&none, true).status, Status::Pass);
+        assert_eq!(judge_proof(&none, false).status, Status::Fail);
+        // counters that do not keep up with the stress are not proof
+        let few_readers =
+            m("signals=100 routing_generations=10 srcu_readers=99 srcu_grace_periods=12");
+        assert_eq!(judge_proof(&few_readers, false).status, Status::Fail);
+        let few_gps = m("signals=100 routing_generations=10 srcu_readers=150 srcu_grace_periods=9");
+        assert_eq!(judge_proof(&few_gps, false).status, Status::Fail);
     }
 }

@@ -38,6 +38,59 @@ use kvm_bindings::{
 };
 use kvm_ioctls::{Kvm, VcpuExit, VmFd};
 use vmm_sys_util::eventfd::EventFd;
+use vmm_sys_util::signal::{register_signal_handler, Killable, SIGRTMIN};
+
+static DUMP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn kick_handler(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {}
+
+/// IRR/ISR vectors, TPR/PPR, mp_state and rip of the vCPU.
+fn vcpu_state(vcpu: &kvm_ioctls::VcpuFd) -> String {
+    let bits = |regs: &[libc::c_char], base: usize| -> Vec<String> {
+        let mut v = Vec::new();
+        for i in 0..8 {
+            let o = base + i * 16;
+            let w = u32::from_le_bytes([
+                regs[o] as u8,
+                regs[o + 1] as u8,
+                regs[o + 2] as u8,
+                regs[o + 3] as u8,
+            ]);
+            for b in 0..32 {
+                if w & (1 << b) != 0 {
+                    v.push(format!("{:#x}", i * 32 + b));
+                }
+            }
+        }
+        v
+    };
+    let lapic = match vcpu.get_lapic() {
+        Ok(l) => {
+            let r = &l.regs[..];
+            let word = |o: usize| {
+                u32::from_le_bytes([r[o] as u8, r[o + 1] as u8, r[o + 2] as u8, r[o + 3] as u8])
+            };
+            format!(
+                "IRR [{}] ISR [{}] TPR {:#x} PPR {:#x} SVR {:#x}",
+                bits(r, 0x200).join(" "),
+                bits(r, 0x100).join(" "),
+                word(0x80),
+                word(0xA0),
+                word(0xF0)
+            )
+        }
+        Err(e) => format!("KVM_GET_LAPIC: {e}"),
+    };
+    let mp = vcpu
+        .get_mp_state()
+        .map(|m| m.mp_state.to_string())
+        .unwrap_or_else(|e| e.to_string());
+    let rip = vcpu
+        .get_regs()
+        .map(|r| format!("{:#x}", r.rip))
+        .unwrap_or_else(|e| e.to_string());
+    format!("{lapic} mp_state {mp} rip {rip}")
+}
 
 const MEM_SIZE: usize = 1 << 20;
 const GDT: usize = 0x1000;
@@ -297,6 +350,30 @@ fn guest_image() -> Vec<u8> {
     m
 }
 
+/// Reads the VM's `irq_srcu` debugfs file (`readers=N grace_periods=M`, present only on a kernel whose
+/// `kvm->irq_srcu` runs on srcu_rs), prints it as `SRCU_RS_STAT <when> kvm/irq_srcu: ...` (or
+/// `SRCU_RS_STAT <when> none`) and returns the two numbers.
+fn print_stat(when: &str, path: &str) -> Option<(u64, u64)> {
+    let parsed = std::fs::read_to_string(path).ok().and_then(|text| {
+        let line = text.lines().next()?.trim().to_string();
+        let field = |k: &str| {
+            line.split_whitespace()
+                .find_map(|t| t.strip_prefix(k)?.strip_prefix('=')?.parse::<u64>().ok())
+        };
+        Some((line.clone(), field("readers")?, field("grace_periods")?))
+    });
+    match parsed {
+        Some((line, r, g)) => {
+            println!("SRCU_RS_STAT {when} kvm/irq_srcu: {line}");
+            Some((r, g))
+        }
+        None => {
+            println!("SRCU_RS_STAT {when} none");
+            None
+        }
+    }
+}
+
 fn seg(selector: u16, type_: u8) -> kvm_segment {
     kvm_segment {
         base: 0,
@@ -435,6 +512,13 @@ fn run() -> Result<bool> {
         vcpu_exits: AtomicU64::new(0),
         samples: Mutex::new(Vec::new()),
     });
+    // Proof counters: the VM's irq_srcu readers and grace periods (the srcu_rs series' per-VM debugfs file).
+    let stat_path = format!(
+        "/sys/kernel/debug/kvm/{}-{}/irq_srcu",
+        std::process::id(),
+        std::os::fd::AsRawFd::as_raw_fd(&sh.vm)
+    );
+    let stat_before = print_stat("before", &stat_path);
     // Generation 0.
     sh.vm
         .set_gsi_routing(&sh.routing_table(0)?)
@@ -444,15 +528,24 @@ fn run() -> Result<bool> {
     // vCPU thread: it never returns; the process exits under it.
     let guest_ok = Arc::new(AtomicBool::new(true));
     let guest_ready = Arc::new(AtomicBool::new(false));
+    // On the first lost signal the main thread kicks the vCPU out of KVM_RUN with a signal and the vCPU thread
+    // prints the local APIC's IRR/ISR, to tell a stuck guest (an ISR bit never EOIed) from a lost injection.
+    register_signal_handler(SIGRTMIN(), kick_handler)
+        .map_err(|e| anyhow::anyhow!("signal handler: {e}"))?;
+    let vcpu_thread;
     {
         let guest_ready = guest_ready.clone();
         let sh = sh.clone();
         let guest_ok = guest_ok.clone();
-        thread::Builder::new()
+        vcpu_thread = thread::Builder::new()
             .name("vcpu0".into())
             .spawn(move || loop {
                 let exit = vcpu.run();
                 sh.vcpu_exits.fetch_add(1, Relaxed);
+                if exit.is_err() && DUMP.swap(false, SeqCst) {
+                    println!("kvm-irq-stress: vCPU state at the lost signal: {}", vcpu_state(&vcpu));
+                    continue;
+                }
                 match exit {
                     Ok(VcpuExit::IoOut(PORT_VECTOR, data)) => {
                         let v = data[0] as u32;
@@ -671,10 +764,20 @@ fn run() -> Result<bool> {
 
     // Progress every 5 s (the run's console log shows the stress is alive).
     let mut next_report = start + Duration::from_secs(5);
+    let mut kicks = 0;
     while handles.iter().any(|h| !h.is_finished()) {
         thread::sleep(Duration::from_millis(100));
         if !guest_ok.load(SeqCst) {
             sh.stop.store(true, SeqCst);
+        }
+        if sh.errors.lost.load(Relaxed) > 0 && kicks < 5 {
+            if kicks == 0 {
+                DUMP.store(true, SeqCst);
+            }
+            if DUMP.load(SeqCst) {
+                let _ = vcpu_thread.kill(SIGRTMIN());
+            }
+            kicks += 1;
         }
         if Instant::now() >= next_report {
             next_report += Duration::from_secs(5);
@@ -721,6 +824,14 @@ fn run() -> Result<bool> {
         + mismatch;
     let sent: u64 = sent_by.iter().sum();
     let gens = sh.routing_generations.load(Relaxed);
+    let stat_after = print_stat("after", &stat_path);
+    let (srcu_readers, srcu_gps) = match (stat_before, stat_after) {
+        (Some(b), Some(a)) => (
+            format!("{}", a.0.wrapping_sub(b.0)),
+            format!("{}", a.1.wrapping_sub(b.1)),
+        ),
+        _ => ("none".to_string(), "none".to_string()),
+    };
     // A run that exercised nothing is not a pass.
     let exercised = judged > 0 && (args.updaters == 0 || gens > 0);
     let pass = errors == 0 && exercised;
@@ -729,7 +840,7 @@ fn run() -> Result<bool> {
          irqfd_signals={} irq_line_signals={} churn_signals={} routing_generations={gens} routing_ioctls={} \
          irqfd_assign={} irqfd_deassign={} irqfd_close={} vcpu_exits={} spurious={} lost={} duplicate={} \
          wrong_vector={} unexpected={} guest_fault={} ioctl_errors={} tally_mismatch={mismatch} gsis={ngsi} \
-         updaters={}",
+         updaters={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
         if pass { "PASS" } else { "FAIL" },
         start.elapsed().as_secs_f64(),
         sent_by[Kind::Irqfd as usize],
