@@ -493,6 +493,23 @@ unsigned long srcu_rs_batches_completed(struct srcu_rs *ssp)
 EXPORT_SYMBOL_GPL(srcu_rs_batches_completed);
 
 /**
+ * srcu_rs_readers_locked - read-side critical sections entered on a domain
+ * @ssp: the domain.
+ *
+ * Sums the lock counters of both reader indexes, per-CPU and atomic (NMI)
+ * halves, over every possible CPU.  Statistics only: the sum is not atomic
+ * against concurrent readers and wraps like an unsigned long.
+ *
+ * Return: the number of srcu_rs_read_lock() calls on @ssp since
+ * initialisation.
+ */
+unsigned long srcu_rs_readers_locked(struct srcu_rs *ssp)
+{
+	return srcu_rs_core_readers_locked(ssp);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_readers_locked);
+
+/**
  * get_state_synchronize_srcu_rs - snapshot for polled grace periods
  * @ssp: the domain.
  *

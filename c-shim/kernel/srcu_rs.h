@@ -145,6 +145,7 @@ void call_srcu_rs(struct srcu_rs *ssp, struct rcu_head *rhp,
 		  rcu_callback_t func);
 void srcu_rs_barrier(struct srcu_rs *ssp);
 unsigned long srcu_rs_batches_completed(struct srcu_rs *ssp);
+unsigned long srcu_rs_readers_locked(struct srcu_rs *ssp);
 unsigned long get_state_synchronize_srcu_rs(struct srcu_rs *ssp);
 unsigned long start_poll_synchronize_srcu_rs(struct srcu_rs *ssp);
 bool poll_state_synchronize_srcu_rs(struct srcu_rs *ssp, unsigned long cookie);

@@ -354,3 +354,15 @@ pub unsafe extern "C" fn srcu_rs_core_batches_completed(ssp: *mut c_void) -> c_u
     let s = unsafe { state(ssp) };
     s.batches_completed() as c_ulong
 }
+
+/// `srcu_rs_readers_locked()`: read-side lock operations ever counted on the domain, both
+/// indexes and both halves (wrapping; statistics only, racy against concurrent readers).
+///
+/// # Safety
+/// `ssp` must point to a live, initialised `struct srcu_rs`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_core_readers_locked(ssp: *mut c_void) -> c_ulong {
+    // SAFETY: forwarded caller guarantee.
+    let s = unsafe { state(ssp) };
+    s.readers_locked_total(&Kernel { ssp }) as c_ulong
+}

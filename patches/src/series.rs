@@ -319,6 +319,58 @@ const KVM_WRAPPERS: &str = "/*
 
 ";
 
+/// Per-VM debugfs file `irq_srcu` (SRCU_RS=y only): proof that the VM's irq_srcu runs on
+/// srcu_rs, and how busy it is.  Inserted before kvm_create_vm_debugfs().
+const KVM_DEBUGFS_FOPS: &str = "#ifdef CONFIG_SRCU_RS
+/*
+ * debugfs kvm/<pid>-<fd>/irq_srcu: one line, \"readers=<N> grace_periods=<M>\",
+ * the read-side critical sections entered on kvm->irq_srcu and the grace
+ * periods it has completed.  It exists only when irq_srcu is an srcu_rs.
+ */
+static int kvm_irq_srcu_show(struct seq_file *m, void *v)
+{
+	struct kvm *kvm = m->private;
+
+	seq_printf(m, \"readers=%lu grace_periods=%lu\\n\",
+		   srcu_rs_readers_locked(&kvm->irq_srcu),
+		   srcu_rs_batches_completed(&kvm->irq_srcu));
+	return 0;
+}
+
+static int kvm_irq_srcu_open(struct inode *inode, struct file *file)
+{
+	struct kvm *kvm = inode->i_private;
+	int r;
+
+	/* Pin the VM while the file is open, as the statistics files do. */
+	if (!kvm_get_kvm_safe(kvm))
+		return -ENOENT;
+	r = single_open(file, kvm_irq_srcu_show, kvm);
+	if (r)
+		kvm_put_kvm(kvm);
+	return r;
+}
+
+static int kvm_irq_srcu_release(struct inode *inode, struct file *file)
+{
+	struct kvm *kvm = inode->i_private;
+
+	single_release(inode, file);
+	kvm_put_kvm(kvm);
+	return 0;
+}
+
+static const struct file_operations kvm_irq_srcu_fops = {
+	.owner		= THIS_MODULE,
+	.open		= kvm_irq_srcu_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= kvm_irq_srcu_release,
+};
+#endif
+
+";
+
 fn p3_kvm(c: &Ctx) -> Result<Vec<String>> {
     edit(&c.tree, "include/linux/kvm_host.h", |s| {
         let s = replace_n(
@@ -406,6 +458,26 @@ fn p3_kvm(c: &Ctx) -> Result<Vec<String>> {
         })?;
         paths.push(f.to_string());
     }
+    // After the rewrite (which requires every ->irq_srcu use to go through the wrappers):
+    // the debugfs file reads the srcu_rs domain directly, under CONFIG_SRCU_RS only.
+    edit(&c.tree, "virt/kvm/kvm_main.c", |s| {
+        let s = replace_n(
+            s,
+            "static int kvm_create_vm_debugfs(struct kvm *kvm, const char *fdname)\n{\n",
+            &format!(
+                "{KVM_DEBUGFS_FOPS}static int kvm_create_vm_debugfs(struct kvm *kvm, const char *fdname)\n{{\n"
+            ),
+            1,
+            "kvm_create_vm_debugfs",
+        )?;
+        replace_n(
+            &s,
+            "\t}\n\n\tkvm_arch_create_vm_debugfs(kvm);\n",
+            "\t}\n\n#ifdef CONFIG_SRCU_RS\n\tdebugfs_create_file(\"irq_srcu\", 0444, kvm->debugfs_dentry, kvm,\n\t\t\t    &kvm_irq_srcu_fops);\n#endif\n\tkvm_arch_create_vm_debugfs(kvm);\n",
+            1,
+            "irq_srcu debugfs file",
+        )
+    })?;
     Ok(paths)
 }
 
@@ -444,8 +516,9 @@ const KUNIT_KCONFIG: &str = "config SRCU_RS_KUNIT_TEST
 \t  KUnit tests of srcu_rs: grace periods that must wait for a
 \t  reader, readers nested three deep whose outermost unlock runs
 \t  on another CPU, hardirq readers and call_srcu_rs() from hardirq
-\t  (irq_work), the polling API, and cleanup_srcu_rs() refusing to
-\t  free a domain with an active reader.
+\t  (irq_work), the polling API, cleanup_srcu_rs() refusing to
+\t  free a domain with an active reader, and the reader count of
+\t  srcu_rs_readers_locked().
 \n\t  Say N unless you are testing srcu_rs.
 
 ";
@@ -574,7 +647,13 @@ srcu_rs, whose one reader API is safe in all of these contexts and in NMI.\n\
 \n\
 Every use in virt/kvm and arch/x86/kvm now goes through kvm_irq_srcu_*()\n\
 wrappers defined in kvm_host.h, which map to srcu_rs or, with\n\
-CONFIG_SRCU_RS=n, to exactly the srcu_struct calls they replace.{sob}"
+CONFIG_SRCU_RS=n, to exactly the srcu_struct calls they replace.\n\
+\n\
+With CONFIG_SRCU_RS=y each VM's debugfs directory also gets irq_srcu,\n\
+one line \"readers=<N> grace_periods=<M>\": the read-side critical\n\
+sections entered on kvm->irq_srcu (srcu_rs_readers_locked()) and the grace\n\
+periods it completed (srcu_rs_batches_completed()), so that tests can see\n\
+that the VM's interrupt routing really runs on srcu_rs.{sob}"
             ),
             apply: p3_kvm,
         },
@@ -598,9 +677,10 @@ rcutorture.torture_type=srcu_rs report failures.{sob}"
                 "Test what rcutorture does not reach: a grace period that must wait for\n\
 a reader started before it, readers nested three deep whose outermost\n\
 unlock runs on another CPU, a hardirq reader and call_srcu_rs() from\n\
-hardirq (a hard irq_work), the polling API on a dynamic domain, and\n\
+hardirq (a hard irq_work), the polling API on a dynamic domain,\n\
 cleanup_srcu_rs() refusing, with a warning and nothing freed, while a\n\
-reader is active.{sob}"
+reader is active, and srcu_rs_readers_locked() growing by exactly k\n\
+after k lock/unlock pairs on a private domain.{sob}"
             ),
             apply: p5_kunit,
         },
@@ -764,7 +844,8 @@ vendored as a generated source file and compiled with the system's rustc\n\
 Patches:\n\
   1: the srcu_rs core, C platform, header, Kconfig and Kbuild rule\n\
   2: srcu_notifier_head on srcu_rs (static and dynamic heads)\n\
-  3: kvm->irq_srcu on srcu_rs (wrappers in kvm_host.h, every site)\n\
+  3: kvm->irq_srcu on srcu_rs (wrappers in kvm_host.h, every site), and\n\
+     a per-VM debugfs file irq_srcu with its reader and grace-period counts\n\
   4: rcutorture torture_type=srcu_rs and srcu_rsd\n\
   5: KUnit tests (CONFIG_SRCU_RS_KUNIT_TEST)\n\
   6: refscale scale_type=srcu_rs\n\

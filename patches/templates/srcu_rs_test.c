@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KUnit tests for srcu_rs: nested and cross-CPU readers, hardirq readers and
- * callbacks queued from hardirq (irq_work), polling, cleanup refusal, and
- * grace periods that must wait for a reader.
+ * callbacks queued from hardirq (irq_work), polling, cleanup refusal,
+ * grace periods that must wait for a reader, and the reader statistics.
  */
 
 #include <kunit/test.h>
@@ -145,12 +145,41 @@ static void srcu_rs_test_cleanup_refusal(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, ssp->pcpu);
 }
 
+/*
+ * srcu_rs_readers_locked() counts every read-side lock on a domain, on both
+ * reader indexes (a grace period in between flips the index), and nothing
+ * else: k lock/unlock pairs on a private domain add exactly k.
+ */
+static void srcu_rs_test_readers_locked(struct kunit *test)
+{
+	struct srcu_rs *ssp = kunit_kzalloc(test, sizeof(*ssp), GFP_KERNEL);
+	const unsigned long k = 100;
+	unsigned long before, i;
+	int idx;
+
+	KUNIT_ASSERT_NOT_NULL(test, ssp);
+	KUNIT_ASSERT_EQ(test, init_srcu_rs(ssp), 0);
+	before = srcu_rs_readers_locked(ssp);
+	KUNIT_EXPECT_EQ(test, before, 0UL);
+	for (i = 0; i < k; i++) {
+		if (i == k / 2)
+			synchronize_srcu_rs(ssp);
+		idx = srcu_rs_read_lock(ssp);
+		srcu_rs_read_unlock(ssp, idx);
+	}
+	KUNIT_EXPECT_EQ(test, srcu_rs_readers_locked(ssp) - before, k);
+	synchronize_srcu_rs(ssp);
+	KUNIT_EXPECT_EQ(test, srcu_rs_readers_locked(ssp) - before, k);
+	cleanup_srcu_rs(ssp);
+}
+
 static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE(srcu_rs_test_gp_waits_for_reader),
 	KUNIT_CASE(srcu_rs_test_nested_cross_cpu),
 	KUNIT_CASE(srcu_rs_test_hardirq),
 	KUNIT_CASE(srcu_rs_test_polling),
 	KUNIT_CASE(srcu_rs_test_cleanup_refusal),
+	KUNIT_CASE(srcu_rs_test_readers_locked),
 	{}
 };
 

@@ -211,6 +211,32 @@ fn unlock_on_another_cpu_and_in_nmi_balance() {
 }
 
 #[test]
+fn readers_locked_total_counts_every_lock_and_nothing_else() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    let base = s.readers_locked_total(&p);
+    // Per-CPU half, on several CPUs, on the first index.
+    let i0 = Sim::on_cpu(0, || s.read_lock(&p));
+    let i1 = Sim::on_cpu(3, || s.read_lock(&p));
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(2));
+    // Unlocks do not count.
+    Sim::on_cpu(1, || s.read_unlock(&p, i1));
+    Sim::on_cpu(2, || s.read_unlock(&p, i0));
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(2));
+    // A grace period flips the index: the other index's lock counter counts too.
+    s.synchronize(&p);
+    let j = Sim::on_cpu(1, || s.read_lock(&p));
+    assert_ne!(j.get(), i0.get(), "the grace period flipped the reader index");
+    // The atomic half (NMI readers) counts too.
+    let n = Sim::on_cpu(2, || Sim::in_nmi(|| s.read_lock(&p)));
+    assert_eq!(p.atomic_read(2, Counter::lock(n.get())), 1);
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(4));
+    Sim::on_cpu(0, || s.read_unlock(&p, n));
+    Sim::on_cpu(0, || s.read_unlock(&p, j));
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(4));
+    assert!(!s.readers_active(&p));
+}
+
+#[test]
 fn cleanup_refuses_and_changes_nothing() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
     // Readers.
