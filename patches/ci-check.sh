@@ -8,18 +8,31 @@
 #   3. apply the committed series with `srcu-rs-patches apply` (git am), check that a
 #      second apply is refused, and apply it with patch -p1 to a plain partial tree;
 #   4. scripts/checkpatch.pl --strict on every patch: no ERROR allowed;
-#   5. KERNEL_BUILD=1: build the small KVM config with SRCU_RS=y (MITIGATIONS=1 adds
-#      RETPOLINE/RETHUNK/IBT/CALL_PADDING), report objtool/linker warnings, and check with
-#      c-shim/kernel/check-readers.sh that srcu_notifier_call_chain() has both inline read
-#      sides (per-CPU incq then full barrier; full barrier then incq; no call to Rust);
-#   5b. PREPROCESS=1: with SRCU_RS=n every touched .c file preprocesses to the base's output
+#   5. KERNEL_BUILD=1: build the small KVM config (KVM=y KVM_AMD=y KVM_INTEL=y) with
+#      SRCU_RS=y and the srcu_rs KUnit tests, plus the mitigations fragment (RETPOLINE,
+#      RETHUNK, IBT, CALL_PADDING; MITIGATIONS=0 leaves it out); fail on any objtool,
+#      linker, modpost or compiler warning (the base tree builds this config with none), and
+#      check with c-shim/kernel/check-readers.sh that srcu_notifier_call_chain() has both
+#      inline read sides (per-CPU incq then full barrier; full barrier then incq; no call
+#      to Rust);
+#   5a. MODULES=1: the same config with KVM=m KVM_AMD=m KVM_INTEL=m, built in the same O=
+#      directory (incremental after KERNEL_BUILD=1): modpost must pass with no warning, so
+#      every srcu_rs symbol kvm.ko uses is exported;
+#   5b. TEST_OPTIONS=1: then also the test-only SRCU_RS_GENERIC_PERCPU and
+#      SRCU_RS_FAULT_INJECTION options, same O= directory, same checks (most of the kernel
+#      recompiles: srcu_rs.h reaches almost every file through notifier.h);
+#   5c. PREPROCESS=1: with SRCU_RS=n every touched .c file preprocesses to the base's output
 #      (line markers aside);
-#   6. BISECT=1: build every prefix of the series (srcu-rs-patches check-bisect).
+#   6. BISECT=1: build every prefix of the series (srcu-rs-patches check-bisect) with the
+#      KERNEL_BUILD=1 config (run KERNEL_BUILD=1 first, or in the same call).
 #
 # Environment: LINUX_TARBALL (default /usr/src/linux-source-6.12.tar.xz) or LINUX_SRC (an
 # unpacked pristine tree, used when the tarball is absent); WORK (default
-# /work/kbuild/ci); JOBS (default 2).
+# /work/kbuild/ci); JOBS (default 2). Each step prints its start time in seconds.
 set -euo pipefail
+# The whole script is one compound command, parsed before it runs: editing this file during
+# a long run cannot change what the run executes.
+{
 repo=$(cd "$(dirname "$0")/.." && pwd)
 series=$repo/patches/linux-6.12
 WORK=${WORK:-/work/kbuild/ci}
@@ -120,7 +133,15 @@ series_head=$(git -C "$tree" rev-parse HEAD)
 
 if [ "${PREPROCESS:-0}" = 1 ]; then
 	step "SRCU_RS=n: touched .c files preprocess as on the base"
-	files=$(git -C "$tree" diff --name-only srcu-rs-base "$series_head" -- '*.c')
+	# Files the series changes that exist on the base (new files are not built with SRCU_RS=n).
+	files=()
+	for f in $(git -C "$tree" diff --name-only srcu-rs-base "$series_head" -- '*.c'); do
+		git -C "$tree" cat-file -e "srcu-rs-base:$f" 2>/dev/null && files+=("${f%.c}.i")
+	done
+	# "Line markers aside": the series moves code down, so line markers, the blank lines cpp
+	# emits instead of short markers, and __LINE__ (WARN_ON()'s bug table, in kvm_host.h and
+	# kvm_main.c) differ. __LINE__ is defined to 0 on both sides; everything else must match.
+	nolines="-Wno-builtin-macro-redefined -D__LINE__=0"
 	for side in base series; do
 		o=$WORK/out-pp-$side
 		rev=srcu-rs-base
@@ -132,55 +153,104 @@ if [ "${PREPROCESS:-0}" = 1 ]; then
 			make O="$o" ARCH=x86_64 tinyconfig >/dev/null
 			scripts/kconfig/merge_config.sh -m -O "$o" "$o/.config" "$frag" >/dev/null
 			make O="$o" ARCH=x86_64 olddefconfig >/dev/null
-			for f in $files; do
-				[ -f "$f" ] || continue
-				make O="$o" CC="ccache gcc" -j"$JOBS" "${f%.c}.i" >/dev/null 2>&1 ||
-					fail "make ${f%.c}.i failed ($side)"
-			done
+			! grep -q '^CONFIG_SRCU_RS=y' "$o/.config" || fail "SRCU_RS=y in the SRCU_RS=n config"
+			rm -f "${files[@]/#/$o/}"
+			nice -n 19 make O="$o" CC="ccache gcc" KCFLAGS="$nolines" -j"$JOBS" "${files[@]}" \
+				>"$o/pp.log" 2>&1 || { tail -20 "$o/pp.log"; fail "make ${files[*]} failed ($side)"; }
 		)
 	done
-	for f in $files; do
-		[ -f "$WORK/out-pp-base/${f%.c}.i" ] || { echo "new file: $f"; continue; }
-		if ! diff -q <(grep -v '^#' "$WORK/out-pp-base/${f%.c}.i") \
-			<(grep -v '^#' "$WORK/out-pp-series/${f%.c}.i") >/dev/null; then
-			fail "$f preprocesses differently with SRCU_RS=n"
+	strip() { grep -v -e '^#' -e '^[[:space:]]*$' "$1"; }
+	for i in "${files[@]}"; do
+		if ! diff -u <(strip "$WORK/out-pp-base/$i") <(strip "$WORK/out-pp-series/$i") \
+			>"$WORK/out-pp-series/${i//\//_}.diff"; then
+			head -30 "$WORK/out-pp-series/${i//\//_}.diff"
+			fail "${i%.i}.c preprocesses differently with SRCU_RS=n"
 		fi
-		echo "same preprocessed output: $f"
+		echo "same preprocessed output: ${i%.i}.c"
 	done
 	git -C "$tree" checkout -q -f "$series_head"
 fi
 
-if [ "${KERNEL_BUILD:-0}" = 1 ]; then
-	kout=$WORK/out-srcu-rs${MITIGATIONS:+-mitig}
-	step "kernel build (SRCU_RS=y) in $kout"
+kout=$WORK/out-srcu-rs
+[ "${MITIGATIONS:-1}" = 1 ] && kout=$kout-mitig
+
+# kconfig OPTION... : tinyconfig + the fragment(s) + OPTIONs (CONFIG_X=y|m) in $kout; every
+# OPTION must survive olddefconfig (Kconfig silently drops one whose dependencies are unmet).
+kconfig() {
+	local frags=("$frag") o
+	[ "${MITIGATIONS:-1}" = 1 ] && frags+=("$mitig")
 	mkdir -p "$kout"
-	(
-		cd "$tree"
-		make O="$kout" ARCH=x86_64 tinyconfig >/dev/null
-		frags=("$frag")
-		[ "${MITIGATIONS:-0}" = 1 ] && frags+=("$mitig")
-		scripts/kconfig/merge_config.sh -m -O "$kout" "$kout/.config" "${frags[@]}" >/dev/null
-		echo CONFIG_SRCU_RS=y >>"$kout/.config"
-		make O="$kout" ARCH=x86_64 olddefconfig >/dev/null
-		grep -q '^CONFIG_SRCU_RS=y' "$kout/.config" || fail "SRCU_RS not enabled (rustc >= 1.93?)"
-		kt=$SECONDS
-		make O="$kout" -j"$JOBS" CC="ccache gcc" bzImage modules >"$kout/build.log" 2>&1 ||
-			{ tail -40 "$kout/build.log"; fail "kernel build failed"; }
-		echo "kernel build: $((SECONDS - kt)) s"
-		if grep -E 'objtool|warning:' "$kout/build.log" | grep -i 'srcu_rs\|srcu-rs'; then
-			fail "srcu_rs warnings in the kernel build"
-		fi
-		grep -c 'warning:' "$kout/build.log" | sed 's/^/total build warnings: /'
-		# The inline reader fast path (generated from srcu-core's readers.rs) must have
-		# survived compilation: per-CPU increment then barrier B, barrier C then increment.
-		if grep -q '^CONFIG_SRCU_RS_GENERIC_PERCPU=y' "$kout/.config"; then
-			echo "SRCU_RS_GENERIC_PERCPU=y: inline reader object check skipped"
-		else
-			bash "$repo/c-shim/kernel/check-readers.sh" "$kout/kernel/notifier.o" \
-				srcu_notifier_call_chain || fail "inline srcu_rs readers check"
-		fi
-	)
+	make -C "$tree" O="$kout" ARCH=x86_64 tinyconfig >/dev/null
+	scripts_merge=$tree/scripts/kconfig/merge_config.sh
+	(cd "$tree" && "$scripts_merge" -m -O "$kout" "$kout/.config" "${frags[@]}" >/dev/null)
+	for o in "$@"; do
+		sed -i "/^${o%%=*}=/d; /^# ${o%%=*} is not set/d" "$kout/.config"
+		echo "$o" >>"$kout/.config"
+	done
+	make -C "$tree" O="$kout" ARCH=x86_64 olddefconfig >/dev/null
+	for o in "$@"; do
+		grep -qx "$o" "$kout/.config" || fail "$o not in the final .config (unmet dependency; for SRCU_RS: rustc >= 1.93?)"
+	done
+}
+
+# kmake LABEL: build bzImage and modules in $kout, then check the log.
+kmake() {
+	local log=$kout/build-$1.log kt=$SECONDS bad
+	nice -n 19 make -C "$tree" O="$kout" -j"$JOBS" CC="ccache gcc" bzImage modules >"$log" 2>&1 ||
+		{ tail -40 "$log"; fail "kernel build ($1) failed"; }
+	echo "kernel build ($1): $((SECONDS - kt)) s"
+	# objtool ("x.o: warning: objtool: ..."), ld ("ld: warning: ..."), modpost and
+	# compiler warnings: the base tree builds these configs with none.
+	bad=$(grep -E 'objtool: |: warning: |^ld: |ld: warning|WARNING: modpost|ERROR: modpost|^warning: ' "$log" || true)
+	if [ -n "$bad" ]; then
+		echo "$bad" | head -40
+		fail "$(wc -l <<<"$bad") objtool/linker/modpost/compiler warning line(s) in the $1 build ($log)"
+	fi
+	echo "no objtool, linker, modpost or compiler warnings"
+}
+
+# check_readers: the inline reader fast path (generated from srcu-core's readers.rs) must
+# have survived compilation: per-CPU increment then barrier B, barrier C then increment.
+check_readers() {
+	if grep -q '^CONFIG_SRCU_RS_GENERIC_PERCPU=y' "$kout/.config"; then
+		echo "SRCU_RS_GENERIC_PERCPU=y: inline reader object check skipped"
+	else
+		bash "$repo/c-shim/kernel/check-readers.sh" "$kout/kernel/notifier.o" \
+			srcu_notifier_call_chain || fail "inline srcu_rs readers check"
+	fi
+}
+
+kvm_y=(CONFIG_KVM=y CONFIG_KVM_AMD=y CONFIG_KVM_INTEL=y)
+kvm_m=(CONFIG_KVM=m CONFIG_KVM_AMD=m CONFIG_KVM_INTEL=m)
+srcu_rs=(CONFIG_SRCU_RS=y CONFIG_SRCU_RS_KUNIT_TEST=y)
+
+if [ "${KERNEL_BUILD:-0}" = 1 ]; then
+	step "kernel build (SRCU_RS=y, KVM=y) in $kout"
+	kconfig "${srcu_rs[@]}" "${kvm_y[@]}"
+	kmake srcu-rs
+	check_readers
 	cp "$kout/.config" "$WORK/config-srcu-rs"
+fi
+
+if [ "${MODULES:-0}" = 1 ]; then
+	step "kernel build (SRCU_RS=y, KVM=m) in $kout"
+	kconfig "${srcu_rs[@]}" "${kvm_m[@]}"
+	kmake kvm-m
+	for m in arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko arch/x86/kvm/kvm-intel.ko; do
+		[ -f "$kout/$m" ] || fail "$m was not built"
+	done
+	# modpost passed: every srcu_rs symbol the KVM modules use is exported.
+	used=$(nm -u "$kout/arch/x86/kvm/kvm.ko" | grep -oE '[a-z_]*srcu_rs[a-z_]*' | sort -u | tr '\n' ' ')
+	[ -n "$used" ] || fail "kvm.ko uses no srcu_rs symbol: is irq_srcu on srcu_rs?"
+	echo "kvm.ko imports (exported; modpost passed): $used"
+fi
+
+if [ "${TEST_OPTIONS:-0}" = 1 ]; then
+	step "kernel build (SRCU_RS=y, KVM=m, GENERIC_PERCPU, FAULT_INJECTION) in $kout"
+	kconfig "${srcu_rs[@]}" "${kvm_m[@]}" CONFIG_SRCU_RS_GENERIC_PERCPU=y \
+		CONFIG_SRCU_RS_FAULT_INJECTION=y
+	kmake test-options
+	check_readers
 fi
 
 if [ "${BISECT:-0}" = 1 ]; then
@@ -192,3 +262,5 @@ if [ "${BISECT:-0}" = 1 ]; then
 fi
 step "done"
 echo "ci-check: 1 passed, 0 failed"
+exit 0
+}
