@@ -210,6 +210,25 @@ fn touched_files(files: &[PathBuf]) -> Result<Vec<String>> {
 
 /// Build every prefix of the series: the tree (a clean git tree at the base) gets one patch at
 /// a time with git am, and the kernel is rebuilt after each.
+/// Warning lines of a kernel build log: compiler (`file:line:col: warning:`), objtool
+/// (`x.o: warning: objtool: ...`), linker (`ld: warning: ...`) and modpost.
+fn build_warnings(log: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+    Ok(text
+        .lines()
+        .filter(|l| {
+            l.contains("objtool: ")
+                || l.contains(": warning: ")
+                || l.starts_with("warning: ")
+                || l.starts_with("ld: ")
+                || l.contains("WARNING: modpost")
+                || l.contains("ERROR: modpost")
+        })
+        .map(str::to_string)
+        .collect())
+}
+
 pub fn check_bisect(
     series: &Path,
     tree: &Path,
@@ -257,13 +276,23 @@ pub fn check_bisect(
             .status()?
             .success();
         let name = f.file_name().unwrap().to_string_lossy();
+        // A prefix must also build cleanly: no compiler, objtool, linker or modpost warning.
+        let warnings = build_warnings(&log)?;
         println!(
-            "{} {name} ({:.0} s, log {})",
-            if ok { "ok  " } else { "FAIL" },
+            "{} {name} ({:.0} s, {} warning line(s), log {})",
+            if ok && warnings.is_empty() {
+                "ok  "
+            } else {
+                "FAIL"
+            },
             t.elapsed().as_secs_f64(),
+            warnings.len(),
             log.display()
         );
-        if !ok {
+        for w in warnings.iter().take(20) {
+            println!("    {w}");
+        }
+        if !ok || !warnings.is_empty() {
             failed += 1;
         }
     }

@@ -57,7 +57,8 @@ enum Cmd {
         series: Option<PathBuf>,
     },
     /// Build every prefix of the series (bisectability): the tree must be a clean git tree
-    /// at the base; each patch is applied with git am, then the kernel is built.
+    /// at the base; each patch is applied with git am, then the kernel is built, which must
+    /// succeed with no compiler, objtool, linker or modpost warning.
     CheckBisect {
         #[arg(long)]
         tree: PathBuf,
