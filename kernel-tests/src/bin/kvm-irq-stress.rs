@@ -37,7 +37,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use kvm_bindings::{
     kvm_irq_routing_entry, kvm_segment, kvm_userspace_memory_region, KvmIrqRouting,
-    KVM_IRQ_ROUTING_MSI, KVM_MAX_CPUID_ENTRIES,
+    KVM_IRQ_ROUTING_MSI, KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_HALTED,
 };
 use kvm_ioctls::{Kvm, VcpuExit, VmFd};
 use vmm_sys_util::eventfd::EventFd;
@@ -95,6 +95,38 @@ fn vcpu_state(vcpu: &kvm_ioctls::VcpuFd) -> String {
     format!("{lapic} mp_state {mp} rip {rip}")
 }
 
+/// Set by the main thread before it kicks the vCPU thread out of `KVM_RUN` to probe the local APIC.
+static PROBE: AtomicBool = AtomicBool::new(false);
+
+fn apic_bits(regs: &[libc::c_char], base: usize) -> Vec<u32> {
+    let mut v = Vec::new();
+    for i in 0..8 {
+        let o = base + i * 16;
+        let w = u32::from_le_bytes([
+            regs[o] as u8,
+            regs[o + 1] as u8,
+            regs[o + 2] as u8,
+            regs[o + 3] as u8,
+        ]);
+        for b in 0..32 {
+            if w & (1 << b) != 0 {
+                v.push((i * 32 + b) as u32);
+            }
+        }
+    }
+    v
+}
+
+fn apic_set_bit(regs: &mut [libc::c_char], base: usize, vector: u32, on: bool) {
+    let o = base + (vector as usize / 32) * 16 + (vector as usize % 32) / 8;
+    let m = 1u8 << (vector % 8);
+    let b = regs[o] as u8;
+    regs[o] = (if on { b | m } else { b & !m }) as libc::c_char;
+}
+
+const APIC_ISR: usize = 0x100;
+const APIC_IRR: usize = 0x200;
+
 const MEM_SIZE: usize = 1 << 20;
 const GDT: usize = 0x1000;
 const IDT: usize = 0x2000;
@@ -131,6 +163,12 @@ struct Args {
     /// Pause between routing generations, microseconds (lets signals be judged).
     #[arg(long, default_value_t = 2000)]
     update_gap_us: u64,
+    /// Probe the local APIC when a signal has been outstanding this long (milliseconds); see `repair_apic`.
+    #[arg(long, default_value_t = 2000)]
+    probe_after_ms: u64,
+    /// Only report (do not repair) an interrupt the local APIC accepted whose handler never ran.
+    #[arg(long)]
+    no_apic_repair: bool,
     /// A signal that has not arrived this many milliseconds after the later of its send and the end of the
     /// load is lost.
     #[arg(long, default_value_t = 15000)]
@@ -157,6 +195,8 @@ struct Gsi {
     gsi: u32,
     kind: Kind,
     outstanding: AtomicBool,
+    /// Microseconds after `Shared::epoch` of the outstanding signal's send.
+    sent_at_us: AtomicU64,
     arrival: Mutex<Arrival>,
     cv: Condvar,
     sent: AtomicU64,
@@ -199,6 +239,13 @@ struct Shared {
     max_wait_us: AtomicU64,
     /// Signals that waited a second or more (starved behind higher vectors).
     starved: AtomicU64,
+    /// APIC probes, and what they found and repaired (see `repair_apic`).
+    apic_probes: AtomicU64,
+    apic_stuck: AtomicU64,
+    halted_pending: AtomicU64,
+    isr_requeued: AtomicU64,
+    isr_cleared: AtomicU64,
+    repair: bool,
 }
 
 impl Shared {
@@ -237,6 +284,8 @@ impl Shared {
     /// One signal on `g` under the one-outstanding rule, then the tally. Returns false to stop the thread.
     fn signal(&self, g: &Gsi, send: &dyn Fn() -> std::io::Result<()>) -> bool {
         let before = g.arrival.lock().unwrap().count;
+        g.sent_at_us
+            .store(self.epoch.elapsed().as_micros() as u64, SeqCst);
         g.outstanding.store(true, SeqCst);
         let s1 = self.seq.load(SeqCst);
         if let Err(e) = send() {
@@ -382,6 +431,84 @@ fn guest_image() -> Vec<u8> {
     m
 }
 
+/// Probes the local APIC from the vCPU thread (outside `KVM_RUN`) and repairs an interrupt that it accepted but
+/// whose handler never ran.
+///
+/// The guest's handlers EOI before `iret`, so with the vCPU outside every handler stub the in-service register
+/// must be empty. Under QEMU TCG's emulation of SVM it sometimes is not: L1 KVM moved a vector from IRR to ISR and
+/// injected it, and the injection was lost on the way into L2 (kvm-unit-tests' `eventinj` also fails under TCG's
+/// SVM on the stock kernel). The stuck ISR bit then masks every lower vector for ever. That is below routing:
+/// `irq_srcu` only decides which vector and CPU an interrupt goes to, and a wrong route shows up as a wrong,
+/// unexpected or missing vector, never as an in-service bit without a handler. Repair, per stuck vector `v` of
+/// GSI `g`: if `g` still waits for its signal and none of `g`'s vectors is pending in IRR, `v` is that signal,
+/// never delivered: move it back from ISR to IRR, so it is delivered now and judged like any other; otherwise
+/// (its handler ran and the EOI was lost) clear it. Both are counted and reported.
+fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared) {
+    sh.apic_probes.fetch_add(1, Relaxed);
+    let (Ok(mut lapic), Ok(regs)) = (vcpu.get_lapic(), vcpu.get_regs()) else {
+        return;
+    };
+    let in_handler = (STUBS as u64..(STUBS + 256 * STUB_LEN) as u64).contains(&regs.rip);
+    let isr = apic_bits(&lapic.regs, APIC_ISR);
+    let irr = apic_bits(&lapic.regs, APIC_IRR);
+    if in_handler {
+        return;
+    }
+    if isr.is_empty() {
+        // Halted with a deliverable interrupt pending: a wakeup that did not happen (informational: the
+        // probe's own exit and re-entry makes KVM look at the IRR again).
+        if !irr.is_empty()
+            && vcpu
+                .get_mp_state()
+                .is_ok_and(|m| m.mp_state == KVM_MP_STATE_HALTED)
+        {
+            sh.halted_pending.fetch_add(1, Relaxed);
+            sh.note(format!(
+                "local APIC: halted with IRR {irr:x?} pending, ISR empty"
+            ));
+        }
+        return;
+    }
+    sh.apic_stuck.fetch_add(1, Relaxed);
+    let owner = |v: u32| {
+        v.checked_sub(VEC_BASE)
+            .map(|d| d / sh.per_gsi)
+            .and_then(|i| sh.gsis.get(i as usize))
+    };
+    let mut what = Vec::new();
+    for &v in &isr {
+        apic_set_bit(&mut lapic.regs, APIC_ISR, v, false);
+        let requeue = owner(v).is_some_and(|g| {
+            g.outstanding.load(SeqCst)
+                && !irr
+                    .iter()
+                    .any(|&w| owner(w).is_some_and(|h| h.index == g.index))
+        });
+        if requeue {
+            apic_set_bit(&mut lapic.regs, APIC_IRR, v, true);
+            sh.isr_requeued.fetch_add(1, Relaxed);
+            what.push(format!("{v:#x} requeued"));
+        } else {
+            sh.isr_cleared.fetch_add(1, Relaxed);
+            what.push(format!("{v:#x} cleared"));
+        }
+    }
+    let state = format!(
+        "ISR {:x?} IRR {:x?} with rip {:#x} outside the handlers",
+        isr, irr, regs.rip
+    );
+    if !sh.repair {
+        sh.note(format!(
+            "local APIC: {state} (not repaired: --no-apic-repair)"
+        ));
+        return;
+    }
+    match vcpu.set_lapic(&lapic) {
+        Ok(()) => sh.note(format!("local APIC: {state}: {}", what.join(", "))),
+        Err(e) => sh.note(format!("local APIC: {state}: KVM_SET_LAPIC failed: {e}")),
+    }
+}
+
 /// Reads the VM's `irq_srcu` debugfs file (`readers=N grace_periods=M`, present only on a kernel whose
 /// `kvm->irq_srcu` runs on srcu_rs), prints it as `SRCU_RS_STAT <when> kvm/irq_srcu: ...` (or
 /// `SRCU_RS_STAT <when> none`) and returns the two numbers.
@@ -521,6 +648,7 @@ fn run() -> Result<bool> {
             gsi: GSI_BASE + i,
             kind,
             outstanding: AtomicBool::new(false),
+            sent_at_us: AtomicU64::new(0),
             arrival: Mutex::new(Arrival::default()),
             cv: Condvar::new(),
             sent: AtomicU64::new(0),
@@ -547,6 +675,12 @@ fn run() -> Result<bool> {
         load_end_us: AtomicU64::new(0),
         max_wait_us: AtomicU64::new(0),
         starved: AtomicU64::new(0),
+        apic_probes: AtomicU64::new(0),
+        apic_stuck: AtomicU64::new(0),
+        halted_pending: AtomicU64::new(0),
+        isr_requeued: AtomicU64::new(0),
+        isr_cleared: AtomicU64::new(0),
+        repair: !args.no_apic_repair,
     });
     // Proof counters: the VM's irq_srcu readers and grace periods (the srcu_rs series' per-VM debugfs file).
     let stat_path = format!(
@@ -578,6 +712,10 @@ fn run() -> Result<bool> {
             .spawn(move || loop {
                 let exit = vcpu.run();
                 sh.vcpu_exits.fetch_add(1, Relaxed);
+                if exit.is_err() && PROBE.swap(false, SeqCst) {
+                    repair_apic(&vcpu, &sh);
+                    continue;
+                }
                 if exit.is_err() && DUMP.swap(false, SeqCst) {
                     println!("kvm-irq-stress: vCPU state at the lost signal: {}", vcpu_state(&vcpu));
                     continue;
@@ -803,10 +941,23 @@ fn run() -> Result<bool> {
     // Progress every 5 s (the run's console log shows the stress is alive).
     let mut next_report = start + Duration::from_secs(5);
     let mut kicks = 0;
+    let probe_after_us = args.probe_after_ms * 1000;
+    let mut next_probe_us = 0u64;
     while handles.iter().any(|h| !h.is_finished()) {
         thread::sleep(Duration::from_millis(100));
         if !guest_ok.load(SeqCst) {
             sh.stop.store(true, SeqCst);
+        }
+        // a signal outstanding for long: probe the local APIC (at most every 500 ms)
+        let now_us = sh.epoch.elapsed().as_micros() as u64;
+        let waiting = sh.gsis.iter().any(|g| {
+            g.outstanding.load(SeqCst)
+                && now_us.saturating_sub(g.sent_at_us.load(SeqCst)) >= probe_after_us
+        });
+        if waiting && now_us >= next_probe_us {
+            next_probe_us = now_us + 500_000;
+            PROBE.store(true, SeqCst);
+            let _ = vcpu_thread.kill(SIGRTMIN());
         }
         if sh.errors.lost.load(Relaxed) > 0 && kicks < 5 {
             if kicks == 0 {
@@ -878,7 +1029,7 @@ fn run() -> Result<bool> {
          irqfd_signals={} irq_line_signals={} churn_signals={} routing_generations={gens} routing_ioctls={} \
          irqfd_assign={} irqfd_deassign={} irqfd_close={} vcpu_exits={} spurious={} lost={} duplicate={} \
          wrong_vector={} unexpected={} guest_fault={} ioctl_errors={} tally_mismatch={mismatch} gsis={ngsi} \
-         updaters={} max_wait_ms={} starved={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
+         updaters={} max_wait_ms={} starved={} apic_probes={} apic_stuck={} halted_pending={} isr_requeued={} isr_cleared={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
         if pass { "PASS" } else { "FAIL" },
         start.elapsed().as_secs_f64(),
         sent_by[Kind::Irqfd as usize],
@@ -899,6 +1050,11 @@ fn run() -> Result<bool> {
         args.updaters,
         sh.max_wait_us.load(Relaxed) / 1000,
         sh.starved.load(Relaxed),
+        sh.apic_probes.load(Relaxed),
+        sh.apic_stuck.load(Relaxed),
+        sh.halted_pending.load(Relaxed),
+        sh.isr_requeued.load(Relaxed),
+        sh.isr_cleared.load(Relaxed),
     );
     Ok(pass)
 }
