@@ -608,22 +608,46 @@ fn run(a: RunArgs) -> Result<bool> {
         } else {
             String::new()
         };
-        let outcome = boot_and_judge(
-            &mut p,
-            &qemu,
-            k,
-            &outs[k],
-            &images[k],
-            &plan,
-            &a,
-            torture_secs,
-            kvm_secs,
-            notifier_secs,
-            kut_tests.as_ref().map(|v| v.len()).unwrap_or(0),
-            &extra,
-            &results,
-            "",
-        )?;
+        let boot = |p: &mut Progress, suffix: &str| {
+            boot_and_judge(
+                p,
+                &qemu,
+                k,
+                &outs[k],
+                &images[k],
+                &plan,
+                &a,
+                torture_secs,
+                kvm_secs,
+                notifier_secs,
+                kut_tests.as_ref().map(|v| v.len()).unwrap_or(0),
+                &extra,
+                &results,
+                suffix,
+            )
+        };
+        let mut outcome = boot(&mut p, "")?;
+        // A triple fault of the outer VM itself (no oops, no panic: the CPU could not even deliver a double
+        // fault) comes from TCG's SVM emulation swapping L1 and L2 state, the same failure kvm-irq-stress
+        // repairs inside L2 (see its `repair_apic`). Boot once more; the first attempt's rows stay in the
+        // table as INFO with its logs.
+        if outcome.triple_fault {
+            for r in &mut outcome.rows {
+                r.kernel.push_str(" (1st)");
+                if r.status == Status::Fail {
+                    r.status = Status::Info;
+                    r.detail = format!("(outer VM triple fault, booted again) {}", r.detail);
+                }
+            }
+            let first = std::mem::take(&mut outcome.rows);
+            let secs = outcome.secs;
+            p.say(&format!(
+                "{k}: the outer VM triple-faulted; booting once more"
+            ));
+            outcome = boot(&mut p, "-retry")?;
+            outcome.rows.splice(0..0, first);
+            outcome.secs += secs;
+        }
         phase_secs.insert(format!("boot+tests {k}"), outcome.secs);
         rows.extend(outcome.rows);
         if let Some(r) = outcome.refscale {
@@ -916,6 +940,8 @@ fn run(a: RunArgs) -> Result<bool> {
 struct BootResult {
     rows: Vec<Row>,
     secs: f64,
+    /// QEMU logged a triple fault of the outer VM (L1) itself: see `run`'s retry.
+    triple_fault: bool,
     refscale: Option<BTreeMap<String, Vec<f64>>>,
     stress: Option<BTreeMap<String, String>>,
     kut: Option<BTreeMap<String, (String, f64)>>,
@@ -979,6 +1005,14 @@ fn boot_and_judge(
         "2G"
     };
     let clog = results.join(format!("console-{k}{suffix}.log"));
+    // QEMU's own log of CPU resets: a triple fault of the outer VM shows up here, not on its console.
+    let qlog = results.join(format!("qemu-{k}{suffix}.log"));
+    let _ = fs::remove_file(&qlog);
+    let qemu_args = format!(
+        "-d cpu_reset,guest_errors -D {} {}",
+        qlog.display(),
+        a.qemu_args
+    );
     let bz = out.join("arch/x86/boot/bzImage");
     let pr = &*p;
     let mut cur = String::from("booting");
@@ -989,7 +1023,7 @@ fn boot_and_judge(
         &append,
         mem,
         &a.tcg_threads,
-        &a.qemu_args,
+        &qemu_args,
         Duration::from_secs(budget),
         &clog,
         &mut |l| {
@@ -1212,10 +1246,26 @@ fn boot_and_judge(
             ),
         });
     }
+    let triple_fault = fs::read_to_string(&qlog)
+        .map(|l| l.contains("Triple fault"))
+        .unwrap_or(false);
+    if triple_fault {
+        rows.push(Row {
+            phase: "outer VM".into(),
+            kernel: kern.clone(),
+            status: Status::Fail,
+            secs,
+            detail: format!(
+                "QEMU logged a triple fault of the outer VM (L1) itself: {}",
+                qlog.display()
+            ),
+        });
+    }
     p.end(&name, secs);
     Ok(BootResult {
         rows,
         secs,
+        triple_fault,
         refscale,
         stress,
         kut,

@@ -303,7 +303,8 @@ pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
     let g = |k: &str| m.get(k).cloned().unwrap_or_default();
     let detail = format!(
         "signals {} = arrived {} (judged {}, transitional {}; irqfd {}, KVM_IRQ_LINE {}, churn {}), routing generations {} \
-         ({} ioctls), irqfd assign {} / deassign {} / close {}, lost {} dup {} wrong-vector {}",
+         ({} ioctls), irqfd assign {} / deassign {} / close {}, lost {} dup {} wrong-vector {}; max wait {} ms \
+         ({} starved >= 1 s); local APIC: {} stuck in-service found by {} probes ({} requeued, {} cleared)",
         g("signals"),
         g("arrived"),
         g("judged"),
@@ -318,7 +319,13 @@ pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
         g("irqfd_close"),
         g("lost"),
         g("duplicate"),
-        g("wrong_vector")
+        g("wrong_vector"),
+        g("max_wait_ms"),
+        g("starved"),
+        g("apic_stuck"),
+        g("apic_probes"),
+        g("isr_requeued"),
+        g("isr_cleared")
     );
     let status = if g("result") == "PASS" && p.rc == 0 {
         Status::Pass

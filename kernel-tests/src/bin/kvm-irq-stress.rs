@@ -128,6 +128,8 @@ const APIC_ISR: usize = 0x100;
 const APIC_IRR: usize = 0x200;
 
 const MEM_SIZE: usize = 1 << 20;
+/// Offset of the idle loop's `hlt` in the guest's main code (after the SVR write, the ready `out` and `sti`).
+const IDLE_HLT: usize = 13;
 const GDT: usize = 0x1000;
 const IDT: usize = 0x2000;
 const STUBS: usize = 0x3000;
@@ -242,6 +244,7 @@ struct Shared {
     /// APIC probes, and what they found and repaired (see `repair_apic`).
     apic_probes: AtomicU64,
     apic_stuck: AtomicU64,
+    vcpu_restored: AtomicU64,
     halted_pending: AtomicU64,
     isr_requeued: AtomicU64,
     isr_cleared: AtomicU64,
@@ -443,11 +446,47 @@ fn guest_image() -> Vec<u8> {
 /// GSI `g`: if `g` still waits for its signal and none of `g`'s vectors is pending in IRR, `v` is that signal,
 /// never delivered: move it back from ISR to IRR, so it is delivered now and judged like any other; otherwise
 /// (its handler ran and the EOI was lost) clear it. Both are counted and reported.
-fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared) {
+///
+/// A worse form of the same emulator failure replaces the vCPU's whole register state with L1's: the probe then
+/// finds `rip` in L1 KVM's `__svm_vcpu_run` (an address outside the guest's 1 MiB) or a 64-bit code segment.
+/// The guest keeps no state between interrupts, so its idle loop is restored (initial segments, `rip` at the
+/// `hlt` with IF set, the initial stack) and every in-service vector is handled as above; this too is counted.
+fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindings::kvm_sregs) {
     sh.apic_probes.fetch_add(1, Relaxed);
-    let (Ok(mut lapic), Ok(regs)) = (vcpu.get_lapic(), vcpu.get_regs()) else {
+    let (Ok(mut lapic), Ok(mut regs), Ok(sregs)) =
+        (vcpu.get_lapic(), vcpu.get_regs(), vcpu.get_sregs())
+    else {
         return;
     };
+    let corrupted = regs.rip >= MEM_SIZE as u64 || sregs.cs.selector != 0x08 || sregs.cs.l != 0;
+    if corrupted {
+        sh.vcpu_restored.fetch_add(1, Relaxed);
+        sh.note(format!(
+            "vCPU state is not the guest's: rip {:#x} rsp {:#x} cs {:#x} (64-bit {}) cr3 {:#x}{}",
+            regs.rip,
+            regs.rsp,
+            sregs.cs.selector,
+            sregs.cs.l,
+            sregs.cr3,
+            if sh.repair {
+                "; idle loop restored"
+            } else {
+                " (not repaired: --no-apic-repair)"
+            }
+        ));
+        if sh.repair {
+            regs.rip = (CODE + IDLE_HLT) as u64;
+            regs.rsp = STACK_TOP;
+            regs.rflags = 0x202;
+            if let Err(e) = vcpu
+                .set_sregs(initial_sregs)
+                .and_then(|()| vcpu.set_regs(&regs))
+            {
+                sh.note(format!("restoring the vCPU failed: {e}"));
+                return;
+            }
+        }
+    }
     let in_handler = (STUBS as u64..(STUBS + 256 * STUB_LEN) as u64).contains(&regs.rip);
     let isr = apic_bits(&lapic.regs, APIC_ISR);
     let irr = apic_bits(&lapic.regs, APIC_IRR);
@@ -628,6 +667,7 @@ fn run() -> Result<bool> {
     sregs.idt.limit = 256 * 8 - 1;
     sregs.cr0 |= 1; // PE
     vcpu.set_sregs(&sregs).context("KVM_SET_SREGS")?;
+    let initial_sregs = sregs;
     let mut regs = vcpu.get_regs().context("KVM_GET_REGS")?;
     regs.rip = CODE as u64;
     regs.rsp = STACK_TOP;
@@ -677,6 +717,7 @@ fn run() -> Result<bool> {
         starved: AtomicU64::new(0),
         apic_probes: AtomicU64::new(0),
         apic_stuck: AtomicU64::new(0),
+        vcpu_restored: AtomicU64::new(0),
         halted_pending: AtomicU64::new(0),
         isr_requeued: AtomicU64::new(0),
         isr_cleared: AtomicU64::new(0),
@@ -712,8 +753,22 @@ fn run() -> Result<bool> {
             .spawn(move || loop {
                 let exit = vcpu.run();
                 sh.vcpu_exits.fetch_add(1, Relaxed);
+                if matches!(exit, Ok(VcpuExit::Shutdown)) {
+                    // A triple fault of a vCPU whose state the emulator replaced with L1's (see `repair_apic`)
+                    // is repaired like the halted form; any other is fatal.
+                    let before = sh.vcpu_restored.load(Relaxed);
+                    sh.note("vCPU exit Shutdown (triple fault): probing its state".into());
+                    repair_apic(&vcpu, &sh, &initial_sregs);
+                    if sh.repair && sh.vcpu_restored.load(Relaxed) > before {
+                        continue;
+                    }
+                    sh.errors.guest_fault.fetch_add(1, Relaxed);
+                    sh.note(format!("unexpected vCPU exit Shutdown: {}", vcpu_state(&vcpu)));
+                    guest_ok.store(false, SeqCst);
+                    return;
+                }
                 if exit.is_err() && PROBE.swap(false, SeqCst) {
-                    repair_apic(&vcpu, &sh);
+                    repair_apic(&vcpu, &sh, &initial_sregs);
                     continue;
                 }
                 if exit.is_err() && DUMP.swap(false, SeqCst) {
@@ -1029,7 +1084,7 @@ fn run() -> Result<bool> {
          irqfd_signals={} irq_line_signals={} churn_signals={} routing_generations={gens} routing_ioctls={} \
          irqfd_assign={} irqfd_deassign={} irqfd_close={} vcpu_exits={} spurious={} lost={} duplicate={} \
          wrong_vector={} unexpected={} guest_fault={} ioctl_errors={} tally_mismatch={mismatch} gsis={ngsi} \
-         updaters={} max_wait_ms={} starved={} apic_probes={} apic_stuck={} halted_pending={} isr_requeued={} isr_cleared={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
+         updaters={} max_wait_ms={} starved={} apic_probes={} apic_stuck={} vcpu_restored={} halted_pending={} isr_requeued={} isr_cleared={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
         if pass { "PASS" } else { "FAIL" },
         start.elapsed().as_secs_f64(),
         sent_by[Kind::Irqfd as usize],
@@ -1052,6 +1107,7 @@ fn run() -> Result<bool> {
         sh.starved.load(Relaxed),
         sh.apic_probes.load(Relaxed),
         sh.apic_stuck.load(Relaxed),
+        sh.vcpu_restored.load(Relaxed),
         sh.halted_pending.load(Relaxed),
         sh.isr_requeued.load(Relaxed),
         sh.isr_cleared.load(Relaxed),
