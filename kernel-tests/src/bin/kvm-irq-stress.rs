@@ -97,6 +97,36 @@ fn vcpu_state(vcpu: &kvm_ioctls::VcpuFd) -> String {
 
 /// Set by the main thread before it kicks the vCPU thread out of `KVM_RUN` to probe the local APIC.
 static PROBE: AtomicBool = AtomicBool::new(false);
+/// `--simulate-lost-injection`: set by the main thread; the vCPU thread moves a pending vector from IRR to ISR.
+static SIMULATE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the first emulator failure `repair_apic` handles, on purpose: the highest pending vector goes from IRR
+/// to ISR without its handler running (a lost injection). Returns false while nothing is pending.
+fn simulate_lost_injection(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared) -> bool {
+    // as the emulator does it: the vCPU is about to take the interrupt (outside every handler, nothing in service)
+    let (Ok(mut lapic), Ok(regs)) = (vcpu.get_lapic(), vcpu.get_regs()) else {
+        return false;
+    };
+    if (STUBS as u64..(STUBS + 256 * STUB_LEN) as u64).contains(&regs.rip)
+        || !apic_bits(&lapic.regs, APIC_ISR).is_empty()
+    {
+        return false;
+    }
+    let Some(&v) = apic_bits(&lapic.regs, APIC_IRR).last() else {
+        return false;
+    };
+    apic_set_bit(&mut lapic.regs, APIC_IRR, v, false);
+    apic_set_bit(&mut lapic.regs, APIC_ISR, v, true);
+    match vcpu.set_lapic(&lapic) {
+        Ok(()) => {
+            sh.note(format!(
+                "simulated a lost injection: vector {v:#x} moved from IRR to ISR"
+            ));
+            true
+        }
+        Err(_) => false,
+    }
+}
 
 fn apic_bits(regs: &[libc::c_char], base: usize) -> Vec<u32> {
     let mut v = Vec::new();
@@ -168,6 +198,10 @@ struct Args {
     /// Probe the local APIC when a signal has been outstanding this long (milliseconds); see `repair_apic`.
     #[arg(long, default_value_t = 2000)]
     probe_after_ms: u64,
+    /// Halfway through, make one interrupt look like a lost injection (IRR to ISR without its handler running):
+    /// the repair must recover it, and with `--no-apic-repair` the run must fail (checks the probe itself).
+    #[arg(long)]
+    simulate_lost_injection: bool,
     /// Only report (do not repair) an interrupt the local APIC accepted whose handler never ran.
     #[arg(long)]
     no_apic_repair: bool,
@@ -767,6 +801,12 @@ fn run() -> Result<bool> {
                     guest_ok.store(false, SeqCst);
                     return;
                 }
+                if matches!(&exit, Err(e) if e.errno() == libc::EINTR) && SIMULATE.load(SeqCst) {
+                    if simulate_lost_injection(&vcpu, &sh) {
+                        SIMULATE.store(false, SeqCst);
+                    }
+                    continue;
+                }
                 if exit.is_err() && PROBE.swap(false, SeqCst) {
                     repair_apic(&vcpu, &sh, &initial_sregs);
                     continue;
@@ -998,10 +1038,21 @@ fn run() -> Result<bool> {
     let mut kicks = 0;
     let probe_after_us = args.probe_after_ms * 1000;
     let mut next_probe_us = 0u64;
+    let mut simulated = false;
     while handles.iter().any(|h| !h.is_finished()) {
         thread::sleep(Duration::from_millis(100));
         if !guest_ok.load(SeqCst) {
             sh.stop.store(true, SeqCst);
+        }
+        if args.simulate_lost_injection
+            && !simulated
+            && start.elapsed() >= Duration::from_secs(args.secs / 2)
+        {
+            SIMULATE.store(true, SeqCst);
+            simulated = true;
+        }
+        if SIMULATE.load(SeqCst) {
+            let _ = vcpu_thread.kill(SIGRTMIN());
         }
         // a signal outstanding for long: probe the local APIC (at most every 500 ms)
         let now_us = sh.epoch.elapsed().as_micros() as u64;
