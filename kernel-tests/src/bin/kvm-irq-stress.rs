@@ -549,6 +549,7 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
             .and_then(|i| sh.gsis.get(i as usize))
     };
     let mut what = Vec::new();
+    let mut counts = Vec::new();
     for &v in &isr {
         apic_set_bit(&mut lapic.regs, APIC_ISR, v, false);
         let requeue = owner(v).is_some_and(|g| {
@@ -559,12 +560,11 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
         });
         if requeue {
             apic_set_bit(&mut lapic.regs, APIC_IRR, v, true);
-            sh.isr_requeued.fetch_add(1, Relaxed);
             what.push(format!("{v:#x} requeued"));
         } else {
-            sh.isr_cleared.fetch_add(1, Relaxed);
             what.push(format!("{v:#x} cleared"));
         }
+        counts.push(requeue);
     }
     let state = format!(
         "ISR {:x?} IRR {:x?} with rip {:#x} outside the handlers",
@@ -575,6 +575,13 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
             "local APIC: {state} (not repaired: --no-apic-repair)"
         ));
         return;
+    }
+    for requeue in counts {
+        if requeue {
+            sh.isr_requeued.fetch_add(1, Relaxed);
+        } else {
+            sh.isr_cleared.fetch_add(1, Relaxed);
+        }
     }
     match vcpu.set_lapic(&lapic) {
         Ok(()) => sh.note(format!("local APIC: {state}: {}", what.join(", "))),
