@@ -50,29 +50,15 @@ extern "C" fn kick_handler(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc
 /// IRR/ISR vectors, TPR/PPR, mp_state and rip of the vCPU.
 fn vcpu_state(vcpu: &kvm_ioctls::VcpuFd) -> String {
     let bits = |regs: &[libc::c_char], base: usize| -> Vec<String> {
-        let mut v = Vec::new();
-        for i in 0..8 {
-            let o = base + i * 16;
-            let w = u32::from_le_bytes([
-                regs[o] as u8,
-                regs[o + 1] as u8,
-                regs[o + 2] as u8,
-                regs[o + 3] as u8,
-            ]);
-            for b in 0..32 {
-                if w & (1 << b) != 0 {
-                    v.push(format!("{:#x}", i * 32 + b));
-                }
-            }
-        }
-        v
+        apic_bits(regs, base)
+            .iter()
+            .map(|v| format!("{v:#x}"))
+            .collect()
     };
     let lapic = match vcpu.get_lapic() {
         Ok(l) => {
             let r = &l.regs[..];
-            let word = |o: usize| {
-                u32::from_le_bytes([r[o] as u8, r[o + 1] as u8, r[o + 2] as u8, r[o + 3] as u8])
-            };
+            let word = |o: usize| apic_word(r, o);
             format!(
                 "IRR [{}] ISR [{}] TPR {:#x} PPR {:#x} SVR {:#x}",
                 bits(r, 0x200).join(" "),
@@ -128,23 +114,21 @@ fn simulate_lost_injection(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared) -> bool {
     }
 }
 
+/// The 32-bit local APIC register at byte offset `o` of a `kvm_lapic_state`.
+fn apic_word(regs: &[libc::c_char], o: usize) -> u32 {
+    u32::from_le_bytes([
+        regs[o] as u8,
+        regs[o + 1] as u8,
+        regs[o + 2] as u8,
+        regs[o + 3] as u8,
+    ])
+}
+
+/// The vectors set in the 256-bit register (ISR, IRR, TMR) at byte offset `base`.
 fn apic_bits(regs: &[libc::c_char], base: usize) -> Vec<u32> {
-    let mut v = Vec::new();
-    for i in 0..8 {
-        let o = base + i * 16;
-        let w = u32::from_le_bytes([
-            regs[o] as u8,
-            regs[o + 1] as u8,
-            regs[o + 2] as u8,
-            regs[o + 3] as u8,
-        ]);
-        for b in 0..32 {
-            if w & (1 << b) != 0 {
-                v.push((i * 32 + b) as u32);
-            }
-        }
-    }
-    v
+    (0..256u32)
+        .filter(|v| apic_word(regs, base + (*v as usize / 32) * 16) & (1 << (v % 32)) != 0)
+        .collect()
 }
 
 fn apic_set_bit(regs: &mut [libc::c_char], base: usize, vector: u32, on: bool) {
@@ -1171,4 +1155,23 @@ fn run() -> Result<bool> {
         sh.isr_cleared.load(Relaxed),
     );
     Ok(pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apic_register_bits() {
+        let mut regs = [0 as libc::c_char; 1024];
+        for v in [0x30, 0x5f, 0xa1, 0xff] {
+            apic_set_bit(&mut regs, APIC_ISR, v, true);
+        }
+        assert_eq!(apic_bits(&regs, APIC_ISR), vec![0x30, 0x5f, 0xa1, 0xff]);
+        assert!(apic_bits(&regs, APIC_IRR).is_empty());
+        apic_set_bit(&mut regs, APIC_ISR, 0x5f, false);
+        assert_eq!(apic_bits(&regs, APIC_ISR), vec![0x30, 0xa1, 0xff]);
+        // vector 0xa1 is bit 1 of the 32-bit word at ISR + 5 * 16
+        assert_eq!(apic_word(&regs, APIC_ISR + 5 * 16), 1 << 1);
+    }
 }
