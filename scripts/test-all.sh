@@ -191,8 +191,12 @@ stage kernel-object "srcu-core compiled with kernel codegen flags; object and in
 stage c-tests "C tests: API, bad input, signal readers, updaters, callbacks, polling; ASan, valgrind" \
 	bash ffi/tests/run-c-tests.sh
 if [ -x patches/ci-check.sh ]; then
-	stage patches "patch series: regenerate = committed, applies to the pinned tree, checkpatch" \
-		env WORK="$root/target/patches-ci" bash patches/ci-check.sh
+	# PREPROCESS: SRCU_RS=n leaves every touched file's preprocessed output unchanged; KERNEL_BUILD:
+	# the small KVM config with RETPOLINE/RETHUNK/IBT/CALL_PADDING builds with no new warning;
+	# MODULES: KVM=m through modpost (about 22 min cold, 3 min warm). BISECT=1 (every prefix
+	# builds, +16 min cold) and TEST_OPTIONS=1 run on demand: patches/ci-check.sh.
+	stage patches "patch series: regenerate = committed, applies, checkpatch, SRCU_RS=n preprocess, mitigations and KVM=m builds" \
+		env WORK="$root/target/patches-ci" PREPROCESS=1 KERNEL_BUILD=1 MODULES=1 bash patches/ci-check.sh
 fi
 if [ "${KERNEL_TIER:-1}" = 1 ] && [ -f kernel-tests/Cargo.toml ] && [ -f patches/linux-6.12/BASE ]; then
 	stage kernel "bounded main job: patched kernel build, boot, KUnit, rcutorture, KVM irq stress, notifiers" \

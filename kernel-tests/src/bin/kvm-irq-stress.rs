@@ -140,6 +140,7 @@ fn apic_set_bit(regs: &mut [libc::c_char], base: usize, vector: u32, on: bool) {
 
 const APIC_ISR: usize = 0x100;
 const APIC_IRR: usize = 0x200;
+const APIC_SVR: usize = 0xF0;
 
 const MEM_SIZE: usize = 1 << 20;
 /// Offset of the idle loop's `hlt` in the guest's main code (after the SVR write, the ready `out` and `sti`).
@@ -217,6 +218,8 @@ struct Gsi {
     outstanding: AtomicBool,
     /// Microseconds after `Shared::epoch` of the outstanding signal's send.
     sent_at_us: AtomicU64,
+    /// The routing sequence counter when the outstanding signal was sent.
+    sent_seq: AtomicU64,
     arrival: Mutex<Arrival>,
     cv: Condvar,
     sent: AtomicU64,
@@ -266,6 +269,8 @@ struct Shared {
     halted_pending: AtomicU64,
     isr_requeued: AtomicU64,
     isr_cleared: AtomicU64,
+    reinjected: AtomicU64,
+    probe_after_us: u64,
     repair: bool,
 }
 
@@ -309,6 +314,7 @@ impl Shared {
             .store(self.epoch.elapsed().as_micros() as u64, SeqCst);
         g.outstanding.store(true, SeqCst);
         let s1 = self.seq.load(SeqCst);
+        g.sent_seq.store(s1, SeqCst);
         if let Err(e) = send() {
             self.errors.ioctl.fetch_add(1, Relaxed);
             self.note(format!("gsi {} ({:?}): send failed: {e}", g.gsi, g.kind));
@@ -414,8 +420,12 @@ fn guest_image() -> Vec<u8> {
             // spurious: report, no EOI
             vec![0x50, 0xB0, v as u8, 0xE6, PORT_SPURIOUS as u8, 0x58, 0xCF]
         } else {
-            let mut c = vec![0x50, 0xB0, v as u8, 0xE6, PORT_VECTOR as u8]; // push eax; mov al,v; out 0x10,al
+            // EOI first, then report: once the host sees the port write the vector is no longer in service,
+            // so an in-service bit with the vCPU idle always means a handler that never ran (see
+            // `repair_apic`).
+            let mut c = vec![0x50]; // push eax
             c.extend_from_slice(&[0xC7, 0x05, 0xB0, 0x00, 0xE0, 0xFE, 0, 0, 0, 0]); // mov dword [EOI], 0
+            c.extend_from_slice(&[0xB0, v as u8, 0xE6, PORT_VECTOR as u8]); // mov al,v; out 0x10,al
             c.extend_from_slice(&[0x58, 0xCF]); // pop eax; iretd
             c
         };
@@ -452,23 +462,24 @@ fn guest_image() -> Vec<u8> {
     m
 }
 
-/// Probes the local APIC from the vCPU thread (outside `KVM_RUN`) and repairs an interrupt that it accepted but
-/// whose handler never ran.
+/// Probes the local APIC from the vCPU thread (outside `KVM_RUN`) and repairs what TCG's emulation of SVM breaks
+/// at the L1/L2 world switch; every repair is counted and reported.
 ///
-/// The guest's handlers EOI before `iret`, so with the vCPU outside every handler stub the in-service register
-/// must be empty. Under QEMU TCG's emulation of SVM it sometimes is not: L1 KVM moved a vector from IRR to ISR and
-/// injected it, and the injection was lost on the way into L2 (kvm-unit-tests' `eventinj` also fails under TCG's
-/// SVM on the stock kernel). The stuck ISR bit then masks every lower vector for ever. That is below routing:
-/// `irq_srcu` only decides which vector and CPU an interrupt goes to, and a wrong route shows up as a wrong,
-/// unexpected or missing vector, never as an in-service bit without a handler. Repair, per stuck vector `v` of
-/// GSI `g`: if `g` still waits for its signal and none of `g`'s vectors is pending in IRR, `v` is that signal,
-/// never delivered: move it back from ISR to IRR, so it is delivered now and judged like any other; otherwise
-/// (its handler ran and the EOI was lost) clear it. Both are counted and reported.
+/// The guest's handlers EOI, then report with `out`, then `iret`, so with the vCPU outside every handler stub
+/// the in-service register must be empty. Under TCG's SVM it sometimes is not: L1 KVM moved a vector from IRR
+/// to ISR and injected it, and the injection was lost on the way into L2 (kvm-unit-tests' `eventinj` also fails
+/// under TCG's SVM on the stock kernel); the stuck bit then masks every lower vector for ever. A stuck vector
+/// never reached its report, so it is its GSI's outstanding signal: it is moved back to IRR, delivered now and
+/// judged like any other (cleared if its GSI waits for nothing).
 ///
-/// A worse form of the same emulator failure replaces the vCPU's whole register state with L1's: the probe then
-/// finds `rip` in L1 KVM's `__svm_vcpu_run` (an address outside the guest's 1 MiB) or a 64-bit code segment.
-/// The guest keeps no state between interrupts, so its idle loop is restored (initial segments, `rip` at the
-/// `hlt` with IF set, the initial stack) and every in-service vector is handled as above; this too is counted.
+/// A worse form replaces the vCPU's whole register state with L1's (`rip` in L1 KVM's `__svm_vcpu_run`, a
+/// 64-bit code segment), or L2 triple-faults and KVM resets the vCPU (`Shutdown` exit; APIC disabled, IRR and
+/// ISR empty). The guest keeps no state between interrupts, so its idle loop and APIC enable are restored, and
+/// a GSI that has waited past the probe threshold with nothing pending gets its send-time route's vector again.
+///
+/// None of this is `irq_srcu`'s doing: it only decides which vector and CPU an interrupt goes to, and a route
+/// read from a freed or stale table shows up as a wrong, unexpected or missing vector, never as an in-service
+/// bit without a handler or L1's instruction pointer in L2.
 fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindings::kvm_sregs) {
     sh.apic_probes.fetch_add(1, Relaxed);
     let (Ok(mut lapic), Ok(mut regs), Ok(sregs)) =
@@ -506,12 +517,54 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
         }
     }
     let in_handler = (STUBS as u64..(STUBS + 256 * STUB_LEN) as u64).contains(&regs.rip);
-    let isr = apic_bits(&lapic.regs, APIC_ISR);
-    let irr = apic_bits(&lapic.regs, APIC_IRR);
-    if in_handler {
+    if in_handler && !corrupted {
         return;
     }
-    if isr.is_empty() {
+    let isr = apic_bits(&lapic.regs, APIC_ISR);
+    let irr = apic_bits(&lapic.regs, APIC_IRR);
+    let owner = |v: u32| {
+        v.checked_sub(VEC_BASE)
+            .map(|d| d / sh.per_gsi)
+            .and_then(|i| sh.gsis.get(i as usize))
+    };
+    let pending = |g: &Gsi| {
+        isr.iter()
+            .chain(&irr)
+            .any(|&w| owner(w).is_some_and(|h| h.index == g.index))
+    };
+    let mut what = Vec::new();
+    let (mut requeued, mut cleared, mut reinjected) = (0, 0, 0);
+    // The handlers EOI before they report, so an in-service vector with the vCPU idle never reached the
+    // report: it is its GSI's outstanding signal (one per GSI), delivered now by moving it back to IRR.
+    for &v in &isr {
+        apic_set_bit(&mut lapic.regs, APIC_ISR, v, false);
+        if owner(v).is_some_and(|g| g.outstanding.load(SeqCst)) {
+            apic_set_bit(&mut lapic.regs, APIC_IRR, v, true);
+            requeued += 1;
+            what.push(format!("{v:#x} requeued"));
+        } else {
+            cleared += 1;
+            what.push(format!("{v:#x} cleared"));
+        }
+    }
+    if corrupted {
+        // A handler cut off between its EOI and its report consumed its interrupt, and a vCPU reset after a
+        // Shutdown exit cleared IRR and ISR and disabled the APIC: a GSI that has waited past the probe
+        // threshold with nothing pending gets the vector its route gave at the send (any generation current
+        // while it was in flight is accepted for a signal sent during a routing change).
+        let now_us = sh.epoch.elapsed().as_micros() as u64;
+        for g in &sh.gsis {
+            let waited = now_us.saturating_sub(g.sent_at_us.load(SeqCst));
+            if g.outstanding.load(SeqCst) && waited >= sh.probe_after_us && !pending(g) {
+                let v = sh.vector(g.index, g.sent_seq.load(SeqCst).div_ceil(2));
+                apic_set_bit(&mut lapic.regs, APIC_IRR, v, true);
+                reinjected += 1;
+                what.push(format!("{v:#x} re-injected"));
+            }
+        }
+        lapic.regs[APIC_SVR..APIC_SVR + 4]
+            .copy_from_slice(&0x1FFu32.to_le_bytes().map(|b| b as libc::c_char));
+    } else if isr.is_empty() {
         // Halted with a deliverable interrupt pending: a wakeup that did not happen (informational: the
         // probe's own exit and re-entry makes KVM look at the IRR again).
         if !irr.is_empty()
@@ -526,33 +579,12 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
         }
         return;
     }
-    sh.apic_stuck.fetch_add(1, Relaxed);
-    let owner = |v: u32| {
-        v.checked_sub(VEC_BASE)
-            .map(|d| d / sh.per_gsi)
-            .and_then(|i| sh.gsis.get(i as usize))
-    };
-    let mut what = Vec::new();
-    let mut counts = Vec::new();
-    for &v in &isr {
-        apic_set_bit(&mut lapic.regs, APIC_ISR, v, false);
-        let requeue = owner(v).is_some_and(|g| {
-            g.outstanding.load(SeqCst)
-                && !irr
-                    .iter()
-                    .any(|&w| owner(w).is_some_and(|h| h.index == g.index))
-        });
-        if requeue {
-            apic_set_bit(&mut lapic.regs, APIC_IRR, v, true);
-            what.push(format!("{v:#x} requeued"));
-        } else {
-            what.push(format!("{v:#x} cleared"));
-        }
-        counts.push(requeue);
+    if !isr.is_empty() {
+        sh.apic_stuck.fetch_add(1, Relaxed);
     }
     let state = format!(
-        "ISR {:x?} IRR {:x?} with rip {:#x} outside the handlers",
-        isr, irr, regs.rip
+        "ISR {isr:x?} IRR {irr:x?} with rip {:#x} outside the handlers",
+        regs.rip
     );
     if !sh.repair {
         sh.note(format!(
@@ -560,13 +592,9 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
         ));
         return;
     }
-    for requeue in counts {
-        if requeue {
-            sh.isr_requeued.fetch_add(1, Relaxed);
-        } else {
-            sh.isr_cleared.fetch_add(1, Relaxed);
-        }
-    }
+    sh.isr_requeued.fetch_add(requeued, Relaxed);
+    sh.isr_cleared.fetch_add(cleared, Relaxed);
+    sh.reinjected.fetch_add(reinjected, Relaxed);
     match vcpu.set_lapic(&lapic) {
         Ok(()) => sh.note(format!("local APIC: {state}: {}", what.join(", "))),
         Err(e) => sh.note(format!("local APIC: {state}: KVM_SET_LAPIC failed: {e}")),
@@ -714,6 +742,7 @@ fn run() -> Result<bool> {
             kind,
             outstanding: AtomicBool::new(false),
             sent_at_us: AtomicU64::new(0),
+            sent_seq: AtomicU64::new(0),
             arrival: Mutex::new(Arrival::default()),
             cv: Condvar::new(),
             sent: AtomicU64::new(0),
@@ -746,6 +775,8 @@ fn run() -> Result<bool> {
         halted_pending: AtomicU64::new(0),
         isr_requeued: AtomicU64::new(0),
         isr_cleared: AtomicU64::new(0),
+        reinjected: AtomicU64::new(0),
+        probe_after_us: args.probe_after_ms * 1000,
         repair: !args.no_apic_repair,
     });
     // Proof counters: the VM's irq_srcu readers and grace periods (the srcu_rs series' per-VM debugfs file).
@@ -1027,7 +1058,7 @@ fn run() -> Result<bool> {
     // Progress every 5 s (the run's console log shows the stress is alive).
     let mut next_report = start + Duration::from_secs(5);
     let mut kicks = 0;
-    let probe_after_us = args.probe_after_ms * 1000;
+    let probe_after_us = sh.probe_after_us;
     let mut next_probe_us = 0u64;
     let mut simulated = false;
     while handles.iter().any(|h| !h.is_finished()) {
@@ -1126,7 +1157,7 @@ fn run() -> Result<bool> {
          irqfd_signals={} irq_line_signals={} churn_signals={} routing_generations={gens} routing_ioctls={} \
          irqfd_assign={} irqfd_deassign={} irqfd_close={} vcpu_exits={} spurious={} lost={} duplicate={} \
          wrong_vector={} unexpected={} guest_fault={} ioctl_errors={} tally_mismatch={mismatch} gsis={ngsi} \
-         updaters={} max_wait_ms={} starved={} apic_probes={} apic_stuck={} vcpu_restored={} halted_pending={} isr_requeued={} isr_cleared={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
+         updaters={} max_wait_ms={} starved={} apic_probes={} apic_stuck={} vcpu_restored={} halted_pending={} isr_requeued={} isr_cleared={} reinjected={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
         if pass { "PASS" } else { "FAIL" },
         start.elapsed().as_secs_f64(),
         sent_by[Kind::Irqfd as usize],
@@ -1153,6 +1184,7 @@ fn run() -> Result<bool> {
         sh.halted_pending.load(Relaxed),
         sh.isr_requeued.load(Relaxed),
         sh.isr_cleared.load(Relaxed),
+        sh.reinjected.load(Relaxed),
     );
     Ok(pass)
 }
