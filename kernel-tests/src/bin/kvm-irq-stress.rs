@@ -43,6 +43,7 @@ use kvm_ioctls::{Kvm, VcpuExit, VmFd};
 use vmm_sys_util::eventfd::EventFd;
 use vmm_sys_util::signal::{register_signal_handler, Killable, SIGRTMIN};
 
+/// Set once a signal is lost: the vCPU thread prints the vCPU and local APIC state.
 static DUMP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn kick_handler(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {}
@@ -85,6 +86,11 @@ fn vcpu_state(vcpu: &kvm_ioctls::VcpuFd) -> String {
 static PROBE: AtomicBool = AtomicBool::new(false);
 /// `--simulate-lost-injection`: set by the main thread; the vCPU thread moves a pending vector from IRR to ISR.
 static SIMULATE: AtomicBool = AtomicBool::new(false);
+
+/// Requests the main thread makes of the vCPU thread, served when a `SIGRTMIN` kick interrupts `KVM_RUN`.
+fn kick_requests() -> impl Iterator<Item = &'static AtomicBool> {
+    [&PROBE, &SIMULATE, &DUMP].into_iter()
+}
 
 /// Makes the first emulator failure `repair_apic` handles, on purpose: the highest pending vector goes from IRR
 /// to ISR without its handler running (a lost injection). Returns false while nothing is pending.
@@ -823,18 +829,17 @@ fn run() -> Result<bool> {
                     guest_ok.store(false, SeqCst);
                     return;
                 }
-                if matches!(&exit, Err(e) if e.errno() == libc::EINTR) && SIMULATE.load(SeqCst) {
-                    if simulate_lost_injection(&vcpu, &sh) {
+                // Kicked out of KVM_RUN by the main thread: serve what it asked for (see `kick_requests`).
+                if matches!(&exit, Err(e) if e.errno() == libc::EINTR) {
+                    if SIMULATE.load(SeqCst) && simulate_lost_injection(&vcpu, &sh) {
                         SIMULATE.store(false, SeqCst);
                     }
-                    continue;
-                }
-                if exit.is_err() && PROBE.swap(false, SeqCst) {
-                    repair_apic(&vcpu, &sh, &initial_sregs);
-                    continue;
-                }
-                if exit.is_err() && DUMP.swap(false, SeqCst) {
-                    println!("kvm-irq-stress: vCPU state at the lost signal: {}", vcpu_state(&vcpu));
+                    if PROBE.swap(false, SeqCst) {
+                        repair_apic(&vcpu, &sh, &initial_sregs);
+                    }
+                    if DUMP.swap(false, SeqCst) {
+                        println!("kvm-irq-stress: vCPU state at the lost signal: {}", vcpu_state(&vcpu));
+                    }
                     continue;
                 }
                 match exit {
@@ -874,7 +879,7 @@ fn run() -> Result<bool> {
                         return;
                     }
                     Ok(VcpuExit::Intr) => {}
-                    Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
+                    Err(e) if e.errno() == libc::EAGAIN => {}
                     Ok(other) => {
                         let what = format!("{other:?}");
                         sh.errors.guest_fault.fetch_add(1, Relaxed);
@@ -1057,7 +1062,7 @@ fn run() -> Result<bool> {
 
     // Progress every 5 s (the run's console log shows the stress is alive).
     let mut next_report = start + Duration::from_secs(5);
-    let mut kicks = 0;
+    let mut dumped = false;
     let probe_after_us = sh.probe_after_us;
     let mut next_probe_us = 0u64;
     let mut simulated = false;
@@ -1073,9 +1078,6 @@ fn run() -> Result<bool> {
             SIMULATE.store(true, SeqCst);
             simulated = true;
         }
-        if SIMULATE.load(SeqCst) {
-            let _ = vcpu_thread.kill(SIGRTMIN());
-        }
         // a signal outstanding for long: probe the local APIC (at most every 500 ms)
         let now_us = sh.epoch.elapsed().as_micros() as u64;
         let waiting = sh.gsis.iter().any(|g| {
@@ -1085,16 +1087,15 @@ fn run() -> Result<bool> {
         if waiting && now_us >= next_probe_us {
             next_probe_us = now_us + 500_000;
             PROBE.store(true, SeqCst);
-            let _ = vcpu_thread.kill(SIGRTMIN());
         }
-        if sh.errors.lost.load(Relaxed) > 0 && kicks < 5 {
-            if kicks == 0 {
-                DUMP.store(true, SeqCst);
-            }
-            if DUMP.load(SeqCst) {
-                let _ = vcpu_thread.kill(SIGRTMIN());
-            }
-            kicks += 1;
+        if sh.errors.lost.load(Relaxed) > 0 && !dumped {
+            DUMP.store(true, SeqCst);
+            dumped = true;
+        }
+        // A request stays set until the vCPU thread serves it: kick until then (a signal that lands while
+        // the thread is outside KVM_RUN does not interrupt it).
+        if kick_requests().any(|f| f.load(SeqCst)) {
+            let _ = vcpu_thread.kill(SIGRTMIN());
         }
         if Instant::now() >= next_report {
             next_report += Duration::from_secs(5);
