@@ -27,6 +27,7 @@
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
@@ -45,7 +46,10 @@
 #define MODULE_PARAM_PREFIX "srcu_rs."
 
 #ifdef CONFIG_SRCU_RS_FAULT_INJECTION
-/* Test only: srcu-core's Fault number (2 = SkipSecondScan) for every domain. */
+/*
+ * Test only: srcu-core's Fault number for every domain (2 = SkipSecondScan,
+ * 4 = NmiInPercpuHalf).
+ */
 static int srcu_rs_fault;
 module_param_named(fault, srcu_rs_fault, int, 0444);
 #endif
@@ -177,6 +181,78 @@ u32 srcu_rs_shim_fault(struct srcu_rs *ssp)
 #endif
 }
 EXPORT_SYMBOL_GPL(srcu_rs_shim_fault);
+
+#ifdef CONFIG_SRCU_RS_GENERIC_PERCPU
+/* The domain and function of the generic-window test hook (test only). */
+static struct srcu_rs *srcu_rs_window_ssp;
+static srcu_rs_window_fn_t srcu_rs_window_fn;
+static DEFINE_MUTEX(srcu_rs_window_mutex);
+
+/**
+ * srcu_rs_generic_window - test hook inside the generic per-CPU increment
+ * @ssp: the domain whose counter is being incremented.
+ * @slot: the counter slot.
+ *
+ * Called by __srcu_rs_percpu_inc() with interrupts disabled, between the
+ * load and the store of the counter, under CONFIG_SRCU_RS_GENERIC_PERCPU
+ * only.  Does nothing unless a test registered a function for exactly @ssp
+ * with srcu_rs_set_generic_window(), and never acts in NMI: only the
+ * deliberately broken Fault::NmiInPercpuHalf brings an NMI reader here, and
+ * that is what the test wants to catch, not to recurse into.
+ */
+void srcu_rs_generic_window(struct srcu_rs *ssp, unsigned long slot)
+{
+	srcu_rs_window_fn_t fn;
+
+	if (in_nmi())
+		return;
+	/*
+	 * Pairs with the smp_store_release() in srcu_rs_set_generic_window():
+	 * seeing our domain means seeing its function.  Readers of every
+	 * other domain only compare pointers.
+	 */
+	if (smp_load_acquire(&srcu_rs_window_ssp) != ssp)
+		return;
+	fn = READ_ONCE(srcu_rs_window_fn);
+	if (fn)
+		fn(ssp, slot);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_generic_window);
+
+/**
+ * srcu_rs_set_generic_window - install or remove the generic-window test hook
+ * @ssp: the only domain whose readers call @fn, or NULL to remove the hook.
+ * @fn: called between the load and the store of each per-CPU increment on
+ *	@ssp, with interrupts disabled, outside NMI.
+ *
+ * Removal waits until no reader is still inside the old function: it runs
+ * with interrupts disabled, so synchronize_rcu() waits for it.
+ *
+ * Return: 0, or -EBUSY if a hook is installed already.
+ */
+int srcu_rs_set_generic_window(struct srcu_rs *ssp, srcu_rs_window_fn_t fn)
+{
+	int ret = 0;
+
+	mutex_lock(&srcu_rs_window_mutex);
+	if (ssp) {
+		if (srcu_rs_window_ssp) {
+			ret = -EBUSY;
+		} else {
+			WRITE_ONCE(srcu_rs_window_fn, fn);
+			/* Pairs with srcu_rs_generic_window()'s acquire. */
+			smp_store_release(&srcu_rs_window_ssp, ssp);
+		}
+	} else {
+		WRITE_ONCE(srcu_rs_window_ssp, NULL);
+		WRITE_ONCE(srcu_rs_window_fn, NULL);
+		synchronize_rcu();
+	}
+	mutex_unlock(&srcu_rs_window_mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(srcu_rs_set_generic_window);
+#endif
 
 /*
  * The callback list: one FIFO of rcu_heads, cut into at most SRCU_RS_CB_SEGS

@@ -251,6 +251,14 @@ static __always_inline u32 __srcu_rs_fault(struct srcu_rs *ssp)
 	return 0;
 }
 
+#ifdef CONFIG_SRCU_RS_GENERIC_PERCPU
+/* Test hook between the load and the store of the generic increment. */
+typedef void (*srcu_rs_window_fn_t)(struct srcu_rs *ssp, unsigned long slot);
+
+void srcu_rs_generic_window(struct srcu_rs *ssp, unsigned long slot);
+int srcu_rs_set_generic_window(struct srcu_rs *ssp, srcu_rs_window_fn_t fn);
+#endif
+
 /*
  * Per-CPU half of a reader counter.  Never used in NMI: NMI readers use the
  * atomic half, so this increment only has to be irq-safe.
@@ -261,16 +269,21 @@ static __always_inline void __srcu_rs_percpu_inc(struct srcu_rs *ssp,
 #ifdef CONFIG_SRCU_RS_GENERIC_PERCPU
 	unsigned long flags;
 	unsigned long *p;
+	unsigned long v;
 
 	/*
 	 * What this_cpu_inc() is on architectures without NMI-safe per-CPU
 	 * operations (asm-generic/percpu.h): load, add and store with
 	 * interrupts disabled.  An NMI between the load and the store would
 	 * lose its own increment, which is why NMI readers never come here.
+	 * srcu_rs_generic_window() lets the KUnit tests put an NMI exactly
+	 * there; it does nothing for any other domain.
 	 */
 	local_irq_save(flags);
 	p = raw_cpu_ptr(&ssp->pcpu->cnt[slot]);
-	WRITE_ONCE(*p, READ_ONCE(*p) + 1);
+	v = READ_ONCE(*p);
+	srcu_rs_generic_window(ssp, slot);
+	WRITE_ONCE(*p, v + 1);
 	local_irq_restore(flags);
 #else
 	this_cpu_inc(ssp->pcpu->cnt[slot]);

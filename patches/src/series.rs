@@ -520,9 +520,14 @@ const KUNIT_KCONFIG: &str = "config SRCU_RS_KUNIT_TEST
 \t  KUnit tests of srcu_rs: grace periods that must wait for a
 \t  reader, readers nested three deep whose outermost unlock runs
 \t  on another CPU, hardirq readers and call_srcu_rs() from hardirq
-\t  (irq_work), the polling API, cleanup_srcu_rs() refusing to
-\t  free a domain with an active reader, and the reader count of
-\t  srcu_rs_readers_locked().
+\t  (irq_work), NMI readers (self-NMIs, x86) while grace periods
+\t  run, call_srcu_rs() and start_poll_synchronize_srcu_rs() issued
+\t  in early boot (built-in only), the polling API,
+\t  cleanup_srcu_rs() refusing to free a domain with an active
+\t  reader, and the reader count of srcu_rs_readers_locked().
+\t  With SRCU_RS_GENERIC_PERCPU, each NMI is sent between the load
+\t  and the store of a per-CPU increment, so that srcu_rs.fault=4
+\t  (NMI readers in the per-CPU half) makes the NMI test fail.
 \n\t  Say N unless you are testing srcu_rs.
 
 ";
@@ -534,15 +539,20 @@ fn p5_kunit(c: &Ctx) -> Result<Vec<String>> {
         &c.src("patches/templates/srcu_rs_test.c")?,
     )?;
     edit(&c.tree, "kernel/rcu/Kconfig", |s| {
-        let anchor = "\t  catch them.  Never enable this on a production kernel.\n\n";
+        let anchor = "\t  Never enable this on a production kernel.\n\n";
         replace_n(s, anchor, &format!("{anchor}{KUNIT_KCONFIG}"), 1, "Kconfig")
     })?;
     edit(&c.tree, "kernel/rcu/Makefile", |s| {
+        // Before srcu_rs.o: initcalls of one level run in link order, and the test's
+        // early_initcall must find srcu_rs still in boot mode (before srcu_rs_init()).
         let anchor = "obj-$(CONFIG_SRCU_RS) += srcu_rs.o srcu_rs_rust.o\n";
         replace_n(
             s,
             anchor,
-            &format!("{anchor}obj-$(CONFIG_SRCU_RS_KUNIT_TEST) += srcu_rs_test.o\n"),
+            &format!(
+                "# Linked first: its early_initcall must run before srcu_rs_init().\n\
+                 obj-$(CONFIG_SRCU_RS_KUNIT_TEST) += srcu_rs_test.o\n{anchor}"
+            ),
             1,
             "Makefile",
         )
@@ -623,7 +633,9 @@ one this_cpu_inc() and one smp_mb() per side, plus an in_nmi() test.\n\
 Test-only options: SRCU_RS_GENERIC_PERCPU makes the per-CPU increment an\n\
 irq-save load/add/store as on generic architectures, and\n\
 SRCU_RS_FAULT_INJECTION adds srcu_rs.fault= to select a deliberately\n\
-broken variant.{sob}"
+broken variant; under SRCU_RS_GENERIC_PERCPU, srcu_rs_generic_window() is a\n\
+test hook between the load and the store that acts only for the domain a\n\
+test registered with srcu_rs_set_generic_window().{sob}"
             ),
             apply: p1_srcu_rs,
         },
@@ -683,8 +695,25 @@ a reader started before it, readers nested three deep whose outermost\n\
 unlock runs on another CPU, a hardirq reader and call_srcu_rs() from\n\
 hardirq (a hard irq_work), the polling API on a dynamic domain,\n\
 cleanup_srcu_rs() refusing, with a warning and nothing freed, while a\n\
-reader is active, and srcu_rs_readers_locked() growing by exactly k\n\
-after k lock/unlock pairs on a private domain.{sob}"
+reader is active, srcu_rs_readers_locked() growing by exactly k\n\
+after k lock/unlock pairs on a private domain, NMI readers, and requests\n\
+made in early boot.\n\
+\n\
+NMI readers (x86): an NMI handler takes and releases the read lock of a\n\
+private domain for each self-NMI the test sends, while a kthread runs\n\
+synchronize_srcu_rs() in a loop; the domain must count every task and\n\
+NMI lock exactly, and its grace periods must keep completing (bounded\n\
+wait; a domain that cannot finish is leaked, not freed).  With\n\
+SRCU_RS_GENERIC_PERCPU each NMI is sent from srcu_rs_generic_window(),\n\
+between the load and the store of the task's per-CPU increment, and\n\
+waited for there: at least one NMI must land in that window, and\n\
+srcu_rs.fault=4 (NMI readers counted in the per-CPU half) must fail.\n\
+\n\
+Early boot (built-in): an early_initcall, linked before srcu_rs.o so that\n\
+srcu_rs is still in boot mode, issues call_srcu_rs(),\n\
+start_poll_synchronize_srcu_rs() and call_srcu_rs() on a static domain;\n\
+both callbacks must run exactly once, in order, the second after the\n\
+polled grace period completed.{sob}"
             ),
             apply: p5_kunit,
         },
