@@ -480,6 +480,16 @@ pub fn kut_results(p: &PhaseLog) -> BTreeMap<String, (String, f64)> {
     m
 }
 
+/// The kvm-unit-tests test whose output was the last seen in a phase that never ended (the guest died in it).
+pub fn kut_running(p: &PhaseLog) -> Option<String> {
+    let done = kut_results(p);
+    p.lines.iter().rev().find_map(|l| {
+        let i = l.find("SRCUTEST: KUT_START ")?;
+        let name = kv(&l[i..], "name")?;
+        (!done.contains_key(&name)).then_some(name)
+    })
+}
+
 pub fn table(rows: &[Row]) -> String {
     let mut s = String::new();
     let w0 = rows.iter().map(|r| r.phase.len()).max().unwrap_or(5).max(5);
