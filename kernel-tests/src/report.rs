@@ -300,6 +300,24 @@ pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
         })
         .collect();
+    let mut m = m;
+    // What L1 did per signal (kvm-irq-stress's `activity`): nested exits and L1's own interrupts, to compare the
+    // kernels' load on TCG's SVM emulation.
+    let act = p.lines.iter().rev().find_map(|l| {
+        l.find("KVM_IRQ_STRESS_ACTIVITY: ")
+            .map(|i| l[i + 25..].to_string())
+    });
+    let mut per_signal = Vec::new();
+    for w in act.as_deref().unwrap_or("").split_whitespace() {
+        if let Some((k, v)) = w.split_once('=') {
+            m.insert(format!("activity.{k}"), v.to_string());
+            if let Some(name) = k.strip_suffix("_per_signal") {
+                if ["kvm.exits", "kvm.irq_exits", "l1.LOC", "l1.RES", "l1.CAL", "l1.IWI"].contains(&name) {
+                    per_signal.push(format!("{name} {v}"));
+                }
+            }
+        }
+    }
     let g = |k: &str| m.get(k).cloned().unwrap_or_default();
     let detail = format!(
         "signals {} = arrived {} (judged {}, transitional {}; irqfd {}, KVM_IRQ_LINE {}, churn {}), routing generations {} \
@@ -330,6 +348,11 @@ pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
         g("vcpu_restored"),
         g("reinjected")
     );
+    let detail = if per_signal.is_empty() {
+        detail
+    } else {
+        format!("{detail}; per signal: {}", per_signal.join(", "))
+    };
     // Failures of TCG's SVM emulation that the program found and repaired (see kvm-irq-stress's
     // `repair_apic`): a run that still has errors after them says nothing about irq_srcu either way.
     let emulator: u64 = ["apic_stuck", "vcpu_restored", "reinjected"]

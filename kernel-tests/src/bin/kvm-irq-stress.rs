@@ -28,6 +28,7 @@
 //! are errors. The last line printed is machine-parseable:
 //! `KVM_IRQ_STRESS: result=PASS|FAIL key=value ...`.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread;
@@ -631,6 +632,70 @@ fn print_stat(when: &str, path: &str) -> Option<(u64, u64)> {
     }
 }
 
+/// KVM's per-VM exit and injection counters (debugfs, summed over the VM's vCPUs) whose rate per signal is
+/// compared between kernels: every nested #VMEXIT is a trip through TCG's SVM emulation, the code that fails
+/// (see `repair_apic`), so a kernel that makes more of them meets more of its failures.
+const KVM_STATS: &[&str] = &[
+    "exits",
+    "irq_exits",
+    "halt_exits",
+    "irq_window_exits",
+    "irq_injections",
+    "request_irq_exits",
+    "signal_exits",
+];
+
+/// A snapshot of what the host (L1 for this program) did around the VM: the VM's KVM counters and the
+/// interrupts L1's CPUs took (`/proc/interrupts`, summed over CPUs, by row: LOC, RES, CAL, TLB, IWI, NMI, ...).
+fn activity(vm_dir: &str) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for s in KVM_STATS {
+        if let Some(v) = std::fs::read_to_string(format!("{vm_dir}/{s}"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            m.insert(format!("kvm.{s}"), v);
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/interrupts") {
+        let ncpu = text
+            .lines()
+            .next()
+            .map(|h| h.split_whitespace().count())
+            .unwrap_or(0);
+        for l in text.lines().skip(1) {
+            let mut it = l.split_whitespace();
+            let Some(name) = it.next().and_then(|n| n.strip_suffix(':')) else {
+                continue;
+            };
+            // only the architectural rows (LOC, RES, ...): device lines are numbered
+            if name.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let sum: u64 = it.take(ncpu).filter_map(|v| v.parse::<u64>().ok()).sum();
+            m.insert(format!("l1.{name}"), sum);
+        }
+    }
+    m
+}
+
+/// Prints `KVM_IRQ_STRESS_ACTIVITY` with each counter's growth over the run and per signal sent.
+fn print_activity(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, signals: u64) {
+    let mut line = format!("KVM_IRQ_STRESS_ACTIVITY: signals={signals}");
+    for (k, a) in after {
+        let Some(b) = before.get(k) else { continue };
+        let d = a.saturating_sub(*b);
+        if d == 0 {
+            continue;
+        }
+        line.push_str(&format!(
+            " {k}={d} {k}_per_signal={:.2}",
+            d as f64 / signals.max(1) as f64
+        ));
+    }
+    println!("{line}");
+}
+
 fn seg(selector: u16, type_: u8) -> kvm_segment {
     kvm_segment {
         base: 0,
@@ -792,6 +857,12 @@ fn run() -> Result<bool> {
         std::os::fd::AsRawFd::as_raw_fd(&sh.vm)
     );
     let stat_before = print_stat("before", &stat_path);
+    let vm_dir = format!(
+        "/sys/kernel/debug/kvm/{}-{}",
+        std::process::id(),
+        std::os::fd::AsRawFd::as_raw_fd(&sh.vm)
+    );
+    let activity_before = activity(&vm_dir);
     // Generation 0.
     sh.vm
         .set_gsi_routing(&sh.routing_table(0)?)
@@ -1143,6 +1214,7 @@ fn run() -> Result<bool> {
     let sent: u64 = sent_by.iter().sum();
     let gens = sh.routing_generations.load(Relaxed);
     let stat_after = print_stat("after", &stat_path);
+    print_activity(&activity_before, &activity(&vm_dir), sent);
     let (srcu_readers, srcu_gps) = match (stat_before, stat_after) {
         (Some(b), Some(a)) => (
             format!("{}", a.0.wrapping_sub(b.0)),
