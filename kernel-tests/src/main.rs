@@ -53,7 +53,8 @@ struct RunArgs {
     /// Results directory (default: <repo>/results/kernel-tests-<unix time>).
     #[arg(long)]
     results: Option<PathBuf>,
-    /// Bounded CI tier: patched kernel only: build, boot, KUnit, short rcutorture, KVM irq stress, notifier test.
+    /// Bounded CI tier: the patched kernel (build, boot, KUnit, short rcutorture, KVM irq stress, notifier test) and
+    /// the patched-generic test-options kernel (KUnit only, then KUnit with srcu_rs.fault=4, which must fail).
     #[arg(long)]
     ci: bool,
     /// A built kvm-unit-tests tree: its x86 tests run inside the guest on both kernels.
@@ -62,7 +63,8 @@ struct RunArgs {
     /// kvm-unit-tests tests to run (comma-separated; default: the list in the README).
     #[arg(long, value_delimiter = ',')]
     kut_tests: Vec<String>,
-    /// Kernels to build and test: stock, patched (default: both; --ci: patched).
+    /// Kernels to build and test: stock, patched, their -lockdep/-kasan builds, patched-generic (default: all;
+    /// --ci: patched,patched-generic).
     #[arg(long, value_delimiter = ',')]
     kernels: Vec<String>,
     /// rcutorture duration per kernel, seconds (default 180; --ci 60).
@@ -92,13 +94,14 @@ struct RunArgs {
     /// Extra QEMU arguments for the outer VM, space-separated (e.g. `-d cpu_reset -D /tmp/qemu.log`).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     qemu_args: String,
-    /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs.
+    /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs (stock, patched, patched-generic).
     #[arg(long)]
     no_debug_variants: bool,
     /// Run only these in-guest phases (kunit, rcutorture, kvmstress, notifier, refscale, kut); default: all.
     #[arg(long, value_delimiter = ',')]
     phases: Vec<String>,
-    /// Skip the broken-variant check (patched kernel booted with srcu_rs.fault=N must fail rcutorture or the KVM stress).
+    /// Skip the broken-variant checks (patched kernel booted with srcu_rs.fault=N must fail rcutorture or the KVM
+    /// stress; patched-generic booted with srcu_rs.fault=4 must fail the KUnit NMI readers case).
     #[arg(long)]
     no_broken_check: bool,
     /// srcu-core fault number for the broken-variant check (2 = the grace period skips its second scan).
@@ -270,8 +273,9 @@ fn check() -> Result<()> {
     Ok(())
 }
 
-/// Kernels: the two under comparison, and their lockdep/PROVE_RCU and KASAN builds (run separately so their
-/// cost never confounds timings or the stock-vs-patched diff).
+/// Kernels: the two under comparison, their lockdep/PROVE_RCU and KASAN builds (run separately so their
+/// cost never confounds timings or the stock-vs-patched diff), and the patched test-options kernel
+/// `patched-generic` (SRCU_RS_GENERIC_PERCPU: KUnit only, for the NMI readers case and its broken check).
 const KERNELS: &[&str] = &[
     "stock",
     "patched",
@@ -279,7 +283,13 @@ const KERNELS: &[&str] = &[
     "patched-lockdep",
     "stock-kasan",
     "patched-kasan",
+    "patched-generic",
 ];
+
+/// The srcu-core fault the patched-generic broken check boots with (Fault::NmiInPercpuHalf), and the KUnit
+/// case that must catch it.
+const GENERIC_FAULT: u32 = 4;
+const NMI_CASE: &str = "srcu_rs_test_nmi_readers";
 
 fn base(k: &str) -> &str {
     k.split('-').next().unwrap_or(k)
@@ -326,20 +336,11 @@ fn run(a: RunArgs) -> Result<bool> {
     let kernels: Vec<String> = if !a.kernels.is_empty() {
         a.kernels.clone()
     } else if a.ci {
-        vec!["patched".into()]
+        vec!["patched".into(), "patched-generic".into()]
     } else if a.no_debug_variants {
-        vec!["stock".into(), "patched".into()]
+        vec!["stock".into(), "patched".into(), "patched-generic".into()]
     } else {
-        [
-            "stock",
-            "patched",
-            "stock-lockdep",
-            "patched-lockdep",
-            "stock-kasan",
-            "patched-kasan",
-        ]
-        .map(String::from)
-        .to_vec()
+        KERNELS.iter().map(|k| k.to_string()).collect()
     };
     for k in &kernels {
         if !KERNELS.contains(&k.as_str()) {
@@ -474,6 +475,10 @@ fn run(a: RunArgs) -> Result<bool> {
                 frags.push(repo.join("kernel-tests/config/kasan.fragment"));
                 required.push("KASAN");
             }
+            "generic" => {
+                frags.push(repo.join("kernel-tests/config/generic-percpu.fragment"));
+                required.extend(["SRCU_RS_GENERIC_PERCPU", "SRCU_RS_FAULT_INJECTION"]);
+            }
             _ => {}
         }
         let tc = Instant::now();
@@ -583,7 +588,10 @@ fn run(a: RunArgs) -> Result<bool> {
         if patched {
             plan.phases.push("kunit");
         }
-        plan.phases.extend(["rcutorture", "kvmstress", "notifier"]);
+        // the test-options kernel exists for its KUnit cases (and would confound every other phase)
+        if variant(k) != "generic" {
+            plan.phases.extend(["rcutorture", "kvmstress", "notifier"]);
+        }
         // refscale only on the plain kernels: lockdep and KASAN would swamp the read-side cost
         if !a.ci && variant(k).is_empty() {
             plan.refscale_types = if patched {
@@ -753,6 +761,51 @@ fn run(a: RunArgs) -> Result<bool> {
                 },
             });
         }
+    }
+
+    // ---- broken variant of the test-options kernel: NMI readers counted in the per-CPU half -----------------
+    if kernels.iter().any(|k| k == "patched-generic") && !a.no_broken_check {
+        let plan = Plan {
+            phases: vec!["kunit"],
+            torture_type: "srcu_rs",
+            refscale_types: vec![],
+        };
+        let extra = format!(
+            "srcu_rs.fault={GENERIC_FAULT} {}",
+            a.patched_append.clone().unwrap_or_default()
+        );
+        let o = boot_and_judge(
+            &mut p,
+            &qemu,
+            "patched-generic",
+            &outs["patched-generic"],
+            &images["patched-generic"],
+            &plan,
+            &a,
+            0,
+            0,
+            0,
+            0,
+            extra.trim(),
+            &results,
+            "-broken",
+        )?;
+        phase_secs.insert("boot+tests patched-generic-broken".into(), o.secs);
+        let (caught, detail) = generic_broken_verdict(&o.rows);
+        for mut r in o.rows {
+            if r.status == Status::Fail || r.status == Status::Pass {
+                r.detail = format!("(expected to fail) {} {}", r.status.as_str(), r.detail);
+                r.status = Status::Info;
+            }
+            rows.push(r);
+        }
+        rows.push(Row {
+            phase: format!("broken variant srcu_rs.fault={GENERIC_FAULT} detected"),
+            kernel: "patched-generic-broken".into(),
+            status: if caught { Status::Pass } else { Status::Fail },
+            secs: o.secs,
+            detail,
+        });
     }
 
     // ---- kvm-unit-tests: stock vs patched, with one retry of a regression ----------------------------------
@@ -946,6 +999,37 @@ fn run(a: RunArgs) -> Result<bool> {
     Ok(!failed)
 }
 
+/// The patched-generic kernel booted with srcu_rs.fault=4 is caught only when KUnit reports the NMI readers case
+/// as failed (`not ok N srcu_rs_test_nmi_readers`): a guest that died, or another case failing, does not count.
+fn generic_broken_verdict(rows: &[Row]) -> (bool, String) {
+    let kunit = rows.iter().find(|r| r.phase == "KUnit srcu_rs");
+    match kunit {
+        Some(r)
+            if r.status == Status::Fail
+                && r.detail.split("; ").any(|c| {
+                    c.starts_with("not ok ") && c.split_whitespace().nth(3) == Some(NMI_CASE)
+                }) =>
+        {
+            (
+                true,
+                format!(
+                    "caught by KUnit {NMI_CASE}: {}",
+                    r.detail.chars().take(200).collect::<String>()
+                ),
+            )
+        }
+        Some(r) => (
+            false,
+            format!(
+                "KUnit {NMI_CASE} did not fail on a deliberately broken srcu_rs: {} {}",
+                r.status.as_str(),
+                r.detail
+            ),
+        ),
+        None => (false, "no KUnit row".into()),
+    }
+}
+
 struct BootResult {
     rows: Vec<Row>,
     secs: f64,
@@ -956,7 +1040,6 @@ struct BootResult {
     kut: Option<BTreeMap<String, (String, f64)>>,
 }
 
-#[allow(clippy::too_many_arguments)]
 /// QEMU TCG threading for a boot that runs only kvm-unit-tests. QEMU 10.0.2's multi-threaded TCG aborts the
 /// whole outer VM on the `emulator` test (`tcg_handle_interrupt: assertion failed: (bql_locked())`, reached from
 /// its nested-SVM code without the big QEMU lock); single-threaded TCG runs it to the end. kvm-unit-tests are
@@ -995,6 +1078,7 @@ fn kut_boot(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn boot_and_judge(
     p: &mut Progress,
     qemu: &Path,
@@ -1037,7 +1121,8 @@ fn boot_and_judge(
     let mut budget = 120u64;
     for ph in &plan.phases {
         budget += match *ph {
-            "kunit" => 30,
+            // the NMI readers case waits up to 30 s for a grace period that a lost count keeps from ending
+            "kunit" => 90,
             "rcutorture" => torture_secs + 90,
             "kvmstress" => kvm_secs + 60,
             "notifier" => notifier_secs + 60,
@@ -1325,4 +1410,43 @@ fn boot_and_judge(
         stress,
         kut,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kunit_row(status: Status, detail: &str) -> Row {
+        Row {
+            phase: "KUnit srcu_rs".into(),
+            kernel: "patched-generic-broken".into(),
+            status,
+            secs: 0.0,
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn generic_broken_needs_the_nmi_case() {
+        let caught = kunit_row(
+            Status::Fail,
+            "pass:7 fail:1 skip:0; not ok 8 srcu_rs_test_nmi_readers",
+        );
+        assert!(generic_broken_verdict(&[caught]).0);
+        let other = kunit_row(
+            Status::Fail,
+            "pass:7 fail:1 skip:0; not ok 7 srcu_rs_test_early_boot",
+        );
+        assert!(!generic_broken_verdict(&[other]).0);
+        let passed = kunit_row(Status::Pass, "pass:8 fail:0 skip:0");
+        assert!(!generic_broken_verdict(&[passed]).0);
+        assert!(!generic_broken_verdict(&[]).0);
+    }
+
+    #[test]
+    fn generic_variant_is_known() {
+        assert!(KERNELS.contains(&"patched-generic"));
+        assert_eq!(base("patched-generic"), "patched");
+        assert_eq!(variant("patched-generic"), "generic");
+    }
 }
