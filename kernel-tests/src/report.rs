@@ -312,7 +312,16 @@ pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
         if let Some((k, v)) = w.split_once('=') {
             m.insert(format!("activity.{k}"), v.to_string());
             if let Some(name) = k.strip_suffix("_per_signal") {
-                if ["kvm.exits", "kvm.irq_exits", "l1.LOC", "l1.RES", "l1.CAL", "l1.IWI"].contains(&name) {
+                if [
+                    "kvm.exits",
+                    "kvm.irq_exits",
+                    "l1.LOC",
+                    "l1.RES",
+                    "l1.CAL",
+                    "l1.IWI",
+                ]
+                .contains(&name)
+                {
                     per_signal.push(format!("{name} {v}"));
                 }
             }
