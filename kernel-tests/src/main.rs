@@ -637,52 +637,38 @@ fn run(a: RunArgs) -> Result<bool> {
             )
         };
         let kut_names: Vec<String> = kut_tests.iter().flatten().map(|t| t.name.clone()).collect();
-        if plan.phases.is_empty() && run_kut {
-            // only kvm-unit-tests were asked for: no empty boot before them
-            kut_boot(
-                &mut p,
-                k,
-                &plan,
-                &kut_names,
-                &boot,
-                &mut rows,
-                &mut phase_secs,
-                &mut kut_by_kernel,
-            )?;
-            continue;
-        }
-        let mut outcome = boot(&mut p, "", &plan, "")?;
-        // A triple fault of the outer VM itself (no oops, no panic: the CPU could not even deliver a double
-        // fault) comes from TCG's SVM emulation swapping L1 and L2 state, the same failure kvm-irq-stress
-        // repairs inside L2 (see its `repair_apic`). Boot once more; the first attempt's rows stay in the
-        // table as INFO with its logs.
-        if outcome.triple_fault {
-            for r in &mut outcome.rows {
-                r.kernel.push_str(" (1st)");
-                if r.status == Status::Fail {
-                    r.status = Status::Info;
-                    r.detail = format!("(outer VM triple fault, booted again) {}", r.detail);
+        // only kvm-unit-tests asked for: no empty boot before them
+        if !plan.phases.is_empty() || !run_kut {
+            let mut outcome = boot(&mut p, "", &plan, "")?;
+            // A triple fault of the outer VM itself (no oops, no panic: the CPU could not even deliver a double
+            // fault) comes from TCG's SVM emulation swapping L1 and L2 state, the same failure kvm-irq-stress
+            // repairs inside L2 (see its `repair_apic`). Boot once more; the first attempt's rows stay in the
+            // table as INFO with its logs.
+            if outcome.triple_fault {
+                for r in &mut outcome.rows {
+                    r.kernel.push_str(" (1st)");
+                    if r.status == Status::Fail {
+                        r.status = Status::Info;
+                        r.detail = format!("(outer VM triple fault, booted again) {}", r.detail);
+                    }
                 }
+                let first = std::mem::take(&mut outcome.rows);
+                let secs = outcome.secs;
+                p.say(&format!(
+                    "{k}: the outer VM triple-faulted; booting once more"
+                ));
+                outcome = boot(&mut p, "-retry", &plan, "")?;
+                outcome.rows.splice(0..0, first);
+                outcome.secs += secs;
             }
-            let first = std::mem::take(&mut outcome.rows);
-            let secs = outcome.secs;
-            p.say(&format!(
-                "{k}: the outer VM triple-faulted; booting once more"
-            ));
-            outcome = boot(&mut p, "-retry", &plan, "")?;
-            outcome.rows.splice(0..0, first);
-            outcome.secs += secs;
-        }
-        phase_secs.insert(format!("boot+tests {k}"), outcome.secs);
-        rows.extend(outcome.rows);
-        if let Some(r) = outcome.refscale {
-            refscale.insert(k.clone(), r);
-        }
-        if let Some(s) = outcome.stress {
-            stress.insert(k.clone(), s);
-        }
-        if let Some(kr) = outcome.kut {
-            kut_by_kernel.insert(k.clone(), kr);
+            phase_secs.insert(format!("boot+tests {k}"), outcome.secs);
+            rows.extend(outcome.rows);
+            if let Some(r) = outcome.refscale {
+                refscale.insert(k.clone(), r);
+            }
+            if let Some(s) = outcome.stress {
+                stress.insert(k.clone(), s);
+            }
         }
         if run_kut {
             kut_boot(
@@ -749,14 +735,7 @@ fn run(a: RunArgs) -> Result<bool> {
                 })
                 .map(|r| format!("{}: {}", r.phase, r.detail))
                 .collect();
-            for mut r in o.rows {
-                // these rows are expected to fail: they are evidence, not the verdict
-                if r.status == Status::Fail || r.status == Status::Pass {
-                    r.detail = format!("(expected to fail) {} {}", r.status.as_str(), r.detail);
-                    r.status = Status::Info;
-                }
-                rows.push(r);
-            }
+            rows.extend(as_evidence(o.rows));
             rows.push(Row {
                 phase: format!("broken variant srcu_rs.fault={} detected", a.broken_fault),
                 kernel: "patched-broken".into(),
@@ -812,13 +791,7 @@ fn run(a: RunArgs) -> Result<bool> {
         )?;
         phase_secs.insert("boot+tests patched-generic-broken".into(), o.secs);
         let (caught, detail) = generic_broken_verdict(&o.rows);
-        for mut r in o.rows {
-            if r.status == Status::Fail || r.status == Status::Pass {
-                r.detail = format!("(expected to fail) {} {}", r.status.as_str(), r.detail);
-                r.status = Status::Info;
-            }
-            rows.push(r);
-        }
+        rows.extend(as_evidence(o.rows));
         rows.push(Row {
             phase: format!("broken variant srcu_rs.fault={GENERIC_FAULT} detected"),
             kernel: "patched-generic-broken".into(),
@@ -1058,6 +1031,18 @@ struct BootResult {
     refscale: Option<BTreeMap<String, Vec<f64>>>,
     stress: Option<BTreeMap<String, String>>,
     kut: Option<BTreeMap<String, (String, f64)>>,
+}
+
+/// The rows of a boot of a deliberately broken kernel: they are expected to fail, so they are evidence (INFO),
+/// not the verdict, which is the "broken variant ... detected" row that follows them.
+fn as_evidence(rows: Vec<Row>) -> impl Iterator<Item = Row> {
+    rows.into_iter().map(|mut r| {
+        if r.status == Status::Fail || r.status == Status::Pass {
+            r.detail = format!("(expected to fail) {} {}", r.status.as_str(), r.detail);
+            r.status = Status::Info;
+        }
+        r
+    })
 }
 
 /// QEMU TCG threading for a boot that runs only kvm-unit-tests. QEMU 10.0.2's multi-threaded TCG aborts the
