@@ -15,9 +15,11 @@ use crate::host::{self, run_logged};
 
 pub const GUEST_INIT: &str = include_str!("../guest/init");
 
-/// Builds the in-guest Rust programs static (`-C target-feature=+crt-static` on x86_64-unknown-linux-gnu).
-pub fn build_guest_programs(repo: &Path, work: &Path, log: &Path) -> Result<PathBuf> {
-    let target_dir = work.join("target-guest");
+/// Builds the in-guest Rust programs static (`-C target-feature=+crt-static` on x86_64-unknown-linux-gnu),
+/// into the checkout's own `target/` (cargo's freshness check follows the source paths it last built from, so a
+/// target directory shared by two checkouts can keep the other checkout's binary).
+pub fn build_guest_programs(repo: &Path, log: &Path) -> Result<PathBuf> {
+    let target_dir = repo.join("target/guest-static");
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.args([
         "build",

@@ -543,7 +543,7 @@ fn run(a: RunArgs) -> Result<bool> {
     p.begin("initramfs");
     let t = Instant::now();
     let glog = log("initramfs.log");
-    let stress_bin = guest::build_guest_programs(&repo, &work, &glog)?;
+    let stress_bin = guest::build_guest_programs(&repo, &glog)?;
     let kut_tests = match &a.kvm_unit_tests {
         Some(d) => Some(guest::kut_plan(d, &a.kut_tests)?),
         None => None,
