@@ -277,6 +277,8 @@ struct Shared {
     isr_requeued: AtomicU64,
     isr_cleared: AtomicU64,
     reinjected: AtomicU64,
+    /// When (µs since `epoch`) the vCPU state was last restored; 0: never.
+    restored_at_us: AtomicU64,
     probe_after_us: u64,
     repair: bool,
 }
@@ -554,24 +556,38 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
             what.push(format!("{v:#x} cleared"));
         }
     }
-    if corrupted {
-        // A handler cut off between its EOI and its report consumed its interrupt, and a vCPU reset after a
-        // Shutdown exit cleared IRR and ISR and disabled the APIC: a GSI that has waited past the probe
-        // threshold with nothing pending gets the vector its route gave at the send (any generation current
-        // while it was in flight is accepted for a signal sent during a routing change).
-        let now_us = sh.epoch.elapsed().as_micros() as u64;
+    // A handler cut off between its EOI and its report consumed its interrupt, and a vCPU reset after a
+    // Shutdown exit cleared IRR and ISR and disabled the APIC: a GSI that has waited past the probe threshold
+    // with nothing pending, and whose signal was sent before the restore, gets the vector its route gave at
+    // the send (any generation current while it was in flight is accepted for a signal sent during a routing
+    // change). Checked at the restore and at every later probe, since a signal sent just before the restore
+    // has not waited long enough yet at the restore itself. A GSI whose signal was sent after the last
+    // restore is never re-injected: nothing but a real loss can explain it.
+    let now_us = sh.epoch.elapsed().as_micros() as u64;
+    if corrupted && sh.repair {
+        sh.restored_at_us.store(now_us.max(1), SeqCst);
+    }
+    let restored_at = sh.restored_at_us.load(SeqCst);
+    if restored_at > 0 {
         for g in &sh.gsis {
-            let waited = now_us.saturating_sub(g.sent_at_us.load(SeqCst));
-            if g.outstanding.load(SeqCst) && waited >= sh.probe_after_us && !pending(g) {
+            let sent_at = g.sent_at_us.load(SeqCst);
+            let waited = now_us.saturating_sub(sent_at);
+            if g.outstanding.load(SeqCst)
+                && sent_at <= restored_at
+                && waited >= sh.probe_after_us
+                && !pending(g)
+            {
                 let v = sh.vector(g.index, g.sent_seq.load(SeqCst).div_ceil(2));
                 apic_set_bit(&mut lapic.regs, APIC_IRR, v, true);
                 reinjected += 1;
                 what.push(format!("{v:#x} re-injected"));
             }
         }
+    }
+    if corrupted {
         lapic.regs[APIC_SVR..APIC_SVR + 4]
             .copy_from_slice(&0x1FFu32.to_le_bytes().map(|b| b as libc::c_char));
-    } else if isr.is_empty() {
+    } else if isr.is_empty() && reinjected == 0 {
         // Halted with a deliverable interrupt pending: a wakeup that did not happen (informational: the
         // probe's own exit and re-entry makes KVM look at the IRR again).
         if !irr.is_empty()
@@ -847,6 +863,7 @@ fn run() -> Result<bool> {
         isr_requeued: AtomicU64::new(0),
         isr_cleared: AtomicU64::new(0),
         reinjected: AtomicU64::new(0),
+        restored_at_us: AtomicU64::new(0),
         probe_after_us: args.probe_after_ms * 1000,
         repair: !args.no_apic_repair,
     });
