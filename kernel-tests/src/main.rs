@@ -578,6 +578,7 @@ fn run(a: RunArgs) -> Result<bool> {
 
     // ---- boots -------------------------------------------------------------------------------------------
     let mut kut_by_kernel: BTreeMap<String, BTreeMap<String, (String, f64)>> = BTreeMap::new();
+    let kut_names: Vec<String> = kut_tests.iter().flatten().map(|t| t.name.clone()).collect();
     for k in &kernels {
         let patched = base(k) == "patched";
         let mut plan = Plan {
@@ -636,7 +637,6 @@ fn run(a: RunArgs) -> Result<bool> {
                 suffix,
             )
         };
-        let kut_names: Vec<String> = kut_tests.iter().flatten().map(|t| t.name.clone()).collect();
         // only kvm-unit-tests asked for: no empty boot before them
         if !plan.phases.is_empty() || !run_kut {
             let mut outcome = boot(&mut p, "", &plan, "")?;

@@ -293,14 +293,13 @@ pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
             BTreeMap::new(),
         );
     };
-    let m: BTreeMap<String, String> = line
+    let mut m: BTreeMap<String, String> = line
         .split_whitespace()
         .filter_map(|w| {
             w.split_once('=')
                 .map(|(a, b)| (a.to_string(), b.to_string()))
         })
         .collect();
-    let mut m = m;
     // What L1 did per signal (kvm-irq-stress's `activity`): nested exits and L1's own interrupts, to compare the
     // kernels' load on TCG's SVM emulation.
     let act = p.lines.iter().rev().find_map(|l| {

@@ -868,17 +868,14 @@ fn run() -> Result<bool> {
         repair: !args.no_apic_repair,
     });
     // Proof counters: the VM's irq_srcu readers and grace periods (the srcu_rs series' per-VM debugfs file).
-    let stat_path = format!(
-        "/sys/kernel/debug/kvm/{}-{}/irq_srcu",
-        std::process::id(),
-        std::os::fd::AsRawFd::as_raw_fd(&sh.vm)
-    );
-    let stat_before = print_stat("before", &stat_path);
+    // The VM's KVM debugfs directory: KVM's own counters, and on the srcu_rs kernel the `irq_srcu` file.
     let vm_dir = format!(
         "/sys/kernel/debug/kvm/{}-{}",
         std::process::id(),
         std::os::fd::AsRawFd::as_raw_fd(&sh.vm)
     );
+    let stat_path = format!("{vm_dir}/irq_srcu");
+    let stat_before = print_stat("before", &stat_path);
     let activity_before = activity(&vm_dir);
     // Generation 0.
     sh.vm
