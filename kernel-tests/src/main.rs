@@ -97,7 +97,7 @@ struct RunArgs {
     /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs (stock, patched, patched-generic).
     #[arg(long)]
     no_debug_variants: bool,
-    /// Run only these in-guest phases (kunit, rcutorture, kvmstress, notifier, refscale, kut); default: all.
+    /// Run only these in-guest phases (kunit, rcutorture, kvmpoll, kvmstress, notifier, refscale, kut); default: all.
     #[arg(long, value_delimiter = ',')]
     phases: Vec<String>,
     /// Skip the broken-variant checks (patched kernel booted with srcu_rs.fault=N must fail rcutorture or the KVM
@@ -591,7 +591,8 @@ fn run(a: RunArgs) -> Result<bool> {
         }
         // the test-options kernel exists for its KUnit cases (and would confound every other phase)
         if variant(k) != "generic" {
-            plan.phases.extend(["rcutorture", "kvmstress", "notifier"]);
+            plan.phases
+                .extend(["rcutorture", "kvmpoll", "kvmstress", "notifier"]);
         }
         // refscale only on the plain kernels: lockdep and KASAN would swamp the read-side cost
         if !a.ci && variant(k).is_empty() {
@@ -666,8 +667,8 @@ fn run(a: RunArgs) -> Result<bool> {
             if let Some(r) = outcome.refscale {
                 refscale.insert(k.clone(), r);
             }
-            if let Some(s) = outcome.stress {
-                stress.insert(k.clone(), s);
+            for (ph, s) in outcome.stress {
+                stress.insert(format!("{k} {ph}"), s);
             }
         }
         if run_kut {
@@ -696,7 +697,7 @@ fn run(a: RunArgs) -> Result<bool> {
             });
         } else {
             let plan = Plan {
-                phases: vec!["rcutorture", "kvmstress"],
+                phases: vec!["rcutorture", "kvmpoll", "kvmstress"],
                 torture_type: "srcu_rs",
                 refscale_types: vec![],
             };
@@ -1029,7 +1030,8 @@ struct BootResult {
     /// QEMU logged a triple fault of the outer VM (L1) itself: see `run`'s retry.
     triple_fault: bool,
     refscale: Option<BTreeMap<String, Vec<f64>>>,
-    stress: Option<BTreeMap<String, String>>,
+    /// The KVM stress result line's fields, per stress phase (`kvmpoll`, `kvmstress`).
+    stress: BTreeMap<String, BTreeMap<String, String>>,
     kut: Option<BTreeMap<String, (String, f64)>>,
 }
 
@@ -1179,7 +1181,7 @@ fn boot_and_judge(
             // the NMI readers case waits up to 30 s for a grace period that a lost count keeps from ending
             "kunit" => 90,
             "rcutorture" => torture_secs + 90,
-            "kvmstress" => kvm_secs + 60,
+            "kvmstress" | "kvmpoll" => kvm_secs + 60,
             "notifier" => notifier_secs + 60,
             "refscale" => plan.refscale_types.len() as u64 * (180 + 20),
             "kut" => kut_count as u64 * 100,
@@ -1277,13 +1279,14 @@ fn boot_and_judge(
         },
     });
     let mut refscale = None;
-    let mut stress = None;
+    let mut stress = BTreeMap::new();
     let mut kut = None;
     for ph in &plan.phases {
         let label = match *ph {
             "kunit" => "KUnit srcu_rs".to_string(),
             "rcutorture" => format!("rcutorture {} {}s", plan.torture_type, torture_secs),
             "kvmstress" => format!("KVM irq stress {kvm_secs}s"),
+            "kvmpoll" => format!("KVM irq stress, polled APIC {kvm_secs}s"),
             "notifier" => format!("srcu notifier test {notifier_secs}s"),
             "refscale" => format!("refscale {}", plan.refscale_types.join("+")),
             "kut" => "kvm-unit-tests run".to_string(),
@@ -1340,9 +1343,9 @@ fn boot_and_judge(
         let mut j = match *ph {
             "kunit" => report::judge_kunit(pl, "srcu_rs"),
             "rcutorture" => report::judge_rcutorture(pl, plan.torture_type),
-            "kvmstress" => {
+            "kvmstress" | "kvmpoll" => {
                 let (j, m) = report::judge_kvmstress(pl);
-                stress = Some(m);
+                stress.insert(ph.to_string(), m);
                 j
             }
             "notifier" => report::judge_notifier(pl),
@@ -1404,14 +1407,15 @@ fn boot_and_judge(
             secs: pl.secs,
             detail: j.detail,
         });
-        if *ph == "kvmstress" {
+        if let Some(m) = stress.get(*ph) {
             // proof that the kernel runs on srcu_rs: the domain's counters across the stress
-            let j = report::judge_proof(
-                stress.as_ref().unwrap_or(&Default::default()),
-                base(k) == "stock",
-            );
+            let j = report::judge_proof(m, base(k) == "stock");
             let row = Row {
-                phase: "srcu_rs counters".into(),
+                phase: if *ph == "kvmpoll" {
+                    "srcu_rs counters (polled)".into()
+                } else {
+                    "srcu_rs counters".into()
+                },
                 kernel: kern.clone(),
                 status: j.status,
                 secs: 0.0,

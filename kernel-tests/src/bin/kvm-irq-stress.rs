@@ -16,6 +16,19 @@
 //! * routing updaters: several threads install the same next-generation table with `KVM_SET_GSI_ROUTING` at
 //!   once (`synchronize_srcu_expedited` from many updaters), generation after generation.
 //!
+//! Two ways to receive the interrupts (`--delivery`):
+//! * `guest` (default): the vCPU runs the guest above, which takes each interrupt and reports it. On a
+//!   machine whose nested virtualization is emulated (QEMU TCG's SVM), the injection into the guest itself
+//!   sometimes fails; `repair_apic` finds and repairs those failures and a run that needed one is reported
+//!   INCONCLUSIVE.
+//! * `polled`: the vCPU never runs. A poller thread plays the guest's part on the vCPU's in-kernel local APIC:
+//!   it reads IRR with `KVM_GET_LAPIC`, reports each pending vector as an arrival and clears it with
+//!   `KVM_SET_LAPIC`. Every `irq_srcu` reader and updater runs exactly as in `guest` mode (the route lookup and
+//!   delivery into the APIC happen in the sender's syscall), but no interrupt is ever injected into a guest, so
+//!   the emulator's injection path is out of the picture and the tally can gate. `KVM_SET_LAPIC` rewrites the
+//!   whole register page, so the poller excludes sends while it reads and rewrites it (`Shared::send_gate`):
+//!   an IRR bit set in between would be overwritten, not lost by the kernel.
+//!
 //! Exact tally: each GSI has at most one interrupt outstanding (its signaller waits for the guest's port write
 //! before sending again). A sequence counter is odd while a generation's ioctls are in flight and becomes even
 //! when the first of them returns. A signal is *judged* when the counter was even and unchanged from before the
@@ -30,12 +43,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
-use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::sync::{Arc, Barrier, Condvar, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use kvm_bindings::{
     kvm_irq_routing_entry, kvm_segment, kvm_userspace_memory_region, KvmIrqRouting,
     KVM_IRQ_ROUTING_MSI, KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_HALTED,
@@ -172,6 +185,10 @@ struct Args {
     /// Seconds to run the signallers and updaters.
     #[arg(long, default_value_t = 20)]
     secs: u64,
+    /// How interrupts are received: by the running guest, or by polling the vCPU's local APIC (see the
+    /// module documentation).
+    #[arg(long, value_enum, default_value_t = Delivery::Guest)]
+    delivery: Delivery,
     /// GSIs signalled through irqfds (KVM_IRQFD + eventfd write).
     #[arg(long, default_value_t = 3)]
     irqfd_gsis: u32,
@@ -192,6 +209,7 @@ struct Args {
     probe_after_ms: u64,
     /// Halfway through, make one interrupt look like a lost injection (IRR to ISR without its handler running):
     /// the repair must recover it, and with `--no-apic-repair` the run must fail (checks the probe itself).
+    /// With `--delivery polled`: the poller clears one pending vector unreported, and the run must fail.
     #[arg(long)]
     simulate_lost_injection: bool,
     /// Only report (do not repair) an interrupt the local APIC accepted whose handler never ran.
@@ -201,6 +219,15 @@ struct Args {
     /// load is lost.
     #[arg(long, default_value_t = 15000)]
     lost_ms: u64,
+}
+
+/// Who receives the interrupts (see the module documentation).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum Delivery {
+    /// The vCPU runs the guest, which reports each vector with a port write.
+    Guest,
+    /// The vCPU never runs; a poller reads and clears IRR with `KVM_GET_LAPIC`/`KVM_SET_LAPIC`.
+    Polled,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -281,6 +308,14 @@ struct Shared {
     restored_at_us: AtomicU64,
     probe_after_us: u64,
     repair: bool,
+    delivery: Delivery,
+    /// Held shared by every send, exclusively by the `polled` poller while it reads and rewrites the local APIC
+    /// (`KVM_SET_LAPIC` would overwrite an IRR bit set in between). Sends still run concurrently with each other
+    /// and with every updater.
+    send_gate: RwLock<()>,
+    /// `polled`: local APIC reads, and those that found a pending vector.
+    polls: AtomicU64,
+    polls_found: AtomicU64,
 }
 
 impl Shared {
@@ -316,6 +351,33 @@ impl Shared {
         KvmIrqRouting::from_entries(&entries).map_err(|e| anyhow::anyhow!("routing table: {e:?}"))
     }
 
+    /// Vector `v` arrived (the guest reported it, or the poller found it in IRR): count it for its GSI and wake
+    /// the GSI's signaller, which judges it.
+    fn arrive(&self, v: u32) {
+        let idx = v.checked_sub(VEC_BASE).map(|d| d / self.per_gsi);
+        match idx.and_then(|i| self.gsis.get(i as usize)) {
+            Some(g) => {
+                let mut a = g.arrival.lock().unwrap();
+                if !g.outstanding.swap(false, SeqCst) {
+                    self.errors.duplicate.fetch_add(1, Relaxed);
+                    self.note(format!(
+                        "gsi {}: arrival on vector {v:#x} with nothing outstanding",
+                        g.gsi
+                    ));
+                }
+                a.count += 1;
+                a.vector = v;
+                a.seq = self.seq.load(SeqCst);
+                drop(a);
+                g.cv.notify_all();
+            }
+            None => {
+                self.errors.unexpected.fetch_add(1, Relaxed);
+                self.note(format!("arrival on unassigned vector {v:#x}"));
+            }
+        }
+    }
+
     /// One signal on `g` under the one-outstanding rule, then the tally. Returns false to stop the thread.
     fn signal(&self, g: &Gsi, send: &dyn Fn() -> std::io::Result<()>) -> bool {
         let before = g.arrival.lock().unwrap().count;
@@ -324,7 +386,11 @@ impl Shared {
         g.outstanding.store(true, SeqCst);
         let s1 = self.seq.load(SeqCst);
         g.sent_seq.store(s1, SeqCst);
-        if let Err(e) = send() {
+        let sent = {
+            let _gate = self.send_gate.read().unwrap();
+            send()
+        };
+        if let Err(e) = sent {
             self.errors.ioctl.fetch_add(1, Relaxed);
             self.note(format!("gsi {} ({:?}): send failed: {e}", g.gsi, g.kind));
             g.outstanding.store(false, SeqCst);
@@ -627,6 +693,67 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
 /// Reads the VM's `irq_srcu` debugfs file (`readers=N grace_periods=M`, present only on a kernel whose
 /// `kvm->irq_srcu` runs on srcu_rs), prints it as `SRCU_RS_STAT <when> kvm/irq_srcu: ...` (or
 /// `SRCU_RS_STAT <when> none`) and returns the two numbers.
+/// `polled` delivery: plays the guest's part on the local APIC of a vCPU that never runs (see the module
+/// documentation). Software-enables the APIC, sets `ready`, then reports and clears IRR bits for ever; returns
+/// only when the APIC cannot be read or written, or finds a vector in service (nothing can accept one).
+///
+/// With `SIMULATE` set (`--simulate-lost-injection`), it clears one pending vector without reporting it: a
+/// lost interrupt, which the tally must fail on.
+fn poll_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, ready: &AtomicBool) -> Result<()> {
+    let mut lapic = vcpu.get_lapic().context("KVM_GET_LAPIC")?;
+    let svr = (0x100 | SPURIOUS_VECTOR as u32).to_le_bytes();
+    for (i, b) in svr.iter().enumerate() {
+        lapic.regs[APIC_SVR + i] = *b as libc::c_char;
+    }
+    vcpu.set_lapic(&lapic)
+        .context("KVM_SET_LAPIC (software enable)")?;
+    ready.store(true, SeqCst);
+    loop {
+        let (pending, dropped) = {
+            let _gate = sh.send_gate.write().unwrap();
+            let mut lapic = vcpu.get_lapic().context("KVM_GET_LAPIC")?;
+            let isr = apic_bits(&lapic.regs, APIC_ISR);
+            if !isr.is_empty() {
+                bail!("local APIC of a vCPU that never ran has vectors in service: {isr:x?}");
+            }
+            let mut pending = apic_bits(&lapic.regs, APIC_IRR);
+            if !pending.is_empty() {
+                for &v in &pending {
+                    apic_set_bit(&mut lapic.regs, APIC_IRR, v, false);
+                }
+                vcpu.set_lapic(&lapic).context("KVM_SET_LAPIC")?;
+            }
+            let dropped = if !pending.is_empty() && SIMULATE.swap(false, SeqCst) {
+                pending.pop()
+            } else {
+                None
+            };
+            (pending, dropped)
+        };
+        sh.polls.fetch_add(1, Relaxed);
+        if let Some(v) = dropped {
+            sh.note(format!(
+                "simulated a lost interrupt: vector {v:#x} cleared from IRR unreported"
+            ));
+        }
+        if DUMP.swap(false, SeqCst) {
+            println!(
+                "kvm-irq-stress: vCPU state at the lost signal: {}",
+                vcpu_state(vcpu)
+            );
+        }
+        if pending.is_empty() && dropped.is_none() {
+            // nothing pending: let the senders in
+            thread::sleep(Duration::from_micros(50));
+            continue;
+        }
+        sh.polls_found.fetch_add(1, Relaxed);
+        for v in pending {
+            sh.arrive(v);
+        }
+    }
+}
+
 fn print_stat(when: &str, path: &str) -> Option<(u64, u64)> {
     let parsed = std::fs::read_to_string(path).ok().and_then(|text| {
         let line = text.lines().next()?.trim().to_string();
@@ -866,6 +993,10 @@ fn run() -> Result<bool> {
         restored_at_us: AtomicU64::new(0),
         probe_after_us: args.probe_after_ms * 1000,
         repair: !args.no_apic_repair,
+        delivery: args.delivery,
+        send_gate: RwLock::new(()),
+        polls: AtomicU64::new(0),
+        polls_found: AtomicU64::new(0),
     });
     // Proof counters: the VM's irq_srcu readers and grace periods (the srcu_rs series' per-VM debugfs file).
     // The VM's KVM debugfs directory: KVM's own counters, and on the srcu_rs kernel the `irq_srcu` file.
@@ -890,12 +1021,24 @@ fn run() -> Result<bool> {
     // prints the local APIC's IRR/ISR, to tell a stuck guest (an ISR bit never EOIed) from a lost injection.
     register_signal_handler(SIGRTMIN(), kick_handler)
         .map_err(|e| anyhow::anyhow!("signal handler: {e}"))?;
-    let vcpu_thread;
-    {
+    let vcpu_thread = if args.delivery == Delivery::Polled {
         let guest_ready = guest_ready.clone();
         let sh = sh.clone();
         let guest_ok = guest_ok.clone();
-        vcpu_thread = thread::Builder::new()
+        thread::Builder::new()
+            .name("apic-poller".into())
+            .spawn(move || {
+                if let Err(e) = poll_apic(&vcpu, &sh, &guest_ready) {
+                    sh.errors.guest_fault.fetch_add(1, Relaxed);
+                    sh.note(format!("APIC poller: {e:#}"));
+                    guest_ok.store(false, SeqCst);
+                }
+            })?
+    } else {
+        let guest_ready = guest_ready.clone();
+        let sh = sh.clone();
+        let guest_ok = guest_ok.clone();
+        thread::Builder::new()
             .name("vcpu0".into())
             .spawn(move || loop {
                 let exit = vcpu.run();
@@ -928,31 +1071,7 @@ fn run() -> Result<bool> {
                     continue;
                 }
                 match exit {
-                    Ok(VcpuExit::IoOut(PORT_VECTOR, data)) => {
-                        let v = data[0] as u32;
-                        let idx = v.checked_sub(VEC_BASE).map(|d| d / sh.per_gsi);
-                        match idx.and_then(|i| sh.gsis.get(i as usize)) {
-                            Some(g) => {
-                                let mut a = g.arrival.lock().unwrap();
-                                if !g.outstanding.swap(false, SeqCst) {
-                                    sh.errors.duplicate.fetch_add(1, Relaxed);
-                                    sh.note(format!(
-                                        "gsi {}: arrival on vector {v:#x} with nothing outstanding",
-                                        g.gsi
-                                    ));
-                                }
-                                a.count += 1;
-                                a.vector = v;
-                                a.seq = sh.seq.load(SeqCst);
-                                drop(a);
-                                g.cv.notify_all();
-                            }
-                            None => {
-                                sh.errors.unexpected.fetch_add(1, Relaxed);
-                                sh.note(format!("arrival on unassigned vector {v:#x}"));
-                            }
-                        }
-                    }
+                    Ok(VcpuExit::IoOut(PORT_VECTOR, data)) => sh.arrive(data[0] as u32),
                     Ok(VcpuExit::IoOut(PORT_READY, _)) => guest_ready.store(true, SeqCst),
                     Ok(VcpuExit::IoOut(PORT_SPURIOUS, _)) => {
                         sh.spurious.fetch_add(1, Relaxed);
@@ -989,14 +1108,14 @@ fn run() -> Result<bool> {
                         return;
                     }
                 }
-            })?;
-    }
+            })?
+    };
 
     // An interrupt sent before the guest has software-enabled its local APIC is dropped: wait for the guest.
     let t0 = Instant::now();
     while !guest_ready.load(SeqCst) {
         if !guest_ok.load(SeqCst) || t0.elapsed() > Duration::from_secs(30) {
-            bail!("guest did not start (no ready port write in 30 s)");
+            bail!("guest did not start (no ready port write, or the APIC poller did not enable the APIC, in 30 s)");
         }
         thread::sleep(Duration::from_millis(1));
     }
@@ -1169,7 +1288,8 @@ fn run() -> Result<bool> {
             g.outstanding.load(SeqCst)
                 && now_us.saturating_sub(g.sent_at_us.load(SeqCst)) >= probe_after_us
         });
-        if waiting && now_us >= next_probe_us {
+        // (`polled`: no guest, nothing to probe)
+        if waiting && now_us >= next_probe_us && sh.delivery == Delivery::Guest {
             next_probe_us = now_us + 500_000;
             PROBE.store(true, SeqCst);
         }
@@ -1178,8 +1298,8 @@ fn run() -> Result<bool> {
             dumped = true;
         }
         // A request stays set until the vCPU thread serves it: kick until then (a signal that lands while
-        // the thread is outside KVM_RUN does not interrupt it).
-        if kick_requests().any(|f| f.load(SeqCst)) {
+        // the thread is outside KVM_RUN does not interrupt it). The poller serves its requests unasked.
+        if sh.delivery == Delivery::Guest && kick_requests().any(|f| f.load(SeqCst)) {
             let _ = vcpu_thread.kill(SIGRTMIN());
         }
         if Instant::now() >= next_report {
@@ -1240,12 +1360,13 @@ fn run() -> Result<bool> {
     let exercised = judged > 0 && (args.updaters == 0 || gens > 0);
     let pass = errors == 0 && exercised;
     println!(
-        "KVM_IRQ_STRESS: result={} secs={:.1} signals={sent} arrived={arrived} judged={judged} transitional={transitional} \
+        "KVM_IRQ_STRESS: result={} delivery={} secs={:.1} signals={sent} arrived={arrived} judged={judged} transitional={transitional} \
          irqfd_signals={} irq_line_signals={} churn_signals={} routing_generations={gens} routing_ioctls={} \
          irqfd_assign={} irqfd_deassign={} irqfd_close={} vcpu_exits={} spurious={} lost={} duplicate={} \
          wrong_vector={} unexpected={} guest_fault={} ioctl_errors={} tally_mismatch={mismatch} gsis={ngsi} \
-         updaters={} max_wait_ms={} starved={} apic_probes={} apic_stuck={} vcpu_restored={} halted_pending={} isr_requeued={} isr_cleared={} reinjected={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
+         updaters={} max_wait_ms={} starved={} apic_probes={} apic_stuck={} vcpu_restored={} halted_pending={} isr_requeued={} isr_cleared={} reinjected={} apic_polls={} apic_polls_found={} srcu_readers={srcu_readers} srcu_grace_periods={srcu_gps}",
         if pass { "PASS" } else { "FAIL" },
+        args.delivery.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default(),
         start.elapsed().as_secs_f64(),
         sent_by[Kind::Irqfd as usize],
         sent_by[Kind::Line as usize],
@@ -1272,6 +1393,8 @@ fn run() -> Result<bool> {
         sh.isr_requeued.load(Relaxed),
         sh.isr_cleared.load(Relaxed),
         sh.reinjected.load(Relaxed),
+        sh.polls.load(Relaxed),
+        sh.polls_found.load(Relaxed),
     );
     Ok(pass)
 }
