@@ -696,8 +696,10 @@ fn run(a: RunArgs) -> Result<bool> {
                 detail: "CONFIG_SRCU_RS_FAULT_INJECTION is not in the patched .config (the series lacks it)".into(),
             });
         } else {
+            // The guest-delivery stress is left out: it cannot fail here (INCONCLUSIVE at worst) and its
+            // emulator failures can take the outer VM down.
             let plan = Plan {
-                phases: vec!["rcutorture", "kvmpoll", "kvmstress"],
+                phases: vec!["rcutorture", "kvmpoll"],
                 torture_type: "srcu_rs",
                 refscale_types: vec![],
             };
@@ -706,22 +708,37 @@ fn run(a: RunArgs) -> Result<bool> {
                 a.broken_fault,
                 a.patched_append.clone().unwrap_or_default()
             );
-            let o = boot_and_judge(
-                &mut p,
-                &qemu,
-                "patched",
-                &outs["patched"],
-                &images["patched"],
-                &plan,
-                &a,
-                torture_secs.min(60),
-                kvm_secs.min(30),
-                0,
-                0,
-                extra.trim(),
-                &results,
-                "-broken",
-            )?;
+            let broken_boot = |p: &mut Progress, suffix: &str| {
+                boot_and_judge(
+                    p,
+                    &qemu,
+                    "patched",
+                    &outs["patched"],
+                    &images["patched"],
+                    &plan,
+                    &a,
+                    torture_secs.min(60),
+                    kvm_secs.min(30),
+                    0,
+                    0,
+                    extra.trim(),
+                    &results,
+                    suffix,
+                )
+            };
+            let mut o = broken_boot(&mut p, "-broken")?;
+            if o.triple_fault {
+                // an outer-VM triple fault is TCG's, not the broken grace period's: it must not count as
+                // catching it, so boot once more and keep the first attempt's rows as INFO evidence
+                p.say("patched-broken: the outer VM triple-faulted; booting once more");
+                rows.extend(as_evidence(std::mem::take(&mut o.rows)).map(|mut r| {
+                    r.kernel.push_str(" (1st, outer VM triple fault)");
+                    r
+                }));
+                let secs = o.secs;
+                o = broken_boot(&mut p, "-broken-retry")?;
+                o.secs += secs;
+            }
             phase_secs.insert("boot+tests patched-broken".into(), o.secs);
             // only rcutorture, the KVM stress or a hung/dead guest count as catching it (not, e.g., a boot warning
             // that the non-broken kernel shows too)
