@@ -123,11 +123,14 @@ pub enum Series {
     Files { files: Vec<PathBuf>, stamp: String },
 }
 
-fn hash_files(files: &[PathBuf]) -> String {
-    // FNV-1a over names and contents: a cheap "did the series change" stamp.
+/// FNV-1a over the files' names relative to `base` and their contents: a cheap "did the series change" stamp that
+/// does not depend on where the checkout is (a second clone must not re-patch and rebuild the kernels).
+fn hash_files(base: &Path, files: &[PathBuf]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for f in files {
         for b in f
+            .strip_prefix(base)
+            .unwrap_or(f)
             .to_string_lossy()
             .bytes()
             .chain(fs::read(f).unwrap_or_default())
@@ -184,11 +187,11 @@ pub fn find_series(repo: &Path) -> Option<Series> {
         walk(&patches.join("linux-6.12"), &mut all);
         return Some(Series::Cli {
             manifest,
-            stamp: hash_files(&all),
+            stamp: hash_files(&patches, &all),
         });
     }
     if !files.is_empty() {
-        let stamp = hash_files(&files);
+        let stamp = hash_files(&patches, &files);
         return Some(Series::Files { files, stamp });
     }
     None
@@ -443,4 +446,29 @@ pub fn config_value(out: &Path, sym: &str) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "n".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The series stamp names files relative to `patches/`: the same series in two checkouts has one stamp,
+    /// and a changed patch changes it.
+    #[test]
+    fn series_stamp_is_location_independent() {
+        let root = std::env::temp_dir().join(format!("srcu-rs-stamp-{}", std::process::id()));
+        let stamp = |checkout: &str, body: &str| {
+            let patches = root.join(checkout).join("patches");
+            fs::create_dir_all(patches.join("linux-6.12")).unwrap();
+            fs::write(patches.join("linux-6.12/0001-x.patch"), body).unwrap();
+            match find_series(&root.join(checkout)) {
+                Some(Series::Files { stamp, .. }) => stamp,
+                _ => panic!("no series found"),
+            }
+        };
+        let a = stamp("a", "one");
+        assert_eq!(a, stamp("b", "one"));
+        assert_ne!(a, stamp("c", "two"));
+        let _ = fs::remove_dir_all(&root);
+    }
 }
