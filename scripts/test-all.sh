@@ -153,6 +153,9 @@ PY
 
 cargo_tests() {
 	cargo test --workspace --exclude srcu-rs-kernel-tests 2>&1 || return 1
+	# the kernel-test harness's own unit tests (result judges, kvm-unit-tests plans, series stamp,
+	# kvm-irq-stress's APIC register helpers); the harness itself runs in the kernel stage
+	cargo test -p srcu-rs-kernel-tests 2>&1 || return 1
 }
 
 lint_docs() {
@@ -180,7 +183,7 @@ stage header "libsrcu_rs.a builds and the committed header is current (cbindgen)
 stage bindings "the committed c-shim bindings are current (bindgen, needs libclang)" \
 	cargo build -p srcu-rs-ffi --features regen-bindings
 stage lint "clippy: no panic path in srcu-core, documented unsafe in ffi; srcu-core docs build" lint_docs
-stage cargo-test "cargo test --workspace: unit tests, torture test with its broken variants" cargo_tests
+stage cargo-test "cargo test --workspace: unit tests, torture test with its broken variants, harness unit tests" cargo_tests
 stage loom "loom models and their broken variants (bounds: 3, two-updater model 2)" loom_models
 kernel_object() {
 	c-shim/kernel/test-check-object.sh || return 1
