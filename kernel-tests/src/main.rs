@@ -640,28 +640,9 @@ fn run(a: RunArgs) -> Result<bool> {
         };
         // only kvm-unit-tests asked for: no empty boot before them
         if !plan.phases.is_empty() || !run_kut {
-            let mut outcome = boot(&mut p, "", &plan, "")?;
-            // A triple fault of the outer VM itself (no oops, no panic: the CPU could not even deliver a double
-            // fault) comes from TCG's SVM emulation swapping L1 and L2 state, the same failure kvm-irq-stress
-            // repairs inside L2 (see its `repair_apic`). Boot once more; the first attempt's rows stay in the
-            // table as INFO with its logs.
-            if outcome.triple_fault {
-                for r in &mut outcome.rows {
-                    r.kernel.push_str(" (1st)");
-                    if r.status == Status::Fail {
-                        r.status = Status::Info;
-                        r.detail = format!("(outer VM triple fault, booted again) {}", r.detail);
-                    }
-                }
-                let first = std::mem::take(&mut outcome.rows);
-                let secs = outcome.secs;
-                p.say(&format!(
-                    "{k}: the outer VM triple-faulted; booting once more"
-                ));
-                outcome = boot(&mut p, "-retry", &plan, "")?;
-                outcome.rows.splice(0..0, first);
-                outcome.secs += secs;
-            }
+            let outcome = boot_once_more_after_triple_fault(&mut p, k, "", |p, suffix| {
+                boot(p, suffix, &plan, "")
+            })?;
             phase_secs.insert(format!("boot+tests {k}"), outcome.secs);
             rows.extend(outcome.rows);
             if let Some(r) = outcome.refscale {
@@ -726,19 +707,14 @@ fn run(a: RunArgs) -> Result<bool> {
                     suffix,
                 )
             };
-            let mut o = broken_boot(&mut p, "-broken")?;
-            if o.triple_fault {
-                // an outer-VM triple fault is TCG's, not the broken grace period's: it must not count as
-                // catching it, so boot once more and keep the first attempt's rows as INFO evidence
-                p.say("patched-broken: the outer VM triple-faulted; booting once more");
-                rows.extend(as_evidence(std::mem::take(&mut o.rows)).map(|mut r| {
-                    r.kernel.push_str(" (1st, outer VM triple fault)");
-                    r
-                }));
-                let secs = o.secs;
-                o = broken_boot(&mut p, "-broken-retry")?;
-                o.secs += secs;
-            }
+            // an outer-VM triple fault is TCG's, not the broken grace period's: the first attempt's failures
+            // become INFO, so they cannot count as catching it below
+            let o = boot_once_more_after_triple_fault(
+                &mut p,
+                "patched-broken",
+                "-broken",
+                broken_boot,
+            )?;
             phase_secs.insert("boot+tests patched-broken".into(), o.secs);
             // only rcutorture, the KVM stress or a hung/dead guest count as catching it (not, e.g., a boot warning
             // that the non-broken kernel shows too)
@@ -1062,6 +1038,38 @@ fn as_evidence(rows: Vec<Row>) -> impl Iterator<Item = Row> {
         }
         r
     })
+}
+
+/// Runs `boot(p, suffix)`, and once more (suffix `<suffix>-retry`) when the outer VM itself triple-faulted (no
+/// oops, no panic: the CPU could not even deliver a double fault). That comes from TCG's SVM emulation swapping
+/// L1 and L2 state, the same failure kvm-irq-stress repairs inside L2 (see its `repair_apic`), not from the
+/// kernel under test. The first attempt's rows stay in the table, marked `(1st)`, its failures as INFO.
+fn boot_once_more_after_triple_fault(
+    p: &mut Progress,
+    name: &str,
+    suffix: &str,
+    mut boot: impl FnMut(&mut Progress, &str) -> Result<BootResult>,
+) -> Result<BootResult> {
+    let mut outcome = boot(p, suffix)?;
+    if !outcome.triple_fault {
+        return Ok(outcome);
+    }
+    for r in &mut outcome.rows {
+        r.kernel.push_str(" (1st)");
+        if r.status == Status::Fail {
+            r.status = Status::Info;
+            r.detail = format!("(outer VM triple fault, booted again) {}", r.detail);
+        }
+    }
+    let first = std::mem::take(&mut outcome.rows);
+    let secs = outcome.secs;
+    p.say(&format!(
+        "{name}: the outer VM triple-faulted; booting once more"
+    ));
+    let mut retry = boot(p, &format!("{suffix}-retry"))?;
+    retry.rows.splice(0..0, first);
+    retry.secs += secs;
+    Ok(retry)
 }
 
 /// QEMU TCG threading for a boot that runs only kvm-unit-tests. QEMU 10.0.2's multi-threaded TCG aborts the

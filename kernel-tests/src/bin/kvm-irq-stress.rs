@@ -690,9 +690,6 @@ fn repair_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, initial_sregs: &kvm_bindi
     }
 }
 
-/// Reads the VM's `irq_srcu` debugfs file (`readers=N grace_periods=M`, present only on a kernel whose
-/// `kvm->irq_srcu` runs on srcu_rs), prints it as `SRCU_RS_STAT <when> kvm/irq_srcu: ...` (or
-/// `SRCU_RS_STAT <when> none`) and returns the two numbers.
 /// `polled` delivery: plays the guest's part on the local APIC of a vCPU that never runs (see the module
 /// documentation). Software-enables the APIC, sets `ready`, then reports and clears IRR bits for ever; returns
 /// only when the APIC cannot be read or written, or finds a vector in service (nothing can accept one).
@@ -754,6 +751,9 @@ fn poll_apic(vcpu: &kvm_ioctls::VcpuFd, sh: &Shared, ready: &AtomicBool) -> Resu
     }
 }
 
+/// Reads the VM's `irq_srcu` debugfs file (`readers=N grace_periods=M`, present only on a kernel whose
+/// `kvm->irq_srcu` runs on srcu_rs), prints it as `SRCU_RS_STAT <when> kvm/irq_srcu: ...` (or
+/// `SRCU_RS_STAT <when> none`) and returns the two numbers.
 fn print_stat(when: &str, path: &str) -> Option<(u64, u64)> {
     let parsed = std::fs::read_to_string(path).ok().and_then(|text| {
         let line = text.lines().next()?.trim().to_string();
