@@ -20,7 +20,7 @@
 
 use crate::api::srcu_rs;
 use crate::domain::{CpuCounters, Domain};
-use srcu_core::domain::SRCU_WORDS;
+use srcu_core::SRCU_WORDS;
 use srcu_core::Counter;
 use std::mem::{offset_of, size_of};
 

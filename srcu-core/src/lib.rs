@@ -138,7 +138,7 @@ pub mod updaters;
 
 pub use callbacks::CallbackList;
 pub use counters::{Counter, CounterKind};
-pub use domain::{CleanupError, Srcu};
+pub use domain::{CleanupError, Srcu, SRCU_WORDS};
 pub use grace_period::{GpState, Next, StepReport};
 pub use platform::{Fault, Platform};
 pub use polling::Cookie;
