@@ -22,15 +22,18 @@
 //! correct run (default 5); the broken variants run until they fail, or for 10 s (45 s for the
 //! straggler variant, `SkipFirstScan`).
 
-use srcu_core::{CallbackList, Cookie, Counter, Fault, Next, Platform, ReaderIndex, Srcu};
+use srcu_core::{CallbackList, Counter, CounterKind, Fault, Next, Platform, ReaderIndex, Srcu};
 use srcu_rs_ffi::test_nmi;
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+use support::FifoList;
+
+#[path = "../srcu-core/tests/support/mod.rs"]
+mod support;
 
 const CPUS: usize = 3;
 /// Counter rows: one per reader CPU, plus one for updater threads (which never read-lock).
@@ -68,27 +71,7 @@ struct Elem {
 
 type Cb = Box<dyn FnOnce(&'static World) + Send>;
 
-#[derive(Default)]
-struct CbList(Mutex<VecDeque<(Cb, Cookie)>>);
-
-impl CallbackList for CbList {
-    type Callback = Cb;
-    fn enqueue_with(&self, cb: Cb, cookie: impl FnOnce() -> Cookie) {
-        let mut q = self.0.lock().unwrap();
-        let c = cookie();
-        q.push_back((cb, c));
-    }
-    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<Cb> {
-        let mut q = self.0.lock().unwrap();
-        match q.front() {
-            Some((_, c)) if ready(*c) => q.pop_front().map(|(cb, _)| cb),
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_empty()
-    }
-}
+type CbList = FifoList<Cb>;
 
 struct World {
     srcu: Srcu,
@@ -129,7 +112,7 @@ struct View<'a>(&'a World);
 impl Platform for View<'_> {
     fn percpu_inc(&self, c: Counter) {
         let nmi = IN_NMI.with(Cell::get);
-        if c.kind() == srcu_core::CounterKind::Lock && !nmi {
+        if c.kind() == CounterKind::Lock && !nmi {
             // Delay hook, between the read of srcu_idx and the increment: now and then long
             // enough to straddle a whole grace period (about half a millisecond here), so a
             // straggler increments an index that has been flipped away from and back.

@@ -14,8 +14,7 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use quote::ToTokens;
-use srcu_core::counters::Counter;
-use srcu_core::platform::Fault;
+use srcu_core::{Counter, Fault};
 use syn::{BinOp, Block, Expr, FnArg, ImplItem, Item, Lit, Pat, Stmt};
 
 /// What the translator is generating.

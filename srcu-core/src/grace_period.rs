@@ -16,9 +16,9 @@
 //! Requests are lock-free ([`Srcu::request`]): a wrap-safe "raise to at least" on
 //! `gp_seq_needed`, so `call` and `start_poll` may run in hardirq context.
 
-use crate::counters::{sum, Counter};
 use crate::domain::Srcu;
 use crate::platform::{Fault, Platform};
+use crate::scans::readers_done;
 use crate::seq;
 use crate::sync::{read_once, write_once, AtomicUsize, Ordering};
 
@@ -79,15 +79,15 @@ pub(crate) enum Advance {
 
 /// Scans without delay at the start of each expedited phase (`srcu_max_nodelay_phase`, small
 /// because readers may sleep and this machine may have two CPUs).
-pub const EXPEDITED_NODELAY_SCANS: usize = 8;
+const EXPEDITED_NODELAY_SCANS: usize = 8;
 /// First sleep of an expedited phase that outlived its no-delay scans, in microseconds.
-pub const EXPEDITED_FIRST_SLEEP_US: u32 = 20;
+const EXPEDITED_FIRST_SLEEP_US: u32 = 20;
 /// Scans without delay at the start of a normal phase (short readers usually finish).
-pub const NORMAL_NODELAY_SCANS: usize = 1;
+const NORMAL_NODELAY_SCANS: usize = 1;
 /// First sleep of a normal phase, in microseconds.
-pub const NORMAL_FIRST_SLEEP_US: u32 = 100;
+const NORMAL_FIRST_SLEEP_US: u32 = 100;
 /// The longest sleep between scans, in microseconds (about a jiffy at HZ=100).
-pub const MAX_SLEEP_US: u32 = 10_000;
+const MAX_SLEEP_US: u32 = 10_000;
 
 /// Raise `word` to at least `s` (wrap-safe), lock-free. Returns whether it changed.
 fn raise_to(word: &AtomicUsize, s: usize) -> bool {
@@ -101,27 +101,6 @@ fn raise_to(word: &AtomicUsize, s: usize) -> bool {
             Err(now) => cur = now,
         }
     }
-}
-
-/// Whether every reader that incremented `lock[idx]` before this scan has unlocked
-/// (`srcu_readers_active_idx_check()`): sum unlocks, barrier A, sum locks, compare.
-pub(crate) fn readers_done<P: Platform>(p: &P, idx: usize) -> bool {
-    if p.fault() == Fault::LocksBeforeUnlocks {
-        let locks = sum(p, Counter::lock(idx));
-        p.heavy_mb();
-        let unlocks = sum(p, Counter::unlock(idx));
-        return locks == unlocks;
-    }
-    let unlocks = sum(p, Counter::unlock(idx));
-    if p.fault() != Fault::NoBarrierA {
-        // A: if an unlock was counted above, its lock is counted below. Pairs with C in
-        // read_unlock. Also pairs with B as store buffering: a reader whose increment the lock
-        // sum below misses executes its critical section after this barrier and therefore sees
-        // every store the updater made before the grace period started.
-        p.heavy_mb();
-    }
-    let locks = sum(p, Counter::lock(idx));
-    locks == unlocks
 }
 
 impl Srcu {

@@ -7,7 +7,7 @@
 //!
 //! It is Linux 6.12 Tree SRCU's algorithm (kernel/rcu/srcutree.c) without the tree, with one
 //! change taken from Mathieu Desnoyers' proposal (LKML, Nov 2022) and libside's RCU: every
-//! per-CPU reader counter is a [`counters::SplitCounter`] of two halves.
+//! per-CPU reader counter ([`Counter`]) is split in two halves.
 //!
 //! * the **per-CPU-op half** is incremented by readers outside NMI with the platform's cheapest
 //!   irq-safe per-CPU increment (`this_cpu_inc()`); on architectures without NMI-safe per-CPU
@@ -19,19 +19,28 @@
 //! So NMI safety costs nothing outside NMI and there is no separate `_nmisafe` API: task,
 //! softirq, hardirq and NMI readers all call [`Srcu::read_lock`] / [`Srcu::read_unlock`].
 //!
-//! ## Modules, in the order the algorithm uses them
+//! ## Where each part of the algorithm lives
 //!
-//! | module | what it holds |
-//! |---|---|
-//! | [`platform`] | the [`Platform`] trait: what the algorithm needs from its world |
-//! | [`counters`] | [`Counter`] names and the sums the grace period takes over both halves |
-//! | [`readers`] | [`ReaderIndex`], `read_lock` and `read_unlock` (barriers B and C) |
-//! | [`seq`] | the grace-period sequence number: state in the low bits, wrap-safe comparisons |
-//! | [`grace_period`] | the [`GpState`] machine IDLE → SCAN1 → SCAN2, the scans (barrier A) and the flip (E, D) |
-//! | [`polling`] | [`Cookie`]s: `get_state`, `start_poll`, `poll_state`, the completed cookie |
-//! | [`updaters`] | `synchronize`, `synchronize_expedited`: snapshot, request, drive, wait |
-//! | [`callbacks`] | `call`, ready-callback invocation and `barrier` over platform-owned lists |
-//! | [`domain`] | [`Srcu`], the per-domain state, and `cleanup` |
+//! The modules are private; everything a platform or a caller needs is re-exported here, at one
+//! path each. Listed from the ground up: each module uses only modules above it in this list.
+//!
+//! * `counters` — the four logical per-CPU counters, their slot numbers: [`Counter`],
+//!   [`CounterKind`];
+//! * `platform` — what the algorithm needs from its world, the broken variants: [`Platform`],
+//!   [`Fault`];
+//! * `seq` — the grace-period sequence number, wrap-safe comparisons: [`GP_SEQ_INITIAL`];
+//! * `sync` — the atomics the state is made of (`core`'s, or loom's);
+//! * `domain` — the per-domain state and its wait-free snapshots: [`Srcu`], [`SRCU_WORDS`];
+//! * `readers` — `read_lock`, `read_unlock` in every context, barriers B and C: [`ReaderIndex`];
+//! * `scans` — sums of both counter halves over the CPUs, "is this index quiescent", barrier A;
+//! * `grace_period` — the state machine IDLE → SCAN1 → SCAN2, the flip (barriers E, D), the
+//!   sequence barriers, requests, the delay policy: [`GpState`], [`Next`], [`StepReport`];
+//! * `polling` — `get_state`, `start_poll`, `poll_state`, their barriers: [`Cookie`];
+//! * `updaters` — `synchronize`, `synchronize_expedited`: snapshot, request, drive, wait;
+//! * `callbacks` — `call`, ready-callback invocation, `barrier`: [`CallbackList`];
+//! * `cleanup` — teardown: finish the grace period in flight, free or refuse: [`CleanupError`].
+//!
+//! Every operation is a method of [`Srcu`], defined in the module of its part.
 //!
 //! ## A grace period
 //!
@@ -62,23 +71,23 @@
 //! forces a full barrier on every CPU running a reader (liburcu's asymmetric scheme).
 //!
 //! * **A** (grace period, between summing unlocks and summing locks,
-//!   [`grace_period`]): if an unlock increment is counted, the matching lock increment is
+//!   `scans`): if an unlock increment is counted, the matching lock increment is
 //!   counted too. Pairs with **C**. It also pairs with **B** as a store-buffering pair: a reader
 //!   whose critical section reads data the updater wrote before `synchronize` either has its lock
 //!   increment seen by the scan, or sees the new data.
-//! * **B** (reader, after the lock increment, [`readers`]): keeps the critical section from
+//! * **B** (reader, after the lock increment, `readers`): keeps the critical section from
 //!   leaking before the increment. Pairs with A and with E.
-//! * **C** (reader, before the unlock increment, [`readers`]): keeps the critical section from
+//! * **C** (reader, before the unlock increment, `readers`): keeps the critical section from
 //!   leaking after the increment. Pairs with A, D and E.
 //! * **D** (grace period, after the flip of `srcu_idx`): if a scan misses a reader's unlock,
 //!   that task's next `read_lock` sees the new index. Pairs with C.
 //! * **E** (grace period, before the flip): orders the scan that found the inactive index
 //!   quiescent before the flip, so a reader that uses the new index cannot have been counted by
 //!   the earlier scan. Pairs with B and C.
-//! * **Sequence barriers** ([`seq`]): `start` is followed by a full barrier (the scans are ordered
-//!   after the sequence advertises the grace period); `end` is preceded by one (the scans are
-//!   ordered before anyone can see the grace period completed). Cookie snapshots and a `true`
-//!   from `poll_state` are surrounded by full barriers ([`polling`]) — they pair with the start
+//! * **Sequence barriers** (`grace_period`): `start` is followed by a full barrier (the scans
+//!   are ordered after the sequence advertises the grace period); `end` is preceded by one (the
+//!   scans are ordered before anyone can see the grace period completed). Cookie snapshots and a `true`
+//!   from `poll_state` are surrounded by full barriers (`polling`) — they pair with the start
 //!   and end barriers, as in the kernel's `rcu_seq_snap()` and `poll_state_synchronize_srcu()`.
 //!
 //! **What the models cannot show.** loom does not explore load-buffering executions, so no
@@ -125,24 +134,33 @@
     )
 )]
 
-pub mod callbacks;
-pub mod counters;
-pub mod domain;
-pub mod grace_period;
-pub mod platform;
-pub mod polling;
-pub mod readers;
-pub mod seq;
+mod callbacks;
+mod cleanup;
+mod counters;
+mod domain;
+mod grace_period;
+mod platform;
+mod polling;
+mod readers;
+mod scans;
+mod seq;
 mod sync;
-pub mod updaters;
+mod updaters;
 
 pub use callbacks::CallbackList;
+pub use cleanup::CleanupError;
 pub use counters::{Counter, CounterKind};
-pub use domain::{CleanupError, Srcu, SRCU_WORDS};
+pub use domain::{Srcu, SRCU_WORDS};
 pub use grace_period::{GpState, Next, StepReport};
 pub use platform::{Fault, Platform};
 pub use polling::Cookie;
 pub use readers::ReaderIndex;
+pub use seq::INITIAL as GP_SEQ_INITIAL;
 
+#[cfg(test)]
+extern crate self as srcu_core;
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod support;
 #[cfg(test)]
 mod tests;

@@ -2,10 +2,9 @@
 //! Unit tests on a simulated platform: sequence wrap, cleanup refusal, callback ordering,
 //! nesting depth, cross-CPU unlock, NMI counting, and that broken variants are caught.
 
-use crate::counters::Counter;
-use crate::{CallbackList, CleanupError, Cookie, Fault, GpState, Platform, Srcu};
+use crate::support::FifoList;
+use crate::{CallbackList, CleanupError, Cookie, Counter, Fault, GpState, Platform, Srcu};
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -90,29 +89,6 @@ impl Platform for Sim {
     }
     fn fault(&self) -> Fault {
         self.fault
-    }
-}
-
-/// A callback list for tests: a locked deque of (callback, cookie).
-#[derive(Default)]
-struct TestList<T>(Mutex<VecDeque<(T, Cookie)>>);
-
-impl<T> CallbackList for TestList<T> {
-    type Callback = T;
-    fn enqueue_with(&self, cb: T, cookie: impl FnOnce() -> Cookie) {
-        let mut q = self.0.lock().unwrap();
-        let c = cookie();
-        q.push_back((cb, c));
-    }
-    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<T> {
-        let mut q = self.0.lock().unwrap();
-        match q.front() {
-            Some((_, c)) if ready(*c) => q.pop_front().map(|(cb, _)| cb),
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_empty()
     }
 }
 
@@ -245,7 +221,7 @@ fn cleanup_refuses_and_changes_nothing() {
     assert!(s.readers_active(&p), "refusal left the reader counted");
     s.read_unlock(&p, idx);
     // Callbacks.
-    let list = TestList::<u32>::default();
+    let list = FifoList::<u32>::default();
     s.call(&p, &list, 7);
     assert_eq!(s.cleanup(&p, !list.is_empty()), Err(CleanupError::PendingCallbacks));
     s.synchronize(&p);
@@ -276,7 +252,7 @@ fn cleanup_drives_an_in_flight_grace_period_to_its_end() {
 #[test]
 fn callbacks_run_in_order_only_after_their_grace_period() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    let list = TestList::<u32>::default();
+    let list = FifoList::<u32>::default();
     let idx = s.read_lock(&p);
     let c1 = s.call(&p, &list, 1);
     let c2 = s.call(&p, &list, 2);
@@ -302,7 +278,7 @@ fn callbacks_run_in_order_only_after_their_grace_period() {
 #[test]
 fn barrier_markers_follow_every_earlier_callback_on_every_list() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    let lists = [TestList::<i32>::default(), TestList::<i32>::default()];
+    let lists = [FifoList::<i32>::default(), FifoList::<i32>::default()];
     s.call(&p, &lists[0], 1);
     s.call(&p, &lists[1], 2);
     s.call(&p, &lists[1], 3);

@@ -31,7 +31,10 @@
 use loom::sync::atomic::{fence, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
-use srcu_core::{CallbackList, Cookie, Counter, Fault, Platform, Srcu};
+use srcu_core::{CallbackList, Counter, Fault, Platform, Srcu};
+use support::FifoList;
+
+mod support;
 
 const CPUS: usize = 2;
 const OBJS: usize = 4;
@@ -369,36 +372,12 @@ fn broken_accept_started_gp_is_caught() {
 // the engine and invokes ready callbacks itself. Broken: the accepting snapshot again (the
 // cookie of an idle domain then names the last completed grace period).
 
-struct OneList(Mutex<Option<(usize, Cookie)>>);
-
-impl CallbackList for OneList {
-    type Callback = usize;
-    fn enqueue_with(&self, cb: usize, cookie: impl FnOnce() -> Cookie) {
-        let mut g = self.0.lock().unwrap();
-        let c = cookie();
-        *g = Some((cb, c));
-    }
-    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<usize> {
-        let mut g = self.0.lock().unwrap();
-        match *g {
-            Some((cb, c)) if ready(c) => {
-                *g = None;
-                Some(cb)
-            }
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_none()
-    }
-}
-
 fn m_callbacks_and_polling(fault: Fault) {
     model(move || {
         let w = World::new(fault, PerCpu::SingleWriter);
         let reader = spawn(&w, |w| w.read(w.ctx(0), w.ctx(0), &[0, 1]));
         let p = w.ctx(1);
-        let list = OneList(Mutex::new(None));
+        let list = FifoList::new();
         let old_a = w.replace(0);
         w.srcu.call(&p, &list, old_a);
         let old_b = w.replace(1);
