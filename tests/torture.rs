@@ -21,6 +21,11 @@
 //! handler, and a hung variant can be killed). `SRCU_TORTURE_SECS` sets the duration of the
 //! correct run (default 5); the broken variants run until they fail, or for 10 s (45 s for the
 //! straggler variant, `SkipFirstScan`).
+//!
+//! Time limits — the stall limit of a grace period (5 s) and the slack before a child is killed
+//! (20 s beyond its duration) — scale with the machine's load: they are multiplied by
+//! `SRCU_TORTURE_SLACK` if the caller sets it, else by 1 + the one-minute load average per CPU
+//! (`/proc/loadavg`), so a correct run on a loaded machine is not killed for being slow.
 
 use srcu_core::{CallbackList, Counter, CounterKind, Fault, Next, Platform, ReaderIndex, Srcu};
 use srcu_rs_ffi::test_nmi;
@@ -398,8 +403,23 @@ fn nmi_handler() {
     }
 }
 
+/// The factor every time limit is multiplied by: `SRCU_TORTURE_SLACK`, else 1 + the one-minute
+/// load average per CPU.
+fn slack() -> f64 {
+    if let Some(v) = std::env::var("SRCU_TORTURE_SLACK").ok().and_then(|v| v.parse::<f64>().ok()) {
+        return v.max(1.0);
+    }
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|l| l.parse::<f64>().ok()))
+        .unwrap_or(0.0);
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    1.0 + load / cpus
+}
+
 /// The body of one configuration, run in a child process. Returns a failure description.
-fn run_child(fault: Fault, secs: u64) -> Result<String, String> {
+/// A grace period in progress for longer than `stall_ms` is a stall.
+fn run_child(fault: Fault, secs: u64, stall_ms: u64) -> Result<String, String> {
     let w: &'static World = WORLD.get_or_init(|| World::new(fault));
     now_ms();
     if !test_nmi::install(nmi_handler) {
@@ -442,7 +462,7 @@ fn run_child(fault: Fault, secs: u64) -> Result<String, String> {
     while Instant::now() < deadline {
         thread::sleep(Duration::from_millis(50));
         let since = w.in_gp_since.load(Relaxed);
-        if since != 0 && now_ms().saturating_sub(since) > 5_000 {
+        if since != 0 && now_ms().saturating_sub(since) > stall_ms {
             stalled = true;
             break;
         }
@@ -468,7 +488,7 @@ fn run_child(fault: Fault, secs: u64) -> Result<String, String> {
     if stalled {
         // A stalled grace period cannot be joined; report and let the process exit.
         return Err(format!(
-            "{} — grace period stalled for more than 5 s",
+            "{} — grace period stalled for more than {stall_ms} ms",
             summary(w)
         ));
     }
@@ -517,8 +537,12 @@ fn torture_child() {
         .unwrap()
         .parse()
         .unwrap();
+    let stall_ms: u64 = std::env::var("SRCU_TORTURE_CHILD_STALL_MS")
+        .unwrap()
+        .parse()
+        .unwrap();
     let fault = Fault::from_raw(fault).expect("known fault");
-    match run_child(fault, secs) {
+    match run_child(fault, secs, stall_ms) {
         Ok(s) => println!("{s}"),
         Err(e) => {
             println!("{e}");
@@ -527,11 +551,14 @@ fn torture_child() {
     }
 }
 
-/// Run one configuration in a child process with a hard timeout; (passed, output).
-fn spawn_child(fault: Fault, secs: u64) -> (bool, String) {
+/// Run one configuration in a child process with a hard timeout; (passed, output). The stall
+/// limit and the kill timeout are multiplied by `slack`.
+fn spawn_child(fault: Fault, secs: u64, slack: f64) -> (bool, String) {
     let exe = std::env::current_exe().unwrap();
+    let stall_ms = (5_000.0 * slack) as u64;
+    let kill_after = secs + (20.0 * slack).ceil() as u64;
     let out = Command::new("timeout")
-        .args(["-s", "KILL", &format!("{}", secs + 20)])
+        .args(["-s", "KILL", &kill_after.to_string()])
         .arg(exe)
         .args([
             "--exact",
@@ -542,6 +569,7 @@ fn spawn_child(fault: Fault, secs: u64) -> (bool, String) {
         ])
         .env("SRCU_TORTURE_CHILD", (fault as u32).to_string())
         .env("SRCU_TORTURE_CHILD_SECS", secs.to_string())
+        .env("SRCU_TORTURE_CHILD_STALL_MS", stall_ms.to_string())
         .output()
         .expect("run child");
     let text = String::from_utf8_lossy(&out.stdout)
@@ -550,7 +578,10 @@ fn spawn_child(fault: Fault, secs: u64) -> (bool, String) {
         .collect::<Vec<_>>()
         .join("\n");
     let text = if text.is_empty() {
-        format!("(no summary; status {:?})", out.status)
+        format!(
+            "(no summary; status {:?}; killed after {kill_after} s, stall limit {stall_ms} ms)",
+            out.status
+        )
     } else {
         text
     };
@@ -563,7 +594,9 @@ fn torture() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let (ok, out) = spawn_child(Fault::None, secs);
+    let slack = slack();
+    println!("torture: time limits x{slack:.2} (SRCU_TORTURE_SLACK, else 1 + load per CPU)");
+    let (ok, out) = spawn_child(Fault::None, secs, slack);
     println!("{out}");
     assert!(ok, "the correct algorithm failed the torture test:\n{out}");
     for fault in [
@@ -575,7 +608,7 @@ fn torture() {
         // Each broken run stops at its first error; the straggler case needs the most time
         // (caught in 1-21 s in five runs under load).
         let secs = if fault == Fault::SkipFirstScan { 45 } else { 10 };
-        let (ok, out) = spawn_child(fault, secs);
+        let (ok, out) = spawn_child(fault, secs, slack);
         println!("{out}");
         assert!(
             !ok,

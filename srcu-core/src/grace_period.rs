@@ -89,6 +89,43 @@ const NORMAL_FIRST_SLEEP_US: u32 = 100;
 /// The longest sleep between scans, in microseconds (about a jiffy at HZ=100).
 const MAX_SLEEP_US: u32 = 10_000;
 
+/// Sequence start, after the sequence advertises the grace period and before its scans. Pairs
+/// with the barrier before a cookie snapshot (store buffering): an updater whose snapshot saw
+/// the old, idle sequence has its earlier stores ordered before the scans' loads. Redundant for
+/// safety: the scans that matter are ordered after the advertisement by A and E anyway, and an
+/// unlock sum read early can only be smaller (a retry). Kept as in `rcu_seq_start()`.
+#[inline(always)]
+fn barrier_seq_start<P: Platform>(p: &P) {
+    p.smp_mb();
+}
+
+/// E: before the flip, after the scan that found the inactive index quiescent. Pairs with B and
+/// C: a reader that uses the new index was not counted by that scan. Redundant, as srcutree.c
+/// says of its E: the flip is reached only through a control dependency on that scan's sums.
+#[inline(always)]
+fn barrier_e<P: Platform>(p: &P) {
+    p.heavy_mb();
+}
+
+/// D: after the flip. Pairs with C: if a later scan misses a reader's unlock increment, that
+/// task's next `read_lock` sees the flip. Bounds how many readers can use the index being
+/// drained (counter wrap); not needed for safety, and redundant with the next scan's A
+/// (srcutree.c: "both this memory barrier and the one in srcu_readers_active_idx_check()
+/// provide the guarantee").
+#[inline(always)]
+fn barrier_d<P: Platform>(p: &P) {
+    p.heavy_mb();
+}
+
+/// Sequence end, after the scans and before the sequence publishes the end. Pairs with the
+/// barrier `poll_state` executes after a `true` answer. Redundant for safety: the last scan's
+/// A already orders every counted unlock (and, through C, its critical section) before the
+/// sequence store. Kept as in `rcu_seq_end()`.
+#[inline(always)]
+fn barrier_seq_end<P: Platform>(p: &P) {
+    p.smp_mb();
+}
+
 /// Raise `word` to at least `s` (wrap-safe), lock-free. Returns whether it changed.
 fn raise_to(word: &AtomicUsize, s: usize) -> bool {
     let mut cur = read_once(word);
@@ -173,30 +210,19 @@ impl Srcu {
     fn gp_start<P: Platform>(&self, p: &P, s: usize) {
         write_once(&self.scan_retries, 0);
         write_once(&self.gp_seq, s.wrapping_add(1));
-        // Sequence start: order the advertisement before the scans. Pairs with the barrier in
-        // cookie snapshots: an updater whose snapshot saw the old, idle sequence has its earlier
-        // stores ordered before our scans' loads (store buffering), so it is served by this GP
-        // only if every reader that could see its old data is counted.
-        p.smp_mb();
+        barrier_seq_start(p);
     }
 
     /// `srcu_flip()`: E, advance `srcu_idx`, D.
     fn flip<P: Platform>(&self, p: &P) {
-        // E: order the scan that found the inactive index quiescent before the flip. Pairs with
-        // B and C: a reader that uses the new index was not counted by that scan.
-        p.heavy_mb();
+        barrier_e(p);
         write_once(&self.srcu_idx, read_once(&self.srcu_idx).wrapping_add(1));
-        // D: if a later scan misses a reader's unlock increment, that task's next read_lock sees
-        // this flip. Pairs with C.
-        p.heavy_mb();
+        barrier_d(p);
     }
 
     /// `srcu_gp_end()` + `rcu_seq_end()`: publish the end after the scans.
     fn gp_end<P: Platform>(&self, p: &P, s: usize) {
-        // Sequence end: order the scans (and everything before them) before the new sequence
-        // value. Pairs with the barrier poll_state() executes after seeing it, and with the one
-        // at the end of synchronize().
-        p.smp_mb();
+        barrier_seq_end(p);
         write_once(&self.gp_seq, seq::end_of_current(s));
         write_once(&self.scan_retries, 0);
     }

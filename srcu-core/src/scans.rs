@@ -27,6 +27,18 @@ pub(crate) fn sum<P: Platform>(p: &P, c: Counter) -> usize {
     total
 }
 
+/// A: between the unlock sum and the lock sum. Pairs with C: if an unlock was counted, its lock
+/// is counted too, and the reader's critical section (stores included) is ordered before the
+/// updater's accesses after the grace period. Pairs with B as store buffering: a reader whose
+/// lock increment the lock sum misses runs its critical section after this barrier and sees
+/// every store the updater made before the grace period. Needed for safety. A heavy barrier:
+/// on an asymmetric platform it is the one that makes the readers' compiler barriers B and C
+/// into full barriers.
+#[inline(always)]
+fn barrier_a<P: Platform>(p: &P) {
+    p.heavy_mb();
+}
+
 /// The sum of `c`'s counters on both reader indexes.
 fn sum_both<P: Platform>(p: &P, c: fn(usize) -> Counter) -> usize {
     sum(p, c(0)).wrapping_add(sum(p, c(1)))
@@ -43,11 +55,7 @@ pub(crate) fn readers_done<P: Platform>(p: &P, idx: usize) -> bool {
     }
     let unlocks = sum(p, Counter::unlock(idx));
     if p.fault() != Fault::NoBarrierA {
-        // A: if an unlock was counted above, its lock is counted below. Pairs with C in
-        // read_unlock. Also pairs with B as store buffering: a reader whose increment the lock
-        // sum below misses executes its critical section after this barrier and therefore sees
-        // every store the updater made before the grace period started.
-        p.heavy_mb();
+        barrier_a(p);
     }
     let locks = sum(p, Counter::lock(idx));
     locks == unlocks
@@ -65,8 +73,7 @@ impl Srcu {
     /// is counted as locked too.
     pub fn readers_active<P: Platform>(&self, p: &P) -> bool {
         let unlocks = sum_both(p, Counter::unlock);
-        // A: pairs with C, as in `readers_done`.
-        p.heavy_mb();
+        barrier_a(p);
         let locks = sum_both(p, Counter::lock);
         locks != unlocks
     }

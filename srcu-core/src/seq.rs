@@ -107,6 +107,10 @@ mod tests {
         assert!(ulong_cmp_ge(5, 5));
         assert!(!ulong_cmp_lt(5, 5));
         assert!(ulong_cmp_lt(INITIAL, INITIAL.wrapping_add(ONE_GP)));
+        assert!(!ulong_cmp_lt(2, 0) && ulong_cmp_ge(2, 0));
+        // The boundary, as the kernel's ULONG_CMP_GE/LT: half the range ahead is still "after".
+        assert!(ulong_cmp_ge(usize::MAX / 2, 0) && !ulong_cmp_lt(usize::MAX / 2, 0));
+        assert!(!ulong_cmp_ge(usize::MAX / 2 + 1, 0) && ulong_cmp_lt(usize::MAX / 2 + 1, 0));
     }
 
     #[test]
