@@ -87,6 +87,9 @@
 //! * **The barrier before a cookie snapshot** (`polling`): the caller's unpublishing stores
 //!   are ordered before the load of the sequence (store buffering with the scans).
 //!
+//! The models show A, B and C needed (each loom model fails without it); the two cookie
+//! barriers rest on the argument, as in the kernel, and on the order test that pins them.
+//!
 //! The ones that are not — kept because srcutree.c has them, each argued at its function:
 //!
 //! * **E** (before the flip): the flip happens only through a control dependency on the sums
@@ -118,8 +121,9 @@
 //! kind), counter increment and counter read of readers, a grace period, polling and cleanup.
 //!
 //! * any barrier function's body removed (A, B, C, D, E, sequence start and end, the three
-//!   cookie barriers) → the order test; A also → loom `broken_no_barrier_a_is_caught`, C → loom
-//!   `broken_no_barrier_c_is_caught` (the critical-section-store model);
+//!   cookie barriers) → the order test; A, B and C also → the loom models on their own
+//!   (`scripts/mutants.sh loom`): A → `old_reader_is_not_cancelled_by_a_new_one` and three
+//!   more, B → seven models, C → only `critical_section_stores_are_seen_after_the_grace_period`;
 //! * A weakened to the reader's barrier → the order test (it expects `heavy_mb`) and, on an
 //!   asymmetric platform, loom `broken_asymmetric_no_barrier_a_is_caught`;
 //! * the default `reader_mb` or `heavy_mb` emptied →
@@ -153,6 +157,9 @@
 //! * `Platform::cpu_possible`'s default → `true`: the default *is* `true`.
 //! * the delay clamp `if us > MAX_SLEEP_US { MAX_SLEEP_US }` → `>=`: at equality both
 //!   branches give the same value.
+//! * the loom build's `new_atomic` → `Default::default()`: not compiled in the unit-test build;
+//!   under loom it starts every word at 0 instead of [`GP_SEQ_INITIAL`], as valid a start for
+//!   the models (the unit test `grace_periods_cross_the_sequence_wrap` checks the real one).
 //! * `locks == unlocks` → `!=` in the `Fault::LocksBeforeUnlocks` branch of `readers_done`:
 //!   fault-injection code, unreachable on production platforms; the broken variant stays
 //!   broken (the loom model still catches it).

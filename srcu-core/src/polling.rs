@@ -14,7 +14,8 @@ use crate::sync::read_once;
 /// Before a cookie snapshot: orders the caller's prior accesses (typically unpublishing an
 /// object) before the load of the sequence. Pairs with the barrier after sequence start and
 /// with A (store buffering): if the snapshot saw an idle sequence, the grace period it waits
-/// for scans after the caller's stores are visible.
+/// for scans after the caller's stores are visible. Kept as in `rcu_seq_snap()`; argued, not
+/// shown by a model (the order test pins it).
 #[inline(always)]
 fn barrier_before_snapshot<P: Platform>(p: &P) {
     p.smp_mb();
@@ -29,8 +30,9 @@ fn barrier_after_snapshot<P: Platform>(p: &P) {
 
 /// After `poll_state` answered `true`: the caller's later accesses (typically a free, or loads
 /// of what readers wrote) are ordered after the end of the grace period, even when another
-/// thread ended it. Pairs with the barrier before sequence end and with A. Needed for safety
-/// (the polling loom model fails without it).
+/// thread ended it. Pairs with the barrier before sequence end and with A. Needed for safety,
+/// as in `poll_state_synchronize_srcu()`; a loom model of it did not produce the stale load,
+/// so the recording platform's order test is what pins it.
 #[inline(always)]
 fn barrier_poll_done<P: Platform>(p: &P) {
     p.smp_mb();
