@@ -437,94 +437,14 @@ fn task_readers_touch_only_the_percpu_half_and_nmi_readers_only_the_atomic_half(
     assert_eq!(q.atomic_read(1, Counter::unlock(idx.get())), 1);
 }
 
-/// A platform that records, in order, every barrier (by kind), counter increment and run of
-/// counter reads, and the grace-period lock, on top of [`Sim`].
-struct Recorder {
-    sim: Sim,
-    log: Mutex<Vec<String>>,
-}
-
-impl Recorder {
-    fn new() -> Recorder {
-        Recorder { sim: Sim::new(Fault::None), log: Mutex::new(Vec::new()) }
-    }
-    fn note(&self, ev: String) {
-        let mut log = self.log.lock().unwrap();
-        // A run of reads of one counter over the CPUs is one scan step.
-        if ev.starts_with("sum") && log.last() == Some(&ev) {
-            return;
-        }
-        log.push(ev);
-    }
-    /// The events since the last call, space-separated.
-    fn take(&self) -> String {
-        std::mem::take(&mut *self.log.lock().unwrap()).join(" ")
-    }
-}
-
 fn counter_name(c: Counter) -> String {
     let kind = if c.kind() == crate::CounterKind::Lock { "lock" } else { "unlock" };
     format!("{kind}[{}]", c.idx())
 }
 
-impl Platform for Recorder {
-    fn percpu_inc(&self, c: Counter) {
-        self.note(format!("percpu_inc:{}", counter_name(c)));
-        self.sim.percpu_inc(c)
-    }
-    fn atomic_inc(&self, c: Counter) {
-        self.note(format!("atomic_inc:{}", counter_name(c)));
-        self.sim.atomic_inc(c)
-    }
-    fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
-        self.note(format!("sum:{}", counter_name(c)));
-        self.sim.percpu_read(cpu, c)
-    }
-    fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
-        self.note(format!("sum:{}", counter_name(c)));
-        self.sim.atomic_read(cpu, c)
-    }
-    fn nr_cpus(&self) -> usize {
-        CPUS
-    }
-    fn in_nmi(&self) -> bool {
-        self.sim.in_nmi()
-    }
-    fn smp_mb(&self) {
-        self.note("smp_mb".into());
-        self.sim.smp_mb()
-    }
-    fn reader_mb(&self) {
-        self.note("reader_mb".into());
-        self.sim.smp_mb()
-    }
-    fn heavy_mb(&self) {
-        self.note("heavy_mb".into());
-        self.sim.smp_mb()
-    }
-    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.note("gp_lock".into());
-        let r = self.sim.with_gp_lock(f);
-        self.note("gp_unlock".into());
-        r
-    }
-    fn kick(&self, expedited: bool) {
-        self.note(format!("kick:{expedited}"));
-    }
-    fn gp_ended(&self) {
-        self.note("gp_ended".into());
-    }
-    fn relax(&self) {
-        self.note("relax".into());
-    }
-    fn sleep(&self, usecs: u32) {
-        self.note(format!("sleep:{usecs}"));
-    }
-}
-
 #[test]
 fn barriers_and_counter_reads_come_in_the_documented_order() {
-    let (s, p) = (Srcu::new(), Recorder::new());
+    let (s, p) = (Srcu::new(), Instrumented::recording());
     // Readers: B after the lock increment, C before the unlock increment; task readers in the
     // per-CPU half, NMI readers in the atomic half.
     let idx = s.read_lock(&p);
@@ -602,31 +522,62 @@ fn default_reader_and_heavy_barriers_are_full_barriers() {
     assert!(p.cpu_possible(0), "every CPU is possible by default");
 }
 
-/// [`Sim`] with test hooks: `on_gp_lock` runs each time the grace-period lock is about to be
-/// taken, `on_wait` each time an updater relaxes or sleeps.
-struct Hooked<'a> {
+/// [`Sim`], instrumented: it can record, in order, every barrier (by kind), counter increment,
+/// run of counter reads and grace-period lock, and run hooks — `on_gp_lock` each time the
+/// grace-period lock is about to be taken, `on_wait` each time an updater relaxes or sleeps.
+struct Instrumented<'a> {
     sim: Sim,
+    log: Option<Mutex<Vec<String>>>,
     on_gp_lock: Box<dyn Fn(&Sim) + 'a>,
     on_wait: Box<dyn Fn(&Sim) + 'a>,
 }
 
-impl<'a> Hooked<'a> {
-    fn new(on_gp_lock: impl Fn(&Sim) + 'a, on_wait: impl Fn(&Sim) + 'a) -> Self {
-        Hooked { sim: Sim::new(Fault::None), on_gp_lock: Box::new(on_gp_lock), on_wait: Box::new(on_wait) }
+impl<'a> Instrumented<'a> {
+    /// A platform that records and has no hooks.
+    fn recording() -> Self {
+        Instrumented { log: Some(Mutex::new(Vec::new())), ..Self::hooked(|_| (), |_| ()) }
+    }
+    /// A platform with hooks that records nothing.
+    fn hooked(on_gp_lock: impl Fn(&Sim) + 'a, on_wait: impl Fn(&Sim) + 'a) -> Self {
+        Instrumented {
+            sim: Sim::new(Fault::None),
+            log: None,
+            on_gp_lock: Box::new(on_gp_lock),
+            on_wait: Box::new(on_wait),
+        }
+    }
+    fn note(&self, ev: impl FnOnce() -> String) {
+        let Some(log) = &self.log else { return };
+        let ev = ev();
+        let mut log = log.lock().unwrap();
+        // A run of reads of one counter over the CPUs is one scan step.
+        if ev.starts_with("sum") && log.last() == Some(&ev) {
+            return;
+        }
+        log.push(ev);
+    }
+    /// The events recorded since the last call, space-separated.
+    fn take(&self) -> String {
+        let log = self.log.as_ref().expect("a recording platform");
+        std::mem::take(&mut *log.lock().unwrap()).join(" ")
     }
 }
 
-impl Platform for Hooked<'_> {
+impl Platform for Instrumented<'_> {
     fn percpu_inc(&self, c: Counter) {
+        self.note(|| format!("percpu_inc:{}", counter_name(c)));
         self.sim.percpu_inc(c)
     }
     fn atomic_inc(&self, c: Counter) {
+        self.note(|| format!("atomic_inc:{}", counter_name(c)));
         self.sim.atomic_inc(c)
     }
     fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
+        self.note(|| format!("sum:{}", counter_name(c)));
         self.sim.percpu_read(cpu, c)
     }
     fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
+        self.note(|| format!("sum:{}", counter_name(c)));
         self.sim.atomic_read(cpu, c)
     }
     fn nr_cpus(&self) -> usize {
@@ -636,17 +587,36 @@ impl Platform for Hooked<'_> {
         self.sim.in_nmi()
     }
     fn smp_mb(&self) {
+        self.note(|| "smp_mb".into());
+        self.sim.smp_mb()
+    }
+    fn reader_mb(&self) {
+        self.note(|| "reader_mb".into());
+        self.sim.smp_mb()
+    }
+    fn heavy_mb(&self) {
+        self.note(|| "heavy_mb".into());
         self.sim.smp_mb()
     }
     fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
         (self.on_gp_lock)(&self.sim);
-        self.sim.with_gp_lock(f)
+        self.note(|| "gp_lock".into());
+        let r = self.sim.with_gp_lock(f);
+        self.note(|| "gp_unlock".into());
+        r
     }
-    fn kick(&self, _expedited: bool) {}
+    fn kick(&self, expedited: bool) {
+        self.note(|| format!("kick:{expedited}"));
+    }
+    fn gp_ended(&self) {
+        self.note(|| "gp_ended".into());
+    }
     fn relax(&self) {
+        self.note(|| "relax".into());
         (self.on_wait)(&self.sim)
     }
-    fn sleep(&self, _usecs: u32) {
+    fn sleep(&self, usecs: u32) {
+        self.note(|| format!("sleep:{usecs}"));
         (self.on_wait)(&self.sim)
     }
 }
@@ -657,7 +627,7 @@ fn cleanup_refuses_a_reader_that_arrives_while_it_finishes_the_grace_period() {
     // The straggler: a reader that read srcu_idx before the last flip increments the index the
     // current scan drains, the first time cleanup takes the grace-period lock.
     let arrive = Cell::new(false);
-    let p = Hooked::new(
+    let p = Instrumented::hooked(
         |sim| {
             if arrive.replace(false) {
                 sim.percpu_inc(Counter::lock(1 ^ (s.reader_index_word() & 1)));
@@ -725,7 +695,7 @@ fn requests_kick_once_and_only_expedited_ones_expedite() {
 
 #[test]
 fn a_step_that_ends_no_grace_period_reports_none() {
-    let (s, p) = (Srcu::new(), Recorder::new());
+    let (s, p) = (Srcu::new(), Instrumented::recording());
     assert_eq!(s.step(&p), crate::StepReport { next: Next::Idle, ended: 0 });
     assert_eq!(p.take(), "gp_lock gp_unlock", "no gp_ended without an ended grace period");
     let idx = s.read_lock(&p);
@@ -776,7 +746,7 @@ fn synchronize_relaxes_or_sleeps_while_readers_hold_it() {
     let s = Srcu::new();
     // Our reader on index 0 leaves on the updater's first wait.
     let waits = Cell::new(0);
-    let p = Hooked::new(
+    let p = Instrumented::hooked(
         |_| (),
         |sim| {
             if waits.replace(waits.get() + 1) == 0 {
