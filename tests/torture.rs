@@ -21,16 +21,24 @@
 //! handler, and a hung variant can be killed). `SRCU_TORTURE_SECS` sets the duration of the
 //! correct run (default 5); the broken variants run until they fail, or for 10 s (45 s for the
 //! straggler variant, `SkipFirstScan`).
+//!
+//! Time limits — the stall limit of a grace period (5 s) and the slack before a child is killed
+//! (20 s beyond its duration) — scale with the machine's load: they are multiplied by
+//! `SRCU_TORTURE_SLACK` if the caller sets it, else by 1 + the one-minute load average per CPU
+//! (`/proc/loadavg`), so a correct run on a loaded machine is not killed for being slow.
 
-use srcu_core::{CallbackList, Cookie, Counter, Fault, Next, Platform, ReaderIndex, Srcu};
+use srcu_core::{CallbackList, Counter, CounterKind, Fault, Next, Platform, ReaderIndex, Srcu};
 use srcu_rs_ffi::test_nmi;
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+use support::FifoList;
+
+#[path = "../srcu-core/tests/support/mod.rs"]
+mod support;
 
 const CPUS: usize = 3;
 /// Counter rows: one per reader CPU, plus one for updater threads (which never read-lock).
@@ -68,27 +76,7 @@ struct Elem {
 
 type Cb = Box<dyn FnOnce(&'static World) + Send>;
 
-#[derive(Default)]
-struct CbList(Mutex<VecDeque<(Cb, Cookie)>>);
-
-impl CallbackList for CbList {
-    type Callback = Cb;
-    fn enqueue_with(&self, cb: Cb, cookie: impl FnOnce() -> Cookie) {
-        let mut q = self.0.lock().unwrap();
-        let c = cookie();
-        q.push_back((cb, c));
-    }
-    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<Cb> {
-        let mut q = self.0.lock().unwrap();
-        match q.front() {
-            Some((_, c)) if ready(*c) => q.pop_front().map(|(cb, _)| cb),
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_empty()
-    }
-}
+type CbList = FifoList<Cb>;
 
 struct World {
     srcu: Srcu,
@@ -129,7 +117,7 @@ struct View<'a>(&'a World);
 impl Platform for View<'_> {
     fn percpu_inc(&self, c: Counter) {
         let nmi = IN_NMI.with(Cell::get);
-        if c.kind() == srcu_core::CounterKind::Lock && !nmi {
+        if c.kind() == CounterKind::Lock && !nmi {
             // Delay hook, between the read of srcu_idx and the increment: now and then long
             // enough to straddle a whole grace period (about half a millisecond here), so a
             // straggler increments an index that has been flipped away from and back.
@@ -415,8 +403,23 @@ fn nmi_handler() {
     }
 }
 
+/// The factor every time limit is multiplied by: `SRCU_TORTURE_SLACK`, else 1 + the one-minute
+/// load average per CPU.
+fn slack() -> f64 {
+    if let Some(v) = std::env::var("SRCU_TORTURE_SLACK").ok().and_then(|v| v.parse::<f64>().ok()) {
+        return v.max(1.0);
+    }
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|l| l.parse::<f64>().ok()))
+        .unwrap_or(0.0);
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    1.0 + load / cpus
+}
+
 /// The body of one configuration, run in a child process. Returns a failure description.
-fn run_child(fault: Fault, secs: u64) -> Result<String, String> {
+/// A grace period in progress for longer than `stall_ms` is a stall.
+fn run_child(fault: Fault, secs: u64, stall_ms: u64) -> Result<String, String> {
     let w: &'static World = WORLD.get_or_init(|| World::new(fault));
     now_ms();
     if !test_nmi::install(nmi_handler) {
@@ -459,7 +462,7 @@ fn run_child(fault: Fault, secs: u64) -> Result<String, String> {
     while Instant::now() < deadline {
         thread::sleep(Duration::from_millis(50));
         let since = w.in_gp_since.load(Relaxed);
-        if since != 0 && now_ms().saturating_sub(since) > 5_000 {
+        if since != 0 && now_ms().saturating_sub(since) > stall_ms {
             stalled = true;
             break;
         }
@@ -485,7 +488,7 @@ fn run_child(fault: Fault, secs: u64) -> Result<String, String> {
     if stalled {
         // A stalled grace period cannot be joined; report and let the process exit.
         return Err(format!(
-            "{} — grace period stalled for more than 5 s",
+            "{} — grace period stalled for more than {stall_ms} ms",
             summary(w)
         ));
     }
@@ -534,8 +537,12 @@ fn torture_child() {
         .unwrap()
         .parse()
         .unwrap();
+    let stall_ms: u64 = std::env::var("SRCU_TORTURE_CHILD_STALL_MS")
+        .unwrap()
+        .parse()
+        .unwrap();
     let fault = Fault::from_raw(fault).expect("known fault");
-    match run_child(fault, secs) {
+    match run_child(fault, secs, stall_ms) {
         Ok(s) => println!("{s}"),
         Err(e) => {
             println!("{e}");
@@ -544,11 +551,14 @@ fn torture_child() {
     }
 }
 
-/// Run one configuration in a child process with a hard timeout; (passed, output).
-fn spawn_child(fault: Fault, secs: u64) -> (bool, String) {
+/// Run one configuration in a child process with a hard timeout; (passed, output). The stall
+/// limit and the kill timeout are multiplied by `slack`.
+fn spawn_child(fault: Fault, secs: u64, slack: f64) -> (bool, String) {
     let exe = std::env::current_exe().unwrap();
+    let stall_ms = (5_000.0 * slack) as u64;
+    let kill_after = secs + (20.0 * slack).ceil() as u64;
     let out = Command::new("timeout")
-        .args(["-s", "KILL", &format!("{}", secs + 20)])
+        .args(["-s", "KILL", &kill_after.to_string()])
         .arg(exe)
         .args([
             "--exact",
@@ -559,6 +569,7 @@ fn spawn_child(fault: Fault, secs: u64) -> (bool, String) {
         ])
         .env("SRCU_TORTURE_CHILD", (fault as u32).to_string())
         .env("SRCU_TORTURE_CHILD_SECS", secs.to_string())
+        .env("SRCU_TORTURE_CHILD_STALL_MS", stall_ms.to_string())
         .output()
         .expect("run child");
     let text = String::from_utf8_lossy(&out.stdout)
@@ -567,7 +578,10 @@ fn spawn_child(fault: Fault, secs: u64) -> (bool, String) {
         .collect::<Vec<_>>()
         .join("\n");
     let text = if text.is_empty() {
-        format!("(no summary; status {:?})", out.status)
+        format!(
+            "(no summary; status {:?}; killed after {kill_after} s, stall limit {stall_ms} ms)",
+            out.status
+        )
     } else {
         text
     };
@@ -580,7 +594,9 @@ fn torture() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let (ok, out) = spawn_child(Fault::None, secs);
+    let slack = slack();
+    println!("torture: time limits x{slack:.2} (SRCU_TORTURE_SLACK, else 1 + load per CPU)");
+    let (ok, out) = spawn_child(Fault::None, secs, slack);
     println!("{out}");
     assert!(ok, "the correct algorithm failed the torture test:\n{out}");
     for fault in [
@@ -592,7 +608,7 @@ fn torture() {
         // Each broken run stops at its first error; the straggler case needs the most time
         // (caught in 1-21 s in five runs under load).
         let secs = if fault == Fault::SkipFirstScan { 45 } else { 10 };
-        let (ok, out) = spawn_child(fault, secs);
+        let (ok, out) = spawn_child(fault, secs, slack);
         println!("{out}");
         assert!(
             !ok,

@@ -101,9 +101,10 @@ bool srcu_rs_shim_cpu_possible(unsigned long cpu)
 	return cpu_possible(cpu);
 }
 
+/* The NMI-edge contract: see __srcu_rs_in_nmi() in srcu_rs.h. */
 bool srcu_rs_shim_in_nmi(void)
 {
-	return in_nmi();
+	return __srcu_rs_in_nmi();
 }
 
 /*

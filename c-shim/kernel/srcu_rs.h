@@ -251,6 +251,26 @@ static __always_inline u32 __srcu_rs_fault(struct srcu_rs *ssp)
 	return 0;
 }
 
+/*
+ * srcu-core's Platform::in_nmi(), and its NMI-edge contract: true in every
+ * context that can interrupt __srcu_rs_percpu_inc() between its load and its
+ * store, NMI entry and exit edges included; true outside NMI is harmless (the
+ * reader then uses the atomic half).  in_nmi() is false before nmi_enter()
+ * raises NMI_MASK.  On x86 that entry code is noinstr and this_cpu_inc() is
+ * one instruction.  On powerpc Book3S-64 handlers are only notrace and a
+ * system reset may run without nmi_enter() at all (real mode on a hash LPAR
+ * guest, KASAN, a paged first per-CPU chunk), but the exception entry raises
+ * paca->in_nmi in assembly before any C runs: test it as well.
+ */
+static __always_inline bool __srcu_rs_in_nmi(void)
+{
+#ifdef CONFIG_PPC_BOOK3S_64
+	return in_nmi() || local_paca->in_nmi;
+#else
+	return in_nmi();
+#endif
+}
+
 #ifdef CONFIG_SRCU_RS_GENERIC_PERCPU
 /* Test hook between the load and the store of the generic increment. */
 typedef void (*srcu_rs_window_fn_t)(struct srcu_rs *ssp, unsigned long slot);

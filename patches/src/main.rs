@@ -3,7 +3,7 @@
 //! and check that every prefix of it builds.
 //!
 //! ```text
-//! srcu-rs-patches generate [--tree DIR] [--base REF]   # writes patches/linux-6.12/
+//! srcu-rs-patches generate --tree DIR [--base REF] [--out DIR]   # writes patches/linux-6.12/
 //! srcu-rs-patches apply --tree DIR                     # git am, else patch -p1 after a dry run
 //! srcu-rs-patches check-bisect --tree DIR --config FILE --out DIR
 //! ```
@@ -13,7 +13,7 @@ mod readgen;
 mod rustgen;
 mod series;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -35,8 +35,9 @@ enum Cmd {
     /// Regenerate patches/linux-6.12/ from srcu-core, c-shim/kernel and the base tree.
     Generate {
         /// A git work tree of the pinned base (its commit tagged --base); it is reset and
-        /// rewritten (branch srcu-rs-series).
-        #[arg(long, default_value = "/work/kbuild/patched-src")]
+        /// rewritten (branch srcu-rs-series). No default: the tree is rewritten, so name it
+        /// (patches/ci-check.sh makes one under $WORK/linux).
+        #[arg(long)]
         tree: PathBuf,
         /// The base commit of the series in --tree.
         #[arg(long, default_value = "srcu-rs-base")]
@@ -50,6 +51,7 @@ enum Cmd {
     },
     /// Apply the series to a Linux 6.12 tree (git am for a git tree, else patch -p1).
     Apply {
+        /// The Linux 6.12 tree to patch (a git tree, or a plain unpacked source tree).
         #[arg(long)]
         tree: PathBuf,
         /// The series directory (default: <repo>/patches/linux-6.12).
@@ -60,6 +62,7 @@ enum Cmd {
     /// at the base; each patch is applied with git am, then the kernel is built, which must
     /// succeed with no compiler, objtool, linker or modpost warning.
     CheckBisect {
+        /// A clean git tree at the base of the series (its commit checked out).
         #[arg(long)]
         tree: PathBuf,
         /// A complete .config to build with (copied to each output directory).
@@ -68,9 +71,10 @@ enum Cmd {
         /// Kernel output directory (O=), reused across prefixes.
         #[arg(long)]
         out: PathBuf,
+        /// The series directory (default: <repo>/patches/linux-6.12).
         #[arg(long)]
         series: Option<PathBuf>,
-        /// make -j
+        /// Parallel make jobs (make -j).
         #[arg(long, default_value_t = 2)]
         jobs: u32,
     },
@@ -93,6 +97,12 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// A `--tree` as an absolute path (git and checkpatch run with it as their working directory).
+fn tree_dir(tree: &std::path::Path) -> Result<PathBuf> {
+    tree.canonicalize()
+        .with_context(|| format!("--tree {}: no such directory", tree.display()))
+}
+
 fn run_cli(cli: Cli) -> Result<()> {
     let repo = repo_root(&cli.repo);
     let default_series = repo.join("patches/linux-6.12");
@@ -104,12 +114,14 @@ fn run_cli(cli: Cli) -> Result<()> {
             no_checkpatch,
         } => series::generate(
             &repo,
-            &tree,
+            &tree_dir(&tree)?,
             &base,
             &out.unwrap_or(default_series),
             !no_checkpatch,
         ),
-        Cmd::Apply { tree, series } => apply::apply(&series.unwrap_or(default_series), &tree),
+        Cmd::Apply { tree, series } => {
+            apply::apply(&series.unwrap_or(default_series), &tree_dir(&tree)?)
+        }
         Cmd::CheckBisect {
             tree,
             config,
@@ -118,7 +130,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             jobs,
         } => apply::check_bisect(
             &series.unwrap_or(default_series),
-            &tree,
+            &tree_dir(&tree)?,
             &config,
             &out,
             jobs,

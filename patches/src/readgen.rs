@@ -5,27 +5,68 @@
 //! statement by statement into C for include/linux/srcu_rs.h. The translator knows only the
 //! constructs the protocol uses (the `Platform` calls `in_nmi`, `fault`, `atomic_inc`,
 //! `percpu_inc`, `reader_mb`; `read_once` of a `Srcu` field; `Counter::lock`/`unlock`; `&`,
-//! `&&`, `!=`, `==`; `if`/`else`; `let`) and refuses anything else, so the C cannot silently
-//! drift from the Rust: a changed protocol either regenerates different C (and the committed
-//! series no longer matches, which `patches/ci-check.sh` reports) or fails generation.
+//! `&&`, `!=`, `==`; `if`/`else`; `let`; calls of the barrier functions) and refuses anything
+//! else, so the C cannot silently drift from the Rust: a changed protocol either regenerates
+//! different C (and the committed series no longer matches, which `patches/ci-check.sh`
+//! reports) or fails generation.
 //!
-//! Each `reader_mb()` must be preceded by a comment naming its barrier (`// B: ...`); the
-//! letter is carried into the C comment of the `smp_mb()`.
+//! Each reader barrier is a function of its own, `fn barrier_x<P: Platform>(p: &P)` whose body
+//! is exactly `p.reader_mb();` and whose doc comment starts with its letter (`/// X: ...`, the
+//! pairing); a call `barrier_x(p);` becomes `smp_mb(); /* X: ... */`. A bare `p.reader_mb()` in
+//! the protocol is refused: a barrier in a function of its own is one that mutation testing
+//! can remove.
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use quote::ToTokens;
-use srcu_core::counters::Counter;
-use srcu_core::platform::Fault;
+use srcu_core::{Counter, Fault};
 use syn::{BinOp, Block, Expr, FnArg, ImplItem, Item, Lit, Pat, Stmt};
 
 /// What the translator is generating.
 struct Gen<'a> {
-    text: &'a str,
     fields: &'a [String],
     /// Fault variants referenced, as (C name, value).
     faults: Vec<(String, u32)>,
     /// The local names bound so far, with their Rust type as the translator tracks it.
     locals: Vec<(String, &'static str)>,
+    /// The barrier functions: (name, letter).
+    barriers: Vec<(String, String)>,
+}
+
+/// The barrier function `f` (`fn barrier_x<P: Platform>(p: &P) { p.reader_mb(); }` with a doc
+/// comment `/// X: ...`): its letter.
+fn barrier_fn(f: &syn::ItemFn) -> Result<String> {
+    let name = f.sig.ident.to_string();
+    let suffix = name.strip_prefix("barrier_").unwrap_or_default();
+    ensure!(
+        suffix.len() == 1 && suffix.chars().all(|c| c.is_ascii_lowercase()),
+        unknown("the barrier function name", &f.sig.ident)
+    );
+    let letter = suffix.to_ascii_uppercase();
+    ensure!(
+        params(&f.sig) == [("p".into(), "&P".into())]
+            && matches!(f.sig.output, syn::ReturnType::Default),
+        unknown("the signature of", &f.sig)
+    );
+    let body_ok = match f.block.stmts.as_slice() {
+        [Stmt::Expr(Expr::MethodCall(m), Some(_))] => {
+            Gen::is_p(&m.receiver) && m.method == "reader_mb" && m.args.is_empty()
+        }
+        _ => false,
+    };
+    ensure!(body_ok, unknown("the barrier function body", &f.block));
+    let doc = f.attrs.iter().find_map(|a| match &a.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    });
+    ensure!(
+        doc.is_some_and(|d| d.trim_start().starts_with(&format!("{letter}:"))),
+        "reader fast path: {name} in srcu-core's readers.rs has no `/// {letter}: ...` doc \
+         comment naming its barrier pairing"
+    );
+    Ok(letter)
 }
 
 fn screaming(camel: &str) -> String {
@@ -48,25 +89,14 @@ fn unknown(what: &str, tokens: &dyn ToTokens) -> anyhow::Error {
 }
 
 impl Gen<'_> {
-    /// The barrier letter from the `// X: ...` comment block right above the statement's line.
-    fn barrier_letter(&self, stmt: &Stmt) -> Result<String> {
-        use syn::spanned::Spanned;
-        let line = stmt.span().start().line; // 1-based
-        let lines: Vec<&str> = self.text.lines().collect();
-        let mut i = line - 1;
-        let mut first = None;
-        while i > 0 && lines[i - 1].trim_start().starts_with("//") {
-            first = Some(lines[i - 1].trim_start());
-            i -= 1;
+    /// The letter of the barrier that the call `c` is, if it is `barrier_x(p)`.
+    fn barrier_call(&self, c: &syn::ExprCall) -> Option<String> {
+        let Expr::Path(f) = &*c.func else { return None };
+        let name = f.path.get_ident()?.to_string();
+        if c.args.len() != 1 || !Self::is_p(&c.args[0]) {
+            return None;
         }
-        let re = regex::Regex::new(r"^// ([A-Z]):").unwrap();
-        match first.and_then(|c| re.captures(c)) {
-            Some(c) => Ok(c[1].to_string()),
-            None => bail!(
-                "reader fast path: a reader_mb() in srcu-core's readers.rs (line {line}) has no \
-                 `// X: ...` comment naming its barrier pairing"
-            ),
-        }
+        self.barriers.iter().find(|(n, _)| *n == name).map(|(_, l)| l.clone())
     }
 
     fn is_p(e: &Expr) -> bool {
@@ -149,7 +179,7 @@ impl Gen<'_> {
                 let name = m.method.to_string();
                 if Self::is_p(&m.receiver) {
                     return match (name.as_str(), m.args.len()) {
-                        ("in_nmi", 0) => Ok("in_nmi()".into()),
+                        ("in_nmi", 0) => Ok("__srcu_rs_in_nmi()".into()),
                         ("fault", 0) => Ok("__srcu_rs_fault(ssp)".into()),
                         ("atomic_inc", 1) => Ok(format!(
                             "__srcu_rs_atomic_inc(ssp, {})",
@@ -270,10 +300,8 @@ impl Gen<'_> {
                         }
                     }
                 }
-                Stmt::Expr(Expr::MethodCall(m), Some(_))
-                    if Self::is_p(&m.receiver) && m.method == "reader_mb" && m.args.is_empty() =>
-                {
-                    let letter = self.barrier_letter(st)?;
+                Stmt::Expr(Expr::Call(c), Some(_)) if self.barrier_call(c).is_some() => {
+                    let letter = self.barrier_call(c).unwrap_or_default();
                     out.push_str(&format!(
                         "{tabs}smp_mb(); /* {letter}: see srcu-core's readers.rs */\n"
                     ));
@@ -323,9 +351,13 @@ pub fn c_readers(readers_rs: &str, fields: &[String]) -> Result<String> {
     let file = syn::parse_file(readers_rs).context("parsing srcu-core's readers.rs")?;
     let mut count_fn = None;
     let (mut lock_fn, mut unlock_fn) = (None, None);
+    let mut barriers = Vec::new();
     for it in &file.items {
         match it {
             Item::Fn(f) if f.sig.ident == "count" => count_fn = Some(f),
+            Item::Fn(f) if f.sig.ident.to_string().starts_with("barrier_") => {
+                barriers.push((f.sig.ident.to_string(), barrier_fn(f)?));
+            }
             Item::Impl(imp) if imp.self_ty.to_token_stream().to_string() == "Srcu" => {
                 for ii in &imp.items {
                     if let ImplItem::Fn(f) = ii {
@@ -345,10 +377,10 @@ pub fn c_readers(readers_rs: &str, fields: &[String]) -> Result<String> {
     let unlock_fn = unlock_fn.context("readers.rs has no Srcu::read_unlock")?;
 
     let mut g = Gen {
-        text: readers_rs,
         fields,
         faults: Vec::new(),
         locals: Vec::new(),
+        barriers,
     };
 
     ensure!(
@@ -459,7 +491,7 @@ mod tests {
     fn current_protocol_maps_to_the_documented_c() {
         let c = gen(READERS).unwrap();
         let want_count =
-            "\tif (in_nmi() && __srcu_rs_fault(ssp) != SRCU_RS_FAULT_NMI_IN_PERCPU_HALF)\n\
+            "\tif (__srcu_rs_in_nmi() && __srcu_rs_fault(ssp) != SRCU_RS_FAULT_NMI_IN_PERCPU_HALF)\n\
                           \t\t__srcu_rs_atomic_inc(ssp, slot);\n\
                           \telse\n\
                           \t\t__srcu_rs_percpu_inc(ssp, slot);\n";
@@ -482,7 +514,7 @@ mod tests {
     fn removed_barrier_changes_the_c() {
         let base = gen(READERS).unwrap();
         let t = edit(
-            "        p.reader_mb();\n        ReaderIndex",
+            "        barrier_b(p);\n        ReaderIndex",
             "        ReaderIndex",
         );
         let c = gen(&t).unwrap();
@@ -521,8 +553,16 @@ mod tests {
     fn unknown_constructs_are_refused() {
         for (old, new) in [
             (
-                "        p.reader_mb();\n        ReaderIndex",
+                "        barrier_b(p);\n        ReaderIndex",
                 "        p.relax();\n        ReaderIndex",
+            ),
+            (
+                "        barrier_b(p);\n        ReaderIndex",
+                "        p.reader_mb();\n        ReaderIndex",
+            ),
+            (
+                "fn barrier_b<P: Platform>(p: &P) {\n    p.reader_mb();",
+                "fn barrier_b<P: Platform>(p: &P) {\n    p.smp_mb();",
             ),
             ("p.in_nmi() &&", "p.in_hardirq() &&"),
             (
@@ -544,7 +584,7 @@ mod tests {
 
     #[test]
     fn barrier_without_named_pairing_is_refused() {
-        let t = edit("        // B: order", "        // order");
+        let t = edit("/// B: order", "/// order");
         let e = gen(&t).unwrap_err();
         assert!(e.to_string().contains("naming its barrier"), "{e}");
     }

@@ -826,10 +826,12 @@ fn checkpatch_report(tree: &Path, out: &Path) -> Result<String> {
         })
         .collect();
     files.sort();
+    let script = tree.join("scripts/checkpatch.pl");
+    ensure!(script.is_file(), "{}: not found", script.display());
     let mut rep = String::new();
     for f in files {
         let o = Command::new("perl")
-            .arg(tree.join("scripts/checkpatch.pl"))
+            .arg(&script)
             .args([
                 "--strict",
                 "--terse",
@@ -840,6 +842,14 @@ fn checkpatch_report(tree: &Path, out: &Path) -> Result<String> {
             .arg(&f)
             .current_dir(tree)
             .output()?;
+        // checkpatch exits 1 when it reports anything; anything else is a failure to run.
+        ensure!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "checkpatch on {} failed ({}): {}",
+            f.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
         let text = String::from_utf8_lossy(&o.stdout);
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();

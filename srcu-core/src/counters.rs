@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
-//! Split reader counters.
+//! The names of the split reader counters.
 //!
 //! Per CPU there are four logical counters: lock and unlock for reader index 0 and 1
-//! (srcutree.c's `srcu_lock_count[2]` and `srcu_unlock_count[2]`). Each is a
-//! [`SplitCounter`]: a per-CPU-op half and an atomic half, stored by the platform. The value of
-//! a logical counter is the wrapping sum of its two halves; a grace period only ever compares
-//! such sums for equality, so which half a reader used never matters to it.
-
-use crate::platform::Platform;
+//! (srcutree.c's `srcu_lock_count[2]` and `srcu_unlock_count[2]`). Each is split in two halves
+//! stored by the platform: a per-CPU-op half and an atomic half. The value of a logical counter
+//! is the wrapping sum of its two halves; a grace period only ever compares such sums for
+//! equality, so which half a reader used never matters to it.
+//!
+//! ```text
+//! value(cpu, c) = percpu_half(cpu, c) + atomic_half(cpu, c)      (wrapping)
+//!                 ^ this_cpu_inc outside NMI   ^ atomic_long_inc in NMI
+//! ```
+//!
+//! Invariant the platform keeps: the per-CPU-op half of CPU `n` is only written by code running
+//! on CPU `n` outside NMI, with interrupts unable to split the write; the atomic half is only
+//! written by atomic read-modify-writes. Then no increment is ever lost, whatever the
+//! architecture's `this_cpu_inc` is made of.
+//!
+//! This module names counters only; the sums over CPUs are taken by the scans (`scans.rs`).
 
 /// Whether a counter counts `read_lock`s or `read_unlock`s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,37 +73,6 @@ impl Counter {
     pub const fn slot(self) -> usize {
         ((self.kind as usize) << 1) | (self.idx as usize & 1)
     }
-}
-
-/// Documentation anchor for the split-counter idea; the halves themselves live in platform
-/// storage.
-///
-/// ```text
-/// value(cpu, c) = percpu_half(cpu, c) + atomic_half(cpu, c)      (wrapping)
-///                 ^ this_cpu_inc outside NMI   ^ atomic_long_inc in NMI
-/// ```
-///
-/// Invariant the platform keeps: the per-CPU-op half of CPU `n` is only written by code
-/// running on CPU `n` outside NMI, with interrupts unable to split the write; the atomic half is
-/// only written by atomic read-modify-writes. Then no increment is ever lost, whatever the
-/// architecture's `this_cpu_inc` is made of.
-pub enum SplitCounter {}
-
-/// The sum of both halves of `c` over every possible CPU (`srcu_readers_lock_idx()` and
-/// `srcu_readers_unlock_idx()` in srcutree.c, with the atomic half added).
-pub fn sum<P: Platform>(p: &P, c: Counter) -> usize {
-    let mut total: usize = 0;
-    let mut cpu: usize = 0;
-    let n = p.nr_cpus();
-    while cpu < n {
-        if p.cpu_possible(cpu) {
-            total = total
-                .wrapping_add(p.percpu_read(cpu, c))
-                .wrapping_add(p.atomic_read(cpu, c));
-        }
-        cpu = cpu.wrapping_add(1);
-    }
-    total
 }
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
-//! The per-domain state ([`Srcu`]) and domain teardown ([`Srcu::cleanup`]).
+//! The per-domain state ([`Srcu`]): its words, their initial values and wait-free snapshots of
+//! them. The operations on it live in the modules that implement each part of the algorithm.
 
-use crate::counters::{sum, Counter};
-use crate::grace_period::Advance;
-use crate::platform::Platform;
 use crate::seq;
 use crate::sync::{new_atomic, read_once, AtomicUsize};
 
@@ -32,17 +30,6 @@ pub struct Srcu {
     pub(crate) gp_seq_needed_exp: AtomicUsize,
     /// Failed scans in the current phase, for the delay policy (under the grace-period lock).
     pub(crate) scan_retries: AtomicUsize,
-}
-
-/// Why [`Srcu::cleanup`] refused. Nothing was freed or changed; the domain stays usable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CleanupError {
-    /// Some reader has not unlocked.
-    ActiveReaders,
-    /// Callbacks are still queued (call `barrier` first).
-    PendingCallbacks,
-    /// A grace period was requested (for example by `start_poll`) and has not completed.
-    GracePeriodRequested,
 }
 
 impl Default for Srcu {
@@ -101,53 +88,5 @@ impl Srcu {
     pub fn gp_pending(&self) -> bool {
         let s = read_once(&self.gp_seq);
         seq::state(s) != 0 || seq::ulong_cmp_lt(s, read_once(&self.gp_seq_needed))
-    }
-
-    /// Total `read_lock` calls ever counted on this domain, both indexes and both halves
-    /// (wrapping). Statistics only: racy against concurrent readers.
-    pub fn readers_locked_total<P: Platform>(&self, p: &P) -> usize {
-        sum(p, Counter::lock(0)).wrapping_add(sum(p, Counter::lock(1)))
-    }
-
-    /// Whether any reader is inside a critical section, on either index: unlocks are summed
-    /// first, then (barrier A as in the scans) locks, so a reader that is counted as unlocked
-    /// is counted as locked too.
-    pub fn readers_active<P: Platform>(&self, p: &P) -> bool {
-        let unlocks = sum(p, Counter::unlock(0)).wrapping_add(sum(p, Counter::unlock(1)));
-        // A: pairs with C, as in `grace_period::readers_done`.
-        p.heavy_mb();
-        let locks = sum(p, Counter::lock(0)).wrapping_add(sum(p, Counter::lock(1)));
-        locks != unlocks
-    }
-
-    /// Tear the domain down, or refuse (`cleanup_srcu_struct()`).
-    ///
-    /// Drives a grace period that is already in progress to its end (it cannot need to wait:
-    /// with no reader active each scan succeeds at once), then refuses — changing nothing the
-    /// caller owns — if readers are active, if `callbacks_pending`, or if a grace period was
-    /// requested and not completed. On `Ok` the caller may free the domain and its per-CPU
-    /// storage. Updater context.
-    pub fn cleanup<P: Platform>(&self, p: &P, callbacks_pending: bool) -> Result<(), CleanupError> {
-        if self.readers_active(p) {
-            return Err(CleanupError::ActiveReaders);
-        }
-        // An in-progress grace period ends in at most two scans once no reader is active; a
-        // bounded number of steps covers that even if another updater races with us.
-        let mut tries: u32 = 0;
-        while seq::state(read_once(&self.gp_seq)) != 0 && tries < 16 {
-            p.with_gp_lock(|| self.advance_locked(p, Advance::FinishCurrent));
-            tries = tries.wrapping_add(1);
-        }
-        if seq::state(read_once(&self.gp_seq)) != 0 {
-            // A reader arrived after the check above: it is active now.
-            return Err(CleanupError::ActiveReaders);
-        }
-        if callbacks_pending {
-            return Err(CleanupError::PendingCallbacks);
-        }
-        if seq::ulong_cmp_lt(read_once(&self.gp_seq), read_once(&self.gp_seq_needed)) {
-            return Err(CleanupError::GracePeriodRequested);
-        }
-        Ok(())
     }
 }

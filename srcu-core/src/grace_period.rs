@@ -16,9 +16,9 @@
 //! Requests are lock-free ([`Srcu::request`]): a wrap-safe "raise to at least" on
 //! `gp_seq_needed`, so `call` and `start_poll` may run in hardirq context.
 
-use crate::counters::{sum, Counter};
 use crate::domain::Srcu;
 use crate::platform::{Fault, Platform};
+use crate::scans::readers_done;
 use crate::seq;
 use crate::sync::{read_once, write_once, AtomicUsize, Ordering};
 
@@ -79,15 +79,52 @@ pub(crate) enum Advance {
 
 /// Scans without delay at the start of each expedited phase (`srcu_max_nodelay_phase`, small
 /// because readers may sleep and this machine may have two CPUs).
-pub const EXPEDITED_NODELAY_SCANS: usize = 8;
+const EXPEDITED_NODELAY_SCANS: usize = 8;
 /// First sleep of an expedited phase that outlived its no-delay scans, in microseconds.
-pub const EXPEDITED_FIRST_SLEEP_US: u32 = 20;
+const EXPEDITED_FIRST_SLEEP_US: u32 = 20;
 /// Scans without delay at the start of a normal phase (short readers usually finish).
-pub const NORMAL_NODELAY_SCANS: usize = 1;
+const NORMAL_NODELAY_SCANS: usize = 1;
 /// First sleep of a normal phase, in microseconds.
-pub const NORMAL_FIRST_SLEEP_US: u32 = 100;
+const NORMAL_FIRST_SLEEP_US: u32 = 100;
 /// The longest sleep between scans, in microseconds (about a jiffy at HZ=100).
-pub const MAX_SLEEP_US: u32 = 10_000;
+const MAX_SLEEP_US: u32 = 10_000;
+
+/// Sequence start, after the sequence advertises the grace period and before its scans. Pairs
+/// with the barrier before a cookie snapshot (store buffering): an updater whose snapshot saw
+/// the old, idle sequence has its earlier stores ordered before the scans' loads. Redundant for
+/// safety: the scans that matter are ordered after the advertisement by A and E anyway, and an
+/// unlock sum read early can only be smaller (a retry). Kept as in `rcu_seq_start()`.
+#[inline(always)]
+fn barrier_seq_start<P: Platform>(p: &P) {
+    p.smp_mb();
+}
+
+/// E: before the flip, after the scan that found the inactive index quiescent. Pairs with B and
+/// C: a reader that uses the new index was not counted by that scan. Redundant, as srcutree.c
+/// says of its E: the flip is reached only through a control dependency on that scan's sums.
+#[inline(always)]
+fn barrier_e<P: Platform>(p: &P) {
+    p.heavy_mb();
+}
+
+/// D: after the flip. Pairs with C: if a later scan misses a reader's unlock increment, that
+/// task's next `read_lock` sees the flip. Bounds how many readers can use the index being
+/// drained (counter wrap); not needed for safety, and redundant with the next scan's A
+/// (srcutree.c: "both this memory barrier and the one in srcu_readers_active_idx_check()
+/// provide the guarantee").
+#[inline(always)]
+fn barrier_d<P: Platform>(p: &P) {
+    p.heavy_mb();
+}
+
+/// Sequence end, after the scans and before the sequence publishes the end. Pairs with the
+/// barrier `poll_state` executes after a `true` answer. Redundant for safety: the last scan's
+/// A already orders every counted unlock (and, through C, its critical section) before the
+/// sequence store. Kept as in `rcu_seq_end()`.
+#[inline(always)]
+fn barrier_seq_end<P: Platform>(p: &P) {
+    p.smp_mb();
+}
 
 /// Raise `word` to at least `s` (wrap-safe), lock-free. Returns whether it changed.
 fn raise_to(word: &AtomicUsize, s: usize) -> bool {
@@ -101,27 +138,6 @@ fn raise_to(word: &AtomicUsize, s: usize) -> bool {
             Err(now) => cur = now,
         }
     }
-}
-
-/// Whether every reader that incremented `lock[idx]` before this scan has unlocked
-/// (`srcu_readers_active_idx_check()`): sum unlocks, barrier A, sum locks, compare.
-pub(crate) fn readers_done<P: Platform>(p: &P, idx: usize) -> bool {
-    if p.fault() == Fault::LocksBeforeUnlocks {
-        let locks = sum(p, Counter::lock(idx));
-        p.heavy_mb();
-        let unlocks = sum(p, Counter::unlock(idx));
-        return locks == unlocks;
-    }
-    let unlocks = sum(p, Counter::unlock(idx));
-    if p.fault() != Fault::NoBarrierA {
-        // A: if an unlock was counted above, its lock is counted below. Pairs with C in
-        // read_unlock. Also pairs with B as store buffering: a reader whose increment the lock
-        // sum below misses executes its critical section after this barrier and therefore sees
-        // every store the updater made before the grace period started.
-        p.heavy_mb();
-    }
-    let locks = sum(p, Counter::lock(idx));
-    locks == unlocks
 }
 
 impl Srcu {
@@ -194,30 +210,19 @@ impl Srcu {
     fn gp_start<P: Platform>(&self, p: &P, s: usize) {
         write_once(&self.scan_retries, 0);
         write_once(&self.gp_seq, s.wrapping_add(1));
-        // Sequence start: order the advertisement before the scans. Pairs with the barrier in
-        // cookie snapshots: an updater whose snapshot saw the old, idle sequence has its earlier
-        // stores ordered before our scans' loads (store buffering), so it is served by this GP
-        // only if every reader that could see its old data is counted.
-        p.smp_mb();
+        barrier_seq_start(p);
     }
 
     /// `srcu_flip()`: E, advance `srcu_idx`, D.
     fn flip<P: Platform>(&self, p: &P) {
-        // E: order the scan that found the inactive index quiescent before the flip. Pairs with
-        // B and C: a reader that uses the new index was not counted by that scan.
-        p.heavy_mb();
+        barrier_e(p);
         write_once(&self.srcu_idx, read_once(&self.srcu_idx).wrapping_add(1));
-        // D: if a later scan misses a reader's unlock increment, that task's next read_lock sees
-        // this flip. Pairs with C.
-        p.heavy_mb();
+        barrier_d(p);
     }
 
     /// `srcu_gp_end()` + `rcu_seq_end()`: publish the end after the scans.
     fn gp_end<P: Platform>(&self, p: &P, s: usize) {
-        // Sequence end: order the scans (and everything before them) before the new sequence
-        // value. Pairs with the barrier poll_state() executes after seeing it, and with the one
-        // at the end of synchronize().
-        p.smp_mb();
+        barrier_seq_end(p);
         write_once(&self.gp_seq, seq::end_of_current(s));
         write_once(&self.scan_retries, 0);
     }

@@ -7,7 +7,7 @@
 //!
 //! It is Linux 6.12 Tree SRCU's algorithm (kernel/rcu/srcutree.c) without the tree, with one
 //! change taken from Mathieu Desnoyers' proposal (LKML, Nov 2022) and libside's RCU: every
-//! per-CPU reader counter is a [`counters::SplitCounter`] of two halves.
+//! per-CPU reader counter ([`Counter`]) is split in two halves.
 //!
 //! * the **per-CPU-op half** is incremented by readers outside NMI with the platform's cheapest
 //!   irq-safe per-CPU increment (`this_cpu_inc()`); on architectures without NMI-safe per-CPU
@@ -19,19 +19,28 @@
 //! So NMI safety costs nothing outside NMI and there is no separate `_nmisafe` API: task,
 //! softirq, hardirq and NMI readers all call [`Srcu::read_lock`] / [`Srcu::read_unlock`].
 //!
-//! ## Modules, in the order the algorithm uses them
+//! ## Where each part of the algorithm lives
 //!
-//! | module | what it holds |
-//! |---|---|
-//! | [`platform`] | the [`Platform`] trait: what the algorithm needs from its world |
-//! | [`counters`] | [`Counter`] names and the sums the grace period takes over both halves |
-//! | [`readers`] | [`ReaderIndex`], `read_lock` and `read_unlock` (barriers B and C) |
-//! | [`seq`] | the grace-period sequence number: state in the low bits, wrap-safe comparisons |
-//! | [`grace_period`] | the [`GpState`] machine IDLE → SCAN1 → SCAN2, the scans (barrier A) and the flip (E, D) |
-//! | [`polling`] | [`Cookie`]s: `get_state`, `start_poll`, `poll_state`, the completed cookie |
-//! | [`updaters`] | `synchronize`, `synchronize_expedited`: snapshot, request, drive, wait |
-//! | [`callbacks`] | `call`, ready-callback invocation and `barrier` over platform-owned lists |
-//! | [`domain`] | [`Srcu`], the per-domain state, and `cleanup` |
+//! The modules are private; everything a platform or a caller needs is re-exported here, at one
+//! path each. Listed from the ground up: each module uses only modules above it in this list.
+//!
+//! * `counters` — the four logical per-CPU counters, their slot numbers: [`Counter`],
+//!   [`CounterKind`];
+//! * `platform` — what the algorithm needs from its world, the broken variants: [`Platform`],
+//!   [`Fault`];
+//! * `seq` — the grace-period sequence number, wrap-safe comparisons: [`GP_SEQ_INITIAL`];
+//! * `sync` — the atomics the state is made of (`core`'s, or loom's);
+//! * `domain` — the per-domain state and its wait-free snapshots: [`Srcu`], [`SRCU_WORDS`];
+//! * `readers` — `read_lock`, `read_unlock` in every context, barriers B and C: [`ReaderIndex`];
+//! * `scans` — sums of both counter halves over the CPUs, "is this index quiescent", barrier A;
+//! * `grace_period` — the state machine IDLE → SCAN1 → SCAN2, the flip (barriers E, D), the
+//!   sequence barriers, requests, the delay policy: [`GpState`], [`Next`], [`StepReport`];
+//! * `polling` — `get_state`, `start_poll`, `poll_state`, their barriers: [`Cookie`];
+//! * `updaters` — `synchronize`, `synchronize_expedited`: snapshot, request, drive, wait;
+//! * `callbacks` — `call`, ready-callback invocation, `barrier`: [`CallbackList`];
+//! * `cleanup` — teardown: finish the grace period in flight, free or refuse: [`CleanupError`].
+//!
+//! Every operation is a method of [`Srcu`], defined in the module of its part.
 //!
 //! ## A grace period
 //!
@@ -57,38 +66,109 @@
 //! ## Memory barriers and their pairings (srcutree.c's letters)
 //!
 //! Every barrier is a full barrier (`smp_mb()`, `fence(SeqCst)`): [`Platform::reader_mb`] for B
-//! and C, [`Platform::heavy_mb`] for A, D and E, [`Platform::smp_mb`] for the rest. A platform may
-//! make the reader's pair a compiler barrier only if its heavy barrier is `membarrier()`, which
-//! forces a full barrier on every CPU running a reader (liburcu's asymmetric scheme).
+//! and C, [`Platform::heavy_mb`] for A, D and E, [`Platform::smp_mb`] for the rest. A platform
+//! may make the reader's pair a compiler barrier only if its heavy barrier is `membarrier()`,
+//! which forces a full barrier on every CPU running a reader (liburcu's asymmetric scheme).
+//! Each barrier is a small function of its own (`barrier_a`, `barrier_b`, ...), so that
+//! mutation testing can drop each one alone; each function's doc names its pairing.
 //!
-//! * **A** (grace period, between summing unlocks and summing locks,
-//!   [`grace_period`]): if an unlock increment is counted, the matching lock increment is
-//!   counted too. Pairs with **C**. It also pairs with **B** as a store-buffering pair: a reader
-//!   whose critical section reads data the updater wrote before `synchronize` either has its lock
-//!   increment seen by the scan, or sees the new data.
-//! * **B** (reader, after the lock increment, [`readers`]): keeps the critical section from
-//!   leaking before the increment. Pairs with A and with E.
-//! * **C** (reader, before the unlock increment, [`readers`]): keeps the critical section from
-//!   leaking after the increment. Pairs with A, D and E.
-//! * **D** (grace period, after the flip of `srcu_idx`): if a scan misses a reader's unlock,
-//!   that task's next `read_lock` sees the new index. Pairs with C.
-//! * **E** (grace period, before the flip): orders the scan that found the inactive index
-//!   quiescent before the flip, so a reader that uses the new index cannot have been counted by
-//!   the earlier scan. Pairs with B and C.
-//! * **Sequence barriers** ([`seq`]): `start` is followed by a full barrier (the scans are ordered
-//!   after the sequence advertises the grace period); `end` is preceded by one (the scans are
-//!   ordered before anyone can see the grace period completed). Cookie snapshots and a `true`
-//!   from `poll_state` are surrounded by full barriers ([`polling`]) — they pair with the start
-//!   and end barriers, as in the kernel's `rcu_seq_snap()` and `poll_state_synchronize_srcu()`.
+//! Not every barrier is needed for safety. The ones that are:
 //!
-//! **What the models cannot show.** loom does not explore load-buffering executions, so no
-//! model shows barrier C is necessary. The argument: without C, the unlock increment could
-//! become visible before a load inside the critical section is satisfied (load buffering). A
-//! scan could then count that unlock — and, through A, the lock — conclude the reader is done,
-//! end the grace period, and let the updater free the object that the late load then reads.
-//! C orders every critical-section access before the unlock increment, so a counted unlock
-//! implies a finished critical section. Weakly ordered CPUs (arm64, POWER) do reorder a load
-//! after a later store; x86 does not, which is why only review, not a test, guards C.
+//! * **A** (`scans`, between the unlock sum and the lock sum): a counted unlock implies a
+//!   counted lock (pairs with C), and a reader whose lock the scan misses sees the updater's
+//!   earlier stores (pairs with B, store buffering). On an asymmetric platform A is the
+//!   membarrier that makes B and C full barriers: weakened to the reader's barrier it is gone.
+//! * **B** (`readers`, after the lock increment): the critical section cannot start before the
+//!   increment is visible. Pairs with A.
+//! * **C** (`readers`, before the unlock increment): the critical section, its stores
+//!   included, is finished before a scan can count the unlock. Pairs with A.
+//! * **The barrier after a `true` from `poll_state`** (`polling`): the caller's later
+//!   accesses are ordered after the end of the grace period even when another thread ended it.
+//! * **The barrier before a cookie snapshot** (`polling`): the caller's unpublishing stores
+//!   are ordered before the load of the sequence (store buffering with the scans).
+//!
+//! The models show A, B and C needed (each loom model fails without it); the two cookie
+//! barriers rest on the argument, as in the kernel, and on the order test that pins them.
+//!
+//! The ones that are not — kept because srcutree.c has them, each argued at its function:
+//!
+//! * **E** (before the flip): the flip happens only through a control dependency on the sums
+//!   of the scan before it; srcutree.c itself calls its E redundant.
+//! * **D** (after the flip): makes a task's next `read_lock` see the flip if a scan missed its
+//!   unlock, which bounds how many readers can still use the drained index (counter wrap); the
+//!   next scan's A gives the same guarantee.
+//! * **Sequence start and end** (`grace_period`): the scans that decide are ordered after the
+//!   advertisement and before the end by A and E already; an early unlock sum can only be
+//!   smaller, which costs a retry, never safety.
+//! * **The barrier after a cookie snapshot**: orders the snapshot before what the caller does
+//!   next; every caller either requests the grace period (a lock-free CAS) or polls, and the
+//!   safety argument rests on the barrier before the snapshot and on the poll barrier.
+//!
+//! **What the models show.** loom explores no load buffering, so a read-only critical section
+//! cannot show that C is needed: a late load in the critical section would have to read a
+//! store made after the unlock. A critical section that *stores* can: the updater's load after
+//! the grace period must see the store ([`Srcu::synchronize`]'s guarantee), and without C a
+//! scan can count the unlock while the store is not yet visible. The loom model of a reader
+//! that stores `x` and loads `y` against an updater that stores `y`, synchronizes and loads `x`
+//! passes and fails without C. The asymmetric model (reader barriers as compiler barriers, the
+//! heavy barrier as a modelled membarrier handshake) passes and fails without A.
+//!
+//! ## Mutation testing
+//!
+//! `scripts/mutants.sh` runs cargo-mutants over this crate (on demand). Every mutant of the
+//! kinds below is caught by this crate's own tests; "order test" is the unit test
+//! `barriers_and_counter_reads_come_in_the_documented_order`, which records every barrier (by
+//! kind), counter increment and counter read of readers, a grace period, polling and cleanup.
+//!
+//! * any barrier function's body removed (A, B, C, D, E, sequence start and end, the three
+//!   cookie barriers) → the order test; A, B and C also → the loom models on their own
+//!   (`scripts/mutants.sh loom`): A → `old_reader_is_not_cancelled_by_a_new_one` and three
+//!   more, B → seven models, C → only `critical_section_stores_are_seen_after_the_grace_period`;
+//! * A weakened to the reader's barrier → the order test (it expects `heavy_mb`) and, on an
+//!   asymmetric platform, loom `broken_asymmetric_no_barrier_a_is_caught`;
+//! * the default `reader_mb` or `heavy_mb` emptied →
+//!   `default_reader_and_heavy_barriers_are_full_barriers`;
+//! * task readers sent to the atomic half (`in_nmi() && ..` → `||`) →
+//!   `task_readers_touch_only_the_percpu_half_and_nmi_readers_only_the_atomic_half`, the order
+//!   test;
+//! * `readers_active` / `cleanup` ignoring index 1 →
+//!   `cleanup_refuses_while_a_reader_holds_index_1`;
+//! * SCAN1 scanning the active instead of the inactive index →
+//!   `a_straggler_on_the_inactive_index_holds_scan1`;
+//! * cleanup's bounded finishing loop unbounded (`&&` → `||`) →
+//!   `cleanup_refuses_a_reader_that_arrives_while_it_finishes_the_grace_period`;
+//! * a normal request expedited, the delay policy's comparisons, shift and clamp →
+//!   `requests_kick_once_and_only_expedited_ones_expedite`;
+//! * `wait_for` spinning on the engine without relaxing or sleeping →
+//!   `synchronize_relaxes_or_sleeps_while_readers_hold_it`;
+//! * `gp_ended` called for a step that ended nothing →
+//!   `a_step_that_ends_no_grace_period_reports_none`;
+//! * one step ending only one of two requested grace periods →
+//!   `one_step_runs_every_grace_period_requested`, which also kills `same_state` → `true`;
+//! * `Fault::from_raw` arms deleted → `faults_round_trip_through_their_numbers`;
+//! * the wrap-safe comparisons at their boundary → `wrap_safe_comparisons`.
+//!
+//! Equivalent mutants, each with its argument:
+//!
+//! * `Counter::slot`'s `|` → `^`, and the SCAN2 state's `(s & !STATE_MASK) | 2` → `^`:
+//!   the operands have no bit in common, so `|` and `^` are the same function.
+//! * cleanup's `tries < 16` → `<= 16`: one more bounded attempt to finish a grace period that
+//!   needs at most two scans once no reader is active; the refusal is the same.
+//! * `Platform::cpu_possible`'s default → `true`: the default *is* `true`.
+//! * the delay clamp `if us > MAX_SLEEP_US { MAX_SLEEP_US }` → `>=`: at equality both
+//!   branches give the same value.
+//! * the loom build's `new_atomic` → `Default::default()`: not compiled in the unit-test build;
+//!   under loom it starts every word at 0 instead of [`GP_SEQ_INITIAL`], as valid a start for
+//!   the models (the unit test `grace_periods_cross_the_sequence_wrap` checks the real one).
+//! * `locks == unlocks` → `!=` in the `Fault::LocksBeforeUnlocks` branch of `readers_done`:
+//!   fault-injection code, unreachable on production platforms; the broken variant stays
+//!   broken (the loom model still catches it).
+//!
+//! E, D and the sequence barriers are safety-equivalent (see above): only the order test, which
+//! pins srcutree.c's placement, catches their removal. The mutants that make a grace period
+//! never end (most of `seq`'s) leave a single-threaded `synchronize` spinning: cargo-mutants
+//! reports them as timeouts, which it counts as caught (threaded tests fail after a bounded
+//! wait instead).
 //!
 //! ## Counter overflow and nesting
 //!
@@ -125,24 +205,33 @@
     )
 )]
 
-pub mod callbacks;
-pub mod counters;
-pub mod domain;
-pub mod grace_period;
-pub mod platform;
-pub mod polling;
-pub mod readers;
-pub mod seq;
+mod callbacks;
+mod cleanup;
+mod counters;
+mod domain;
+mod grace_period;
+mod platform;
+mod polling;
+mod readers;
+mod scans;
+mod seq;
 mod sync;
-pub mod updaters;
+mod updaters;
 
 pub use callbacks::CallbackList;
+pub use cleanup::CleanupError;
 pub use counters::{Counter, CounterKind};
-pub use domain::{CleanupError, Srcu, SRCU_WORDS};
+pub use domain::{Srcu, SRCU_WORDS};
 pub use grace_period::{GpState, Next, StepReport};
 pub use platform::{Fault, Platform};
 pub use polling::Cookie;
 pub use readers::ReaderIndex;
+pub use seq::INITIAL as GP_SEQ_INITIAL;
 
+#[cfg(test)]
+extern crate self as srcu_core;
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod support;
 #[cfg(test)]
 mod tests;

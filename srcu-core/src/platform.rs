@@ -45,6 +45,43 @@ pub trait Platform {
 
     /// Whether the caller runs in NMI context (`in_nmi()`), i.e. may have interrupted a
     /// [`Platform::percpu_inc`] between its load and its store on this CPU.
+    ///
+    /// # The NMI-edge contract
+    ///
+    /// The answer must be `true` in every context that can interrupt a per-CPU-op increment
+    /// between its load and its store — every NMI-like entry *including its edges*: the entry
+    /// code that runs before the kernel's `nmi_enter()` raises `NMI_MASK` in `preempt_count()`,
+    /// and the exit code after `nmi_exit()` lowers it ("this won't work at the very edges of the
+    /// NMI, when NMI_MASK won't be set in preempt_count()", LKML 2017, on ftrace and livepatch
+    /// handlers in NMI). A reader that runs there with a false answer takes the per-CPU-op
+    /// half; where `this_cpu_inc()` is load, add, store it can lose the increment of the task
+    /// reader it interrupted — a lost lock increment lets a grace period end under that reader
+    /// (use after free), a lost unlock increment never balances (a stalled grace period).
+    ///
+    /// The opposite error, `true` outside NMI, is always safe: the reader then uses the atomic
+    /// half, which any context may use, at the price of one atomic read-modify-write. (Linux's
+    /// `irqentry_nmi_enter()` users for #DB and #MC-style exceptions are such contexts.)
+    ///
+    /// How each platform meets it:
+    /// * **x86-64** (and every architecture with `ARCH_HAS_NMI_SAFE_THIS_CPU_OPS`: arm64, s390,
+    ///   loongarch): `this_cpu_inc()` is one instruction or an atomic sequence that an NMI cannot
+    ///   split, so the edges cannot lose a count. On x86 the NMI entry code before
+    ///   `irqentry_nmi_enter()` is also `noinstr`: no tracer or probe can run a reader there.
+    /// * **powerpc Book3S-64**: interrupt handlers are only `notrace` and `NOKPROBE_SYMBOL`
+    ///   (arch/powerpc/include/asm/interrupt.h), and a system-reset handler may run whole
+    ///   without `nmi_enter()` (real mode on a hash-MMU LPAR guest, KASAN, a paged first per-CPU
+    ///   chunk). The exception entry raises `paca->in_nmi` in assembly before any C runs, so the
+    ///   kernel shim answers `in_nmi() || local_paca->in_nmi`.
+    /// * **Other kernel architectures** with NMIs and a load/add/store `this_cpu_inc()` must
+    ///   show the same: no reader can run in NMI entry or exit code outside `nmi_enter()` /
+    ///   `nmi_exit()`, or a flag raised before any C runs is tested as well.
+    /// * **Userspace** (the C library) and the tests: the signal handler or context that plays
+    ///   the NMI sets the flag before it calls a reader.
+    ///
+    /// Where it can be checked: the loom NMI model, the torture test's signal-handler NMIs and
+    /// the kernel's KUnit NMI test (in the generic per-CPU mode, with an NMI placed between the
+    /// load and the store) show what a wrong answer costs; an edge itself cannot be observed
+    /// from inside the reader, so the contract is kept by review of each platform's entry code.
     fn in_nmi(&self) -> bool;
 
     /// A full memory barrier (`smp_mb()`, `fence(SeqCst)`). Every use names its pairing.

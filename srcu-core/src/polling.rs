@@ -11,6 +11,33 @@ use crate::platform::{Fault, Platform};
 use crate::seq;
 use crate::sync::read_once;
 
+/// Before a cookie snapshot: orders the caller's prior accesses (typically unpublishing an
+/// object) before the load of the sequence. Pairs with the barrier after sequence start and
+/// with A (store buffering): if the snapshot saw an idle sequence, the grace period it waits
+/// for scans after the caller's stores are visible. Kept as in `rcu_seq_snap()`; argued, not
+/// shown by a model (the order test pins it).
+#[inline(always)]
+fn barrier_before_snapshot<P: Platform>(p: &P) {
+    p.smp_mb();
+}
+
+/// After a cookie snapshot (`rcu_seq_snap()`'s barrier): the snapshot must not bleed into what
+/// the caller does next.
+#[inline(always)]
+fn barrier_after_snapshot<P: Platform>(p: &P) {
+    p.smp_mb();
+}
+
+/// After `poll_state` answered `true`: the caller's later accesses (typically a free, or loads
+/// of what readers wrote) are ordered after the end of the grace period, even when another
+/// thread ended it. Pairs with the barrier before sequence end and with A. Needed for safety,
+/// as in `poll_state_synchronize_srcu()`; a loom model of it did not produce the stale load,
+/// so the recording platform's order test is what pins it.
+#[inline(always)]
+fn barrier_poll_done<P: Platform>(p: &P) {
+    p.smp_mb();
+}
+
 /// A polling cookie.
 ///
 /// Invariant: either a snapshot (state bits zero) or [`Cookie::COMPLETED`] (state bits
@@ -48,17 +75,14 @@ impl Srcu {
     /// The cookie of the grace-period end that would cover everything before now, with the
     /// full barriers `get_state_synchronize_srcu()` has. Wait-free; does not request anything.
     pub fn get_state<P: Platform>(&self, p: &P) -> Cookie {
-        // Order the caller's prior accesses (typically unpublishing an object) before the
-        // snapshot. Pairs with the barrier after sequence start in the engine.
-        p.smp_mb();
+        barrier_before_snapshot(p);
         let now = read_once(&self.gp_seq);
         let s = if p.fault() == Fault::AcceptStartedGp {
             seq::snap_accepting_started(now)
         } else {
             seq::snap(now)
         };
-        // rcu_seq_snap()'s barrier: the snapshot must not bleed into what the caller does next.
-        p.smp_mb();
+        barrier_after_snapshot(p);
         Cookie(s)
     }
 
@@ -84,9 +108,7 @@ impl Srcu {
         if cookie != Cookie::COMPLETED && !seq::done(read_once(&self.gp_seq), cookie.0) {
             return false;
         }
-        // Pairs with the barrier before sequence end: the caller's accesses after this return
-        // are ordered after every reader the grace period waited for.
-        p.smp_mb();
+        barrier_poll_done(p);
         true
     }
 }

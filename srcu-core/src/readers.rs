@@ -51,6 +51,25 @@ impl ReaderIndex {
     }
 }
 
+/// B: order the lock increment before the critical section. Pairs with A: a scan whose lock
+/// sum misses this increment is ordered before the critical section's accesses, so they see
+/// every store the updater made before the grace period (store buffering). Needed for safety.
+/// (It also pairs with E in srcutree.c's comments; E is redundant, see the crate docs.)
+#[inline(always)]
+fn barrier_b<P: Platform>(p: &P) {
+    p.reader_mb();
+}
+
+/// C: order the critical section before the unlock increment. Pairs with A: a counted unlock
+/// implies a counted lock and a finished critical section, stores included, so the updater's
+/// accesses after the grace period see them. Needed for safety (the critical-section-store
+/// loom model fails without it). With D it also bounds how many readers can use an index the
+/// scans have moved away from.
+#[inline(always)]
+fn barrier_c<P: Platform>(p: &P) {
+    p.reader_mb();
+}
+
 /// Increment `c` in the half that suits the caller's context.
 #[inline(always)]
 fn count<P: Platform>(p: &P, c: Counter) {
@@ -67,10 +86,7 @@ impl Srcu {
     pub fn read_lock<P: Platform>(&self, p: &P) -> ReaderIndex {
         let idx = read_once(&self.srcu_idx) & 1;
         count(p, Counter::lock(idx));
-        // B: order the lock increment before the critical section. Pairs with A (a scan that
-        // misses this increment is ordered before our loads, so we see the updater's stores)
-        // and with E (a flip we did not observe cannot be followed by a scan that misses us).
-        p.reader_mb();
+        barrier_b(p);
         ReaderIndex(idx as u8)
     }
 
@@ -78,11 +94,7 @@ impl Srcu {
     /// (`srcu_read_unlock()`). May run on another CPU and in another context than the lock.
     #[inline(always)]
     pub fn read_unlock<P: Platform>(&self, p: &P, idx: ReaderIndex) {
-        // C: order the critical section before the unlock increment. Pairs with A (a counted
-        // unlock implies a counted lock and a finished critical section) and with D (if a scan
-        // misses this unlock, our next read_lock sees the flipped index). Not provable by loom
-        // (load buffering): see the crate docs.
-        p.reader_mb();
+        barrier_c(p);
         count(p, Counter::unlock(idx.get()));
     }
 }

@@ -10,8 +10,9 @@
 pub const STATE_BITS: u32 = 2;
 /// Mask of the state bits (`RCU_SEQ_STATE_MASK`).
 pub const STATE_MASK: usize = (1 << STATE_BITS) - 1;
-/// One grace period's worth of sequence.
-pub const ONE_GP: usize = 1 << STATE_BITS;
+/// One grace period's worth of sequence (the tests step the sequence by it).
+#[cfg(test)]
+pub(crate) const ONE_GP: usize = 1 << STATE_BITS;
 /// The initial sequence value: idle, 100 grace periods before wrap-around.
 pub const INITIAL: usize = 0usize.wrapping_sub(100) << STATE_BITS;
 
@@ -106,6 +107,10 @@ mod tests {
         assert!(ulong_cmp_ge(5, 5));
         assert!(!ulong_cmp_lt(5, 5));
         assert!(ulong_cmp_lt(INITIAL, INITIAL.wrapping_add(ONE_GP)));
+        assert!(!ulong_cmp_lt(2, 0) && ulong_cmp_ge(2, 0));
+        // The boundary, as the kernel's ULONG_CMP_GE/LT: half the range ahead is still "after".
+        assert!(ulong_cmp_ge(usize::MAX / 2, 0) && !ulong_cmp_lt(usize::MAX / 2, 0));
+        assert!(!ulong_cmp_ge(usize::MAX / 2 + 1, 0) && ulong_cmp_lt(usize::MAX / 2 + 1, 0));
     }
 
     #[test]

@@ -2,10 +2,9 @@
 //! Unit tests on a simulated platform: sequence wrap, cleanup refusal, callback ordering,
 //! nesting depth, cross-CPU unlock, NMI counting, and that broken variants are caught.
 
-use crate::counters::Counter;
-use crate::{CallbackList, CleanupError, Cookie, Fault, GpState, Platform, Srcu};
+use crate::support::FifoList;
+use crate::{CallbackList, CleanupError, Cookie, Counter, Fault, GpState, Next, Platform, Srcu};
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -93,26 +92,24 @@ impl Platform for Sim {
     }
 }
 
-/// A callback list for tests: a locked deque of (callback, cookie).
-#[derive(Default)]
-struct TestList<T>(Mutex<VecDeque<(T, Cookie)>>);
+/// The longest any threaded test waits for a thread: far beyond any correct run, so that a
+/// stuck reader or a stalled grace period fails the test with a message instead of hanging it.
+const THREAD_WAIT: Duration = Duration::from_secs(30);
 
-impl<T> CallbackList for TestList<T> {
-    type Callback = T;
-    fn enqueue_with(&self, cb: T, cookie: impl FnOnce() -> Cookie) {
-        let mut q = self.0.lock().unwrap();
-        let c = cookie();
-        q.push_back((cb, c));
+/// Join `h` within [`THREAD_WAIT`], or fail naming `what` (a thread that never ends is left
+/// behind; the test binary exits without it).
+fn join_within<T>(h: thread::JoinHandle<T>, what: &str) -> T {
+    let deadline = std::time::Instant::now() + THREAD_WAIT;
+    while !h.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not finish within {THREAD_WAIT:?}: a reader left locked or a stalled grace period"
+        );
+        thread::sleep(Duration::from_millis(1));
     }
-    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<T> {
-        let mut q = self.0.lock().unwrap();
-        match q.front() {
-            Some((_, c)) if ready(*c) => q.pop_front().map(|(cb, _)| cb),
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_empty()
+    match h.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
     }
 }
 
@@ -156,11 +153,11 @@ fn synchronize_waits_for_a_pre_existing_reader_and_for_nothing_else() {
     let (done, h) = sync_returns_within(&s, Duration::from_millis(100), false);
     assert!(!done, "synchronize returned while a pre-existing reader was active");
     s.0.read_unlock(&s.1, idx);
-    h.join().unwrap();
+    join_within(h, "synchronize after its reader unlocked");
     // With no reader, both flavours return.
     let (done, h) = sync_returns_within(&s, Duration::from_millis(200), true);
     assert!(done);
-    h.join().unwrap();
+    join_within(h, "synchronize_expedited with no reader");
 }
 
 #[test]
@@ -170,7 +167,7 @@ fn broken_snapshot_lets_synchronize_skip_a_reader() {
     let idx = s.0.read_lock(&s.1);
     let (done, h) = sync_returns_within(&s, Duration::from_millis(100), false);
     assert!(done, "AcceptStartedGp must return without a grace period");
-    h.join().unwrap();
+    join_within(h, "the broken synchronize");
     s.0.read_unlock(&s.1, idx);
 }
 
@@ -188,7 +185,7 @@ fn nesting_thousands_deep() {
     assert!(s.0.readers_active(&s.1), "one reader is still nested");
     assert!(!h.is_finished(), "synchronize returned with the outermost reader active");
     s.0.read_unlock(&s.1, crate::ReaderIndex::from_raw(0).unwrap());
-    h.join().unwrap();
+    join_within(h, "synchronize after the outermost reader unlocked");
     assert!(!s.0.readers_active(&s.1));
 }
 
@@ -245,7 +242,7 @@ fn cleanup_refuses_and_changes_nothing() {
     assert!(s.readers_active(&p), "refusal left the reader counted");
     s.read_unlock(&p, idx);
     // Callbacks.
-    let list = TestList::<u32>::default();
+    let list = FifoList::<u32>::default();
     s.call(&p, &list, 7);
     assert_eq!(s.cleanup(&p, !list.is_empty()), Err(CleanupError::PendingCallbacks));
     s.synchronize(&p);
@@ -276,7 +273,7 @@ fn cleanup_drives_an_in_flight_grace_period_to_its_end() {
 #[test]
 fn callbacks_run_in_order_only_after_their_grace_period() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    let list = TestList::<u32>::default();
+    let list = FifoList::<u32>::default();
     let idx = s.read_lock(&p);
     let c1 = s.call(&p, &list, 1);
     let c2 = s.call(&p, &list, 2);
@@ -302,7 +299,7 @@ fn callbacks_run_in_order_only_after_their_grace_period() {
 #[test]
 fn barrier_markers_follow_every_earlier_callback_on_every_list() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    let lists = [TestList::<i32>::default(), TestList::<i32>::default()];
+    let lists = [FifoList::<i32>::default(), FifoList::<i32>::default()];
     s.call(&p, &lists[0], 1);
     s.call(&p, &lists[1], 2);
     s.call(&p, &lists[1], 3);
@@ -372,16 +369,392 @@ fn concurrent_updaters_share_grace_periods_and_each_waits_for_its_reader() {
                         f2.store(true, Ordering::SeqCst);
                     });
                     thread::yield_now();
-                    assert!(!freed.load(Ordering::SeqCst), "synchronize ignored its reader");
+                    let ignored = freed.load(Ordering::SeqCst);
+                    // Unlock before asserting: a failed assertion must not leave the reader
+                    // locked and every other updater waiting for it.
                     Sim::on_cpu((u + 1) % CPUS, || s.0.read_unlock(&s.1, idx));
-                    sync.join().unwrap();
+                    assert!(!ignored, "synchronize ignored its reader");
+                    join_within(sync, "an updater's synchronize");
                 }
             })
         })
         .collect();
     for h in handles {
-        h.join().unwrap();
+        join_within(h, "an updater thread");
     }
     let gps = s.0.batches_completed();
     assert!(gps < UPDATERS * ROUNDS, "{gps} grace periods for {} calls: none shared", UPDATERS * ROUNDS);
+}
+
+#[test]
+fn cleanup_refuses_while_a_reader_holds_index_1() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    s.synchronize(&p); // one flip: new readers use index 1
+    let idx = Sim::on_cpu(2, || s.read_lock(&p));
+    assert_eq!(idx.get(), 1, "after one grace period readers use index 1");
+    assert!(s.readers_active(&p), "a reader on index 1 is active");
+    assert_eq!(s.cleanup(&p, false), Err(CleanupError::ActiveReaders));
+    // In NMI (the atomic half) as well.
+    let nmi = Sim::on_cpu(3, || Sim::in_nmi(|| s.read_lock(&p)));
+    Sim::on_cpu(1, || s.read_unlock(&p, idx));
+    assert_eq!(nmi.get(), 1);
+    assert_eq!(s.cleanup(&p, false), Err(CleanupError::ActiveReaders));
+    Sim::on_cpu(1, || s.read_unlock(&p, nmi));
+    assert_eq!(s.cleanup(&p, false), Ok(()));
+}
+
+#[test]
+fn task_readers_touch_only_the_percpu_half_and_nmi_readers_only_the_atomic_half() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    const N: usize = 10;
+    for round in 0..2 {
+        for cpu in 0..CPUS {
+            let idxs: Vec<_> = (0..N).map(|_| Sim::on_cpu(cpu, || s.read_lock(&p))).collect();
+            for idx in idxs {
+                Sim::on_cpu(cpu, || s.read_unlock(&p, idx));
+            }
+        }
+        for cpu in 0..CPUS {
+            for slot in 0..Counter::SLOTS {
+                assert_eq!(p.atomic[cpu][slot].load(Ordering::Relaxed), 0, "a task reader used the atomic half");
+            }
+            let i = round;
+            assert_eq!(s.reader_index_word() & 1, i, "round {round} uses index {i}");
+            assert_eq!(p.percpu_read(cpu, Counter::lock(i)), N, "round {round}: cpu {cpu} lock[{i}]");
+            assert_eq!(p.percpu_read(cpu, Counter::unlock(i)), N, "round {round}: cpu {cpu} unlock[{i}]");
+        }
+        s.synchronize(&p); // the second round uses the other index
+    }
+    let q = Sim::new(Fault::None);
+    let idx = Sim::on_cpu(1, || Sim::in_nmi(|| s.read_lock(&q)));
+    Sim::on_cpu(1, || Sim::in_nmi(|| s.read_unlock(&q, idx)));
+    for cpu in 0..CPUS {
+        for slot in 0..Counter::SLOTS {
+            assert_eq!(q.percpu[cpu][slot].load(Ordering::Relaxed), 0, "an NMI reader used the per-CPU half");
+        }
+    }
+    assert_eq!(q.atomic_read(1, Counter::lock(idx.get())), 1);
+    assert_eq!(q.atomic_read(1, Counter::unlock(idx.get())), 1);
+}
+
+fn counter_name(c: Counter) -> String {
+    let kind = if c.kind() == crate::CounterKind::Lock { "lock" } else { "unlock" };
+    format!("{kind}[{}]", c.idx())
+}
+
+#[test]
+fn barriers_and_counter_reads_come_in_the_documented_order() {
+    let (s, p) = (Srcu::new(), Instrumented::recording());
+    // Readers: B after the lock increment, C before the unlock increment; task readers in the
+    // per-CPU half, NMI readers in the atomic half.
+    let idx = s.read_lock(&p);
+    s.read_unlock(&p, idx);
+    assert_eq!(p.take(), "percpu_inc:lock[0] reader_mb reader_mb percpu_inc:unlock[0]");
+    let idx = Sim::in_nmi(|| s.read_lock(&p));
+    Sim::in_nmi(|| s.read_unlock(&p, idx));
+    assert_eq!(p.take(), "atomic_inc:lock[0] reader_mb reader_mb atomic_inc:unlock[0]");
+    // A grace period on an idle domain, driven by synchronize.
+    s.synchronize(&p);
+    assert_eq!(
+        p.take(),
+        [
+            "smp_mb smp_mb kick:false",                              // cookie snapshot, request
+            "gp_lock smp_mb",                                        // sequence start
+            "sum:unlock[1] heavy_mb sum:lock[1]",                    // SCAN1, with A
+            "heavy_mb heavy_mb",                                     // E, flip, D
+            "sum:unlock[0] heavy_mb sum:lock[0]",                    // SCAN2, with A
+            "smp_mb gp_unlock gp_ended",                             // sequence end
+            "smp_mb",                                                // poll_state: true, barrier
+        ]
+        .join(" ")
+    );
+    // Polling: a false answer has no barrier, a true one is followed by one.
+    let c = s.start_poll(&p);
+    assert_eq!(p.take(), "smp_mb smp_mb kick:false");
+    assert!(!s.poll_state(&p, c));
+    assert_eq!(p.take(), "");
+    assert!(s.poll_state(&p, Cookie::COMPLETED));
+    assert_eq!(p.take(), "smp_mb");
+    // Cleanup's reader check: unlocks on both indexes, A, locks on both indexes.
+    s.wait_for(&p, c);
+    p.take();
+    assert!(!s.readers_active(&p));
+    assert_eq!(p.take(), "sum:unlock[0] sum:unlock[1] heavy_mb sum:lock[0] sum:lock[1]");
+}
+
+/// A platform that only counts its full barriers, to check the trait's default barriers.
+struct CountsBarriers(AtomicUsize);
+
+impl Platform for CountsBarriers {
+    fn percpu_inc(&self, _c: Counter) {}
+    fn atomic_inc(&self, _c: Counter) {}
+    fn percpu_read(&self, _cpu: usize, _c: Counter) -> usize {
+        0
+    }
+    fn atomic_read(&self, _cpu: usize, _c: Counter) -> usize {
+        0
+    }
+    fn nr_cpus(&self) -> usize {
+        1
+    }
+    fn in_nmi(&self) -> bool {
+        false
+    }
+    fn smp_mb(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        f()
+    }
+    fn kick(&self, _expedited: bool) {}
+    fn relax(&self) {}
+    fn sleep(&self, _usecs: u32) {}
+}
+
+#[test]
+fn default_reader_and_heavy_barriers_are_full_barriers() {
+    let p = CountsBarriers(AtomicUsize::new(0));
+    p.reader_mb();
+    assert_eq!(p.0.load(Ordering::SeqCst), 1, "the default reader_mb is smp_mb");
+    p.heavy_mb();
+    assert_eq!(p.0.load(Ordering::SeqCst), 2, "the default heavy_mb is smp_mb");
+    assert_eq!(p.fault(), Fault::None, "production platforms inject no fault");
+    assert!(p.cpu_possible(0), "every CPU is possible by default");
+}
+
+/// [`Sim`], instrumented: it can record, in order, every barrier (by kind), counter increment,
+/// run of counter reads and grace-period lock, and run hooks — `on_gp_lock` each time the
+/// grace-period lock is about to be taken, `on_wait` each time an updater relaxes or sleeps.
+struct Instrumented<'a> {
+    sim: Sim,
+    log: Option<Mutex<Vec<String>>>,
+    on_gp_lock: Box<dyn Fn(&Sim) + 'a>,
+    on_wait: Box<dyn Fn(&Sim) + 'a>,
+}
+
+impl<'a> Instrumented<'a> {
+    /// A platform that records and has no hooks.
+    fn recording() -> Self {
+        Instrumented { log: Some(Mutex::new(Vec::new())), ..Self::hooked(|_| (), |_| ()) }
+    }
+    /// A platform with hooks that records nothing.
+    fn hooked(on_gp_lock: impl Fn(&Sim) + 'a, on_wait: impl Fn(&Sim) + 'a) -> Self {
+        Instrumented {
+            sim: Sim::new(Fault::None),
+            log: None,
+            on_gp_lock: Box::new(on_gp_lock),
+            on_wait: Box::new(on_wait),
+        }
+    }
+    fn note(&self, ev: impl FnOnce() -> String) {
+        let Some(log) = &self.log else { return };
+        let ev = ev();
+        let mut log = log.lock().unwrap();
+        // A run of reads of one counter over the CPUs is one scan step.
+        if ev.starts_with("sum") && log.last() == Some(&ev) {
+            return;
+        }
+        log.push(ev);
+    }
+    /// The events recorded since the last call, space-separated.
+    fn take(&self) -> String {
+        let log = self.log.as_ref().expect("a recording platform");
+        std::mem::take(&mut *log.lock().unwrap()).join(" ")
+    }
+}
+
+impl Platform for Instrumented<'_> {
+    fn percpu_inc(&self, c: Counter) {
+        self.note(|| format!("percpu_inc:{}", counter_name(c)));
+        self.sim.percpu_inc(c)
+    }
+    fn atomic_inc(&self, c: Counter) {
+        self.note(|| format!("atomic_inc:{}", counter_name(c)));
+        self.sim.atomic_inc(c)
+    }
+    fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
+        self.note(|| format!("sum:{}", counter_name(c)));
+        self.sim.percpu_read(cpu, c)
+    }
+    fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
+        self.note(|| format!("sum:{}", counter_name(c)));
+        self.sim.atomic_read(cpu, c)
+    }
+    fn nr_cpus(&self) -> usize {
+        CPUS
+    }
+    fn in_nmi(&self) -> bool {
+        self.sim.in_nmi()
+    }
+    fn smp_mb(&self) {
+        self.note(|| "smp_mb".into());
+        self.sim.smp_mb()
+    }
+    fn reader_mb(&self) {
+        self.note(|| "reader_mb".into());
+        self.sim.smp_mb()
+    }
+    fn heavy_mb(&self) {
+        self.note(|| "heavy_mb".into());
+        self.sim.smp_mb()
+    }
+    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        (self.on_gp_lock)(&self.sim);
+        self.note(|| "gp_lock".into());
+        let r = self.sim.with_gp_lock(f);
+        self.note(|| "gp_unlock".into());
+        r
+    }
+    fn kick(&self, expedited: bool) {
+        self.note(|| format!("kick:{expedited}"));
+    }
+    fn gp_ended(&self) {
+        self.note(|| "gp_ended".into());
+    }
+    fn relax(&self) {
+        self.note(|| "relax".into());
+        (self.on_wait)(&self.sim)
+    }
+    fn sleep(&self, usecs: u32) {
+        self.note(|| format!("sleep:{usecs}"));
+        (self.on_wait)(&self.sim)
+    }
+}
+
+#[test]
+fn cleanup_refuses_a_reader_that_arrives_while_it_finishes_the_grace_period() {
+    let s = Srcu::new();
+    // The straggler: a reader that read srcu_idx before the last flip increments the index the
+    // current scan drains, the first time cleanup takes the grace-period lock.
+    let arrive = Cell::new(false);
+    let p = Instrumented::hooked(
+        |sim| {
+            if arrive.replace(false) {
+                sim.percpu_inc(Counter::lock(1 ^ (s.reader_index_word() & 1)));
+            }
+        },
+        |_| (),
+    );
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    s.step(&p); // SCAN1 passes, flip, SCAN2 waits for our reader
+    assert_eq!(s.gp_state(), GpState::Scan2);
+    s.read_unlock(&p, idx);
+    arrive.set(true);
+    assert_eq!(s.cleanup(&p, false), Err(CleanupError::ActiveReaders), "bounded, then refused");
+    assert!(!s.poll_state(&p, c), "the straggler holds the grace period");
+    p.sim.percpu_inc(Counter::unlock(1 ^ (s.reader_index_word() & 1)));
+    assert_eq!(s.cleanup(&p, false), Ok(()));
+    assert!(s.poll_state(&p, c));
+}
+
+#[test]
+fn a_straggler_on_the_inactive_index_holds_scan1() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    s.synchronize(&p); // srcu_idx is now 1: index 0 is inactive
+    // A reader that read srcu_idx = 0 before that flip and increments only now.
+    p.percpu_inc(Counter::lock(0));
+    let c = s.start_poll(&p);
+    for _ in 0..3 {
+        s.step(&p);
+    }
+    assert_eq!(s.gp_state(), GpState::Scan1, "SCAN1 waits for the straggler on index 0");
+    assert!(!s.poll_state(&p, c));
+    p.percpu_inc(Counter::unlock(0));
+    s.wait_for(&p, c);
+    assert_eq!(s.reader_index_word(), 2, "two grace periods, two flips");
+}
+
+#[test]
+fn requests_kick_once_and_only_expedited_ones_expedite() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    let idx = s.read_lock(&p);
+    // A normal grace period: one scan without delay, then sleeps from 100 us, doubling.
+    let c = s.start_poll(&p);
+    assert_eq!(s.start_poll(&p), c);
+    assert_eq!(p.kicks.load(Ordering::Relaxed), 1, "the same request kicks once");
+    let nexts: Vec<Next> = (0..10).map(|_| s.step(&p).next).collect();
+    let mut want = vec![Next::RetryNow];
+    want.extend([100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000].map(Next::RetryAfter));
+    assert_eq!(nexts, want, "a normal request is not expedited; sleeps double up to 10 ms");
+    // Expediting the same grace period kicks once more and scans without delay for a while.
+    s.request(&p, c.raw(), true);
+    s.request(&p, c.raw(), true);
+    assert_eq!(p.kicks.load(Ordering::Relaxed), 2, "the same expedited request kicks once");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    let idx = s.read_lock(&p);
+    let c = s.start_poll_expedited(&p);
+    let nexts: Vec<Next> = (0..10).map(|_| s.step(&p).next).collect();
+    let mut want = vec![Next::RetryNow; 8];
+    want.extend([Next::RetryAfter(20), Next::RetryAfter(40)]);
+    assert_eq!(nexts, want, "an expedited grace period");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+}
+
+#[test]
+fn a_step_that_ends_no_grace_period_reports_none() {
+    let (s, p) = (Srcu::new(), Instrumented::recording());
+    assert_eq!(s.step(&p), crate::StepReport { next: Next::Idle, ended: 0 });
+    assert_eq!(p.take(), "gp_lock gp_unlock", "no gp_ended without an ended grace period");
+    let idx = s.read_lock(&p);
+    s.start_poll(&p);
+    p.take();
+    assert_eq!(s.step(&p).ended, 0);
+    assert!(!p.take().contains("gp_ended"));
+    s.read_unlock(&p, idx);
+    assert_eq!(s.step(&p).ended, 1);
+    assert!(p.take().ends_with("gp_unlock gp_ended"));
+}
+
+#[test]
+fn one_step_runs_every_grace_period_requested() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    let idx = s.read_lock(&p);
+    let c1 = s.start_poll(&p);
+    s.step(&p); // SCAN2 waits for our reader
+    let c2 = s.start_poll(&p); // needs the next grace period as well
+    assert!(!c1.same_state(c2), "two grace periods, two states");
+    s.read_unlock(&p, idx);
+    let r = s.step(&p);
+    assert_eq!(r, crate::StepReport { next: Next::Idle, ended: 2 }, "both grace periods in one step");
+    assert!(s.poll_state(&p, c1) && s.poll_state(&p, c2));
+}
+
+#[test]
+fn faults_round_trip_through_their_numbers() {
+    let all = [
+        Fault::None,
+        Fault::SkipFirstScan,
+        Fault::SkipSecondScan,
+        Fault::NoBarrierA,
+        Fault::NmiInPercpuHalf,
+        Fault::AcceptStartedGp,
+        Fault::LocksBeforeUnlocks,
+    ];
+    for (n, f) in all.iter().enumerate() {
+        assert_eq!(Fault::from_raw(n as u32), Some(*f));
+        assert_eq!(*f as u32, n as u32);
+    }
+    assert_eq!(Fault::from_raw(all.len() as u32), None);
+    assert_eq!(Fault::from_raw(u32::MAX), None);
+}
+
+#[test]
+fn synchronize_relaxes_or_sleeps_while_readers_hold_it() {
+    let s = Srcu::new();
+    // Our reader on index 0 leaves on the updater's first wait.
+    let waits = Cell::new(0);
+    let p = Instrumented::hooked(
+        |_| (),
+        |sim| {
+            if waits.replace(waits.get() + 1) == 0 {
+                sim.percpu_inc(Counter::unlock(0));
+            }
+        },
+    );
+    let _idx = s.read_lock(&p);
+    s.synchronize(&p);
+    assert_eq!(waits.get(), 1, "synchronize waited once, outside the engine, then returned");
 }

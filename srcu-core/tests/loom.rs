@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Without `LOOM_MAX_PREEMPTIONS` each model uses its own bound: 3 preemptions, except the
-//! four-thread two-updater model (2). The whole file then runs in about a second on this
-//! machine (2 cores) after a ~1 minute build. Setting `LOOM_MAX_PREEMPTIONS` overrides every
+//! four-thread two-updater model (2). The whole file then runs in about 5 s on a 2-core
+//! machine after a ~1 minute build (the two asymmetric-barrier models take most of it). Setting `LOOM_MAX_PREEMPTIONS` overrides every
 //! model's bound (3 for all takes minutes, the two-updater model dominating):
 //!
 //! ```sh
@@ -24,14 +24,20 @@
 //! `local_irq_save()` — and use the atomic half (one `fetch_add`). All accesses are `Relaxed`
 //! with explicit `fence(SeqCst)`, since loom treats SeqCst accesses as AcqRel. Scan loops yield.
 //!
-//! What loom cannot show: load buffering is not explored, so the necessity of reader barrier C
-//! is argued in the crate docs, not tested here.
+//! loom explores no load buffering, so a read-only critical section cannot show that reader
+//! barrier C is needed; model 6's critical section stores, and it can. Model 7 runs on an
+//! asymmetric platform (compiler barriers in readers, a modelled membarrier for the heavy
+//! barrier). Broken variants that are not a [`Fault`] drop barriers in one context
+//! ([`Ctx::without_fences`]).
 #![cfg(loom)]
 
-use loom::sync::atomic::{fence, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
-use srcu_core::{CallbackList, Cookie, Counter, Fault, Platform, Srcu};
+use srcu_core::{CallbackList, Counter, Fault, Platform, Srcu};
+use support::FifoList;
+
+mod support;
 
 const CPUS: usize = 2;
 const OBJS: usize = 4;
@@ -56,9 +62,32 @@ enum PerCpu {
     Shared,
 }
 
+/// How the platform's barriers are made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Barriers {
+    /// Every barrier is a full fence (`smp_mb()`).
+    Symmetric,
+    /// liburcu's asymmetric scheme: `reader_mb` is a compiler barrier (nothing, to loom) and
+    /// `heavy_mb` is a modelled `membarrier()`. loom cannot put a fence into another thread, so
+    /// the membarrier is a handshake, as in liburcu's signal flavour: the updater fences, raises
+    /// a request for every registered reader thread and waits until each has answered it (or
+    /// gone offline), then fences again; a reader thread answers at every point where it could
+    /// be interrupted (before and after each shared access) by fencing and acknowledging.
+    Asymmetric,
+}
+
+/// Reader threads that a modelled membarrier must reach.
+const MB_SLOTS: usize = 2;
+
 struct World {
     srcu: Srcu,
     percpu_mode: PerCpu,
+    barriers: Barriers,
+    /// Membarrier requests raised per reader thread, and the last one each answered.
+    mb_req: [AtomicUsize; MB_SLOTS],
+    mb_ack: [AtomicUsize; MB_SLOTS],
+    /// Whether each reader thread may still run reader code (a membarrier must reach it).
+    online: [AtomicBool; MB_SLOTS],
     /// Private counts of single-writer cells (std atomics: invisible to loom).
     shadow: [[std::sync::atomic::AtomicUsize; Counter::SLOTS]; CPUS],
     percpu: Vec<Vec<AtomicUsize>>,
@@ -69,14 +98,26 @@ struct World {
     ptr: [AtomicUsize; 2],
     /// Object contents: `FREED` once freed (poisoned).
     obj: [AtomicUsize; OBJS],
+    /// Data written inside a critical section (`x`) and by the updater before it waits (`y`).
+    x: AtomicUsize,
+    y: AtomicUsize,
 }
 
 impl World {
     fn new(fault: Fault, percpu_mode: PerCpu) -> Arc<World> {
+        World::with_barriers(fault, percpu_mode, Barriers::Symmetric, 0)
+    }
+    /// A world whose barriers are made as `barriers` says, with `reader_threads` reader threads
+    /// (slots `0..reader_threads`) that a modelled membarrier must reach.
+    fn with_barriers(fault: Fault, percpu_mode: PerCpu, barriers: Barriers, reader_threads: usize) -> Arc<World> {
         let grid = || (0..CPUS).map(|_| (0..Counter::SLOTS).map(|_| AtomicUsize::new(0)).collect()).collect();
         Arc::new(World {
             srcu: Srcu::new(),
             percpu_mode,
+            barriers,
+            mb_req: Default::default(),
+            mb_ack: Default::default(),
+            online: [AtomicBool::new(reader_threads > 0), AtomicBool::new(reader_threads > 1)],
             shadow: Default::default(),
             percpu: grid(),
             atomic: grid(),
@@ -84,13 +125,21 @@ impl World {
             fault,
             ptr: [AtomicUsize::new(0), AtomicUsize::new(2)],
             obj: [AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1)],
+            x: AtomicUsize::new(0),
+            y: AtomicUsize::new(0),
         })
     }
+    /// A task context on `cpu` (an updater, or a reader a membarrier need not reach).
     fn ctx(&self, cpu: usize) -> Ctx<'_> {
-        Ctx { w: self, cpu, nmi: false }
+        Ctx { w: self, cpu, nmi: false, mb_slot: None, fences: true }
     }
+    /// An NMI context on `cpu`.
     fn nmi(&self, cpu: usize) -> Ctx<'_> {
-        Ctx { w: self, cpu, nmi: true }
+        Ctx { nmi: true, ..self.ctx(cpu) }
+    }
+    /// The task context of reader thread `slot` on `cpu` (answers modelled membarriers).
+    fn reader(&self, cpu: usize, slot: usize) -> Ctx<'_> {
+        Ctx { mb_slot: Some(slot), ..self.ctx(cpu) }
     }
     /// Reader body: dereference pointer `which` and check the object is not freed.
     fn deref_check(&self, which: usize) {
@@ -109,11 +158,15 @@ impl World {
     /// A reader: lock in context `at`, dereference every pointer in `ptrs` and check it, unlock
     /// in context `unlock_at` (another CPU for a migrating reader).
     fn read(&self, at: Ctx<'_>, unlock_at: Ctx<'_>, ptrs: &[usize]) {
+        at.serve_membarrier();
         let idx = self.srcu.read_lock(&at);
         for &which in ptrs {
+            at.serve_membarrier();
             self.deref_check(which);
         }
+        at.serve_membarrier();
         self.srcu.read_unlock(&unlock_at, idx);
+        unlock_at.offline();
     }
     /// An updater on CPU 1: unpublish the object in pointer `which`, wait, free it.
     fn update(&self, which: usize, expedited: bool) {
@@ -134,15 +187,121 @@ fn spawn(w: &Arc<World>, f: impl FnOnce(&World) + Send + 'static) -> thread::Joi
     thread::spawn(move || f(&w))
 }
 
-/// One execution context: a CPU and whether it is an NMI.
+/// One execution context: a CPU, whether it is an NMI, which reader thread it is (for the
+/// modelled membarrier), and whether its full fences are real (`false`: a broken platform that
+/// drops every barrier this context executes).
 struct Ctx<'a> {
     w: &'a World,
     cpu: usize,
     nmi: bool,
+    mb_slot: Option<usize>,
+    fences: bool,
+}
+
+impl Ctx<'_> {
+    /// This context with every barrier it executes dropped.
+    fn without_fences(self) -> Self {
+        Ctx { fences: false, ..self }
+    }
+
+    /// A point where a membarrier IPI could interrupt this reader thread: answer a pending
+    /// request with a full fence.
+    fn serve_membarrier(&self) {
+        let Some(slot) = self.mb_slot else { return };
+        if self.w.barriers != Barriers::Asymmetric {
+            return;
+        }
+        let req = self.w.mb_req[slot].load(Relaxed);
+        if req > self.w.mb_ack[slot].load(Relaxed) {
+            fence(SeqCst);
+            self.w.mb_ack[slot].store(req, Relaxed);
+        }
+    }
+
+    /// The reader thread is done: a membarrier need not reach it any more (it fences first, as
+    /// a thread that stops running passes through a context switch).
+    fn offline(&self) {
+        let Some(slot) = self.mb_slot else { return };
+        if self.w.barriers == Barriers::Asymmetric {
+            self.serve_membarrier();
+            fence(SeqCst);
+            self.w.online[slot].store(false, Relaxed);
+        }
+    }
+
+    /// The modelled `membarrier()`: fence, make every online reader thread fence, fence.
+    fn membarrier(&self) {
+        fence(SeqCst);
+        for slot in 0..MB_SLOTS {
+            let want = self.w.mb_req[slot].fetch_add(1, Relaxed) + 1;
+            while self.w.mb_ack[slot].load(Relaxed) < want && self.w.online[slot].load(Relaxed) {
+                thread::yield_now();
+            }
+        }
+        fence(SeqCst);
+    }
 }
 
 impl Platform for Ctx<'_> {
     fn percpu_inc(&self, c: Counter) {
+        self.serve_membarrier();
+        self.percpu_inc_now(c);
+        self.serve_membarrier();
+    }
+    fn atomic_inc(&self, c: Counter) {
+        self.serve_membarrier();
+        self.w.atomic[self.cpu][c.slot()].fetch_add(1, Relaxed);
+        self.serve_membarrier();
+    }
+    fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
+        self.w.percpu[cpu][c.slot()].load(Relaxed)
+    }
+    fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
+        self.w.atomic[cpu][c.slot()].load(Relaxed)
+    }
+    fn nr_cpus(&self) -> usize {
+        CPUS
+    }
+    fn in_nmi(&self) -> bool {
+        self.nmi
+    }
+    fn smp_mb(&self) {
+        if self.fences {
+            fence(SeqCst);
+        }
+    }
+    fn reader_mb(&self) {
+        match self.w.barriers {
+            Barriers::Symmetric => self.smp_mb(),
+            // A compiler barrier; also a point where a membarrier can land.
+            Barriers::Asymmetric => self.serve_membarrier(),
+        }
+    }
+    fn heavy_mb(&self) {
+        match self.w.barriers {
+            Barriers::Symmetric => self.smp_mb(),
+            Barriers::Asymmetric => self.membarrier(),
+        }
+    }
+    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _g = self.w.gp_lock.lock().unwrap();
+        f()
+    }
+    fn kick(&self, _expedited: bool) {}
+    fn relax(&self) {
+        thread::yield_now();
+    }
+    fn sleep(&self, _usecs: u32) {
+        thread::yield_now();
+    }
+    fn fault(&self) -> Fault {
+        self.w.fault
+    }
+}
+
+impl Ctx<'_> {
+    /// The per-CPU-op increment proper, in the world's [`PerCpu`] mode.
+    fn percpu_inc_now(&self, c: Counter) {
         let cell = &self.w.percpu[self.cpu][c.slot()];
         if self.nmi {
             // Only reachable with Fault::NmiInPercpuHalf: an NMI ignores "interrupts off".
@@ -164,38 +323,6 @@ impl Platform for Ctx<'_> {
                 cell.store(v.wrapping_add(1), Relaxed);
             }
         }
-    }
-    fn atomic_inc(&self, c: Counter) {
-        self.w.atomic[self.cpu][c.slot()].fetch_add(1, Relaxed);
-    }
-    fn percpu_read(&self, cpu: usize, c: Counter) -> usize {
-        self.w.percpu[cpu][c.slot()].load(Relaxed)
-    }
-    fn atomic_read(&self, cpu: usize, c: Counter) -> usize {
-        self.w.atomic[cpu][c.slot()].load(Relaxed)
-    }
-    fn nr_cpus(&self) -> usize {
-        CPUS
-    }
-    fn in_nmi(&self) -> bool {
-        self.nmi
-    }
-    fn smp_mb(&self) {
-        fence(SeqCst);
-    }
-    fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _g = self.w.gp_lock.lock().unwrap();
-        f()
-    }
-    fn kick(&self, _expedited: bool) {}
-    fn relax(&self) {
-        thread::yield_now();
-    }
-    fn sleep(&self, _usecs: u32) {
-        thread::yield_now();
-    }
-    fn fault(&self) -> Fault {
-        self.w.fault
     }
 }
 
@@ -223,8 +350,13 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 
 /// Run `m` with `fault` and require that loom finds a failing execution.
 fn must_catch(fault: Fault, m: fn(Fault)) {
-    let r = std::panic::catch_unwind(move || m(fault));
-    assert!(r.is_err(), "the model did not catch the broken variant {fault:?}");
+    must_fail(&format!("{fault:?}"), move || m(fault));
+}
+
+/// Run the model `m` of a broken variant and require that loom finds a failing execution.
+fn must_fail(variant: &str, m: impl FnOnce() + std::panic::UnwindSafe) {
+    let r = std::panic::catch_unwind(m);
+    assert!(r.is_err(), "the model did not catch the broken variant {variant}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,36 +501,12 @@ fn broken_accept_started_gp_is_caught() {
 // the engine and invokes ready callbacks itself. Broken: the accepting snapshot again (the
 // cookie of an idle domain then names the last completed grace period).
 
-struct OneList(Mutex<Option<(usize, Cookie)>>);
-
-impl CallbackList for OneList {
-    type Callback = usize;
-    fn enqueue_with(&self, cb: usize, cookie: impl FnOnce() -> Cookie) {
-        let mut g = self.0.lock().unwrap();
-        let c = cookie();
-        *g = Some((cb, c));
-    }
-    fn dequeue_if(&self, ready: impl FnOnce(Cookie) -> bool) -> Option<usize> {
-        let mut g = self.0.lock().unwrap();
-        match *g {
-            Some((cb, c)) if ready(c) => {
-                *g = None;
-                Some(cb)
-            }
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_none()
-    }
-}
-
 fn m_callbacks_and_polling(fault: Fault) {
     model(move || {
         let w = World::new(fault, PerCpu::SingleWriter);
         let reader = spawn(&w, |w| w.read(w.ctx(0), w.ctx(0), &[0, 1]));
         let p = w.ctx(1);
-        let list = OneList(Mutex::new(None));
+        let list = FifoList::new();
         let old_a = w.replace(0);
         w.srcu.call(&p, &list, old_a);
         let old_b = w.replace(1);
@@ -425,4 +533,99 @@ fn callbacks_and_cookies_wait_for_a_full_grace_period() {
 #[test]
 fn broken_cookie_is_caught() {
     must_catch(Fault::AcceptStartedGp, m_callbacks_and_polling);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 6: a reader that writes inside its critical section. Reader: lock, store x, load y,
+// unlock. Updater: store y, synchronize, load x. One side must see the other's store: either
+// the reader began late enough that its critical section sees y (B with A, store buffering), or
+// the grace period waited for it and the updater sees x (C with A). Broken: barrier C dropped
+// (the unlock context executes no barrier) — a scan can count the unlock before the store to x
+// is visible, end the grace period, and the updater reads the old x. A read-only critical
+// section cannot show this (loom explores no load buffering); a store in it can.
+
+fn m_cs_store(barriers: Barriers, drop_c: bool) {
+    model(move || {
+        let w = World::with_barriers(Fault::None, PerCpu::SingleWriter, barriers, 1);
+        let w2 = w.clone();
+        let reader = thread::spawn(move || {
+            let (at, unlock_at) = (w2.reader(0, 0), w2.reader(0, 0));
+            let unlock_at = if drop_c { unlock_at.without_fences() } else { unlock_at };
+            let idx = w2.srcu.read_lock(&at);
+            at.serve_membarrier();
+            w2.x.store(1, Relaxed);
+            at.serve_membarrier();
+            let saw_y = w2.y.load(Relaxed);
+            at.serve_membarrier();
+            w2.srcu.read_unlock(&unlock_at, idx);
+            unlock_at.offline();
+            saw_y
+        });
+        let p = w.ctx(1);
+        w.y.store(1, Relaxed);
+        w.srcu.synchronize(&p);
+        let saw_x = w.x.load(Relaxed);
+        let saw_y = reader.join().unwrap();
+        assert!(
+            saw_x == 1 || saw_y == 1,
+            "neither side saw the other's store: the grace period ended under a running critical section"
+        );
+    });
+}
+
+#[test]
+fn critical_section_stores_are_seen_after_the_grace_period() {
+    m_cs_store(Barriers::Symmetric, false);
+}
+
+#[test]
+fn broken_no_barrier_c_is_caught() {
+    must_fail("barrier C dropped", || m_cs_store(Barriers::Symmetric, true));
+}
+
+#[test]
+fn asymmetric_barriers_critical_section_stores() {
+    m_cs_store(Barriers::Asymmetric, false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 7: an old reader must not be cancelled by a new one on an asymmetric platform (reader
+// barriers are compiler barriers, the heavy barrier is a modelled membarrier). The old reader
+// locks index 0 and sleeps in its critical section (its thread is offline: a membarrier need
+// not reach it); a new reader locks and unlocks while an updater runs two engine steps, which
+// must not end the grace period. The new reader answers E before it reads srcu_idx and D between
+// that read and its increment — the only way its lock increment escapes both — so only A can
+// make the scan see it. Broken: barrier A dropped, which on this platform is the same as A
+// weakened to the reader's barrier (a compiler barrier). This is the proof a change to the heavy
+// barriers (A, D, E) must keep passing.
+
+fn m_old_and_new_reader_asymmetric(fault: Fault) {
+    model(move || {
+        let w = World::with_barriers(fault, PerCpu::SingleWriter, Barriers::Asymmetric, 2);
+        let old = w.reader(0, 0);
+        let old_idx = w.srcu.read_lock(&old);
+        old.offline();
+        let new_reader = spawn(&w, |w| w.read(w.reader(1, 1), w.reader(1, 1), &[]));
+        let updater = spawn(&w, |w| {
+            let p = w.ctx(1);
+            let cookie = w.srcu.start_poll_expedited(&p);
+            for _ in 0..2 {
+                w.srcu.step(&p);
+            }
+            assert!(!w.srcu.poll_state(&p, cookie), "the grace period ended under the old reader");
+        });
+        new_reader.join().unwrap();
+        updater.join().unwrap();
+        w.srcu.read_unlock(&w.ctx(0), old_idx);
+    });
+}
+
+#[test]
+fn asymmetric_barriers_old_reader_is_not_cancelled() {
+    m_old_and_new_reader_asymmetric(Fault::None);
+}
+
+#[test]
+fn broken_asymmetric_no_barrier_a_is_caught() {
+    must_catch(Fault::NoBarrierA, m_old_and_new_reader_asymmetric);
 }
