@@ -23,13 +23,21 @@ pub fn render(s: &Setup) -> String {
         s.layout.work.display(),
         s.layout.results.display()
     );
-    let _ = writeln!(o, "# host: check tools, {} >= 10, static busybox", plan::X86_64.qemu);
+    let _ = writeln!(
+        o,
+        "# host: check tools, {} >= 10, static busybox",
+        plan::X86_64.qemu
+    );
     trees(s, &mut o);
     for k in &plan.kernels {
         let spec = k.spec();
         let tree = s.tree(spec.source);
         let out = s.layout.out(*k);
-        let required: Vec<String> = spec.required.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let required: Vec<String> = spec
+            .required
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let _ = writeln!(
             o,
             "# build {} ({}; required {}{})",
@@ -41,23 +49,51 @@ pub fn render(s: &Setup) -> String {
         for c in kbuild::configure_commands(&tree, &out, spec.arch.make_arch, &s.fragments(*k)) {
             let _ = writeln!(o, "{}", shell_line(&c));
         }
-        let _ = writeln!(o, "{}", shell_line(&kbuild::build_command(&tree, &out, spec.arch.make_arch, &s.layout.work, s.jobs)));
+        let _ = writeln!(
+            o,
+            "{}",
+            shell_line(&kbuild::build_command(
+                &tree,
+                &out,
+                spec.arch.make_arch,
+                &s.layout.work,
+                s.jobs
+            ))
+        );
         if spec.gated {
             let _ = writeln!(
                 o,
                 "# gate: no objtool/linker/modpost/compiler warning in the build log; {} built; kvm.ko imports srcu_rs symbols",
                 spec.arch.kvm_modules.join(", ")
             );
-            let _ = writeln!(o, "{}", shell_line(&kbuild::check_readers_command(&s.repo, &out)));
+            let _ = writeln!(
+                o,
+                "{}",
+                shell_line(&kbuild::check_readers_command(&s.repo, &out))
+            );
         }
-        let ext = kbuild::ext_module_command(&tree, &out, spec.arch.make_arch, &s.layout.work, &s.notifier_dir(*k));
+        let ext = kbuild::ext_module_command(
+            &tree,
+            &out,
+            spec.arch.make_arch,
+            &s.layout.work,
+            &s.notifier_dir(*k),
+        );
         let _ = writeln!(o, "{}", shell_line(&ext));
     }
-    let _ = writeln!(o, "# initramfs: busybox, /init, kvm-irq-stress, srcu_notifier_test.ko, the kernel's modules");
+    let _ = writeln!(
+        o,
+        "# initramfs: busybox, /init, kvm-irq-stress, srcu_notifier_test.ko, the kernel's modules"
+    );
     let _ = writeln!(o, "{}", shell_line(&guest::guest_programs_command(&s.repo)));
     for k in &plan.kernels {
         let stage = s.layout.work.join(format!("stage-{}", k.name()));
-        let mi = guest::modules_install_command(&s.tree(k.spec().source), &s.layout.out(*k), k.spec().arch.make_arch, &stage);
+        let mi = guest::modules_install_command(
+            &s.tree(k.spec().source),
+            &s.layout.out(*k),
+            k.spec().arch.make_arch,
+            &stage,
+        );
         let _ = writeln!(o, "{}", shell_line(&mi));
         let _ = writeln!(
             o,
@@ -66,12 +102,15 @@ pub fn render(s: &Setup) -> String {
             s.layout.initramfs(*k).display()
         );
     }
-    let qemu = crate::host::which(plan::X86_64.qemu).unwrap_or_else(|| PathBuf::from(plan::X86_64.qemu));
+    let qemu =
+        crate::host::which(plan::X86_64.qemu).unwrap_or_else(|| PathBuf::from(plan::X86_64.qemu));
     let n = plan.boots.len();
     for (i, b) in plan.boots.iter().enumerate() {
         let what = match &b.purpose {
             Purpose::Tests => String::new(),
-            Purpose::KvmUnitTests => "; kvm-unit-tests (resumed in a new boot, at most twice, if QEMU aborts)".into(),
+            Purpose::KvmUnitTests => {
+                "; kvm-unit-tests (resumed in a new boot, at most twice, if QEMU aborts)".into()
+            }
             Purpose::Broken(c) => format!(
                 "; broken variant srcu_rs.fault={}, must be caught by {:?}",
                 c.fault, c.caught_by
@@ -115,21 +154,34 @@ fn trees(s: &Setup, o: &mut String) {
                 stock.display(),
                 kbuild::SOURCE_TARBALL
             );
-            let _ = writeln!(o, "{}", shell_line(&kbuild::unpack_command(&work.join("unpack.tmp"))));
+            let _ = writeln!(
+                o,
+                "{}",
+                shell_line(&kbuild::unpack_command(&work.join("unpack.tmp")))
+            );
         }
     }
     if !s.plan.any_patched() {
         return;
     }
     let dir = kbuild::patched_dir(work);
-    let _ = writeln!(o, "# tree: patched {} (re-made when the series changes)", dir.display());
+    let _ = writeln!(
+        o,
+        "# tree: patched {} (re-made when the series changes)",
+        dir.display()
+    );
     let _ = writeln!(o, "{}", shell_line(&kbuild::copy_command(&stock, &dir)));
     match &s.series {
         Some(Series::Cli { manifest, .. }) => {
             let _ = writeln!(o, "{}", shell_line(&kbuild::apply_command(manifest, &dir)));
         }
         Some(Series::Files { files, .. }) => {
-            let _ = writeln!(o, "git -C {} am -q --no-3way ({} patches)", dir.display(), files.len());
+            let _ = writeln!(
+                o,
+                "git -C {} am -q --no-3way ({} patches)",
+                dir.display(),
+                files.len()
+            );
         }
         None => {}
     }

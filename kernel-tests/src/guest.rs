@@ -60,7 +60,7 @@ pub fn guest_programs_command(repo: &Path) -> Command {
 }
 
 /// The in-guest KVM stress program's crate.
-pub const GUEST_MANIFEST: &str = "kernel-tests/Cargo.toml";
+pub const GUEST_MANIFEST: &str = "kernel-tests/kvm-irq-stress/Cargo.toml";
 
 /// `make modules_install` of the O= build into the initramfs staging directory (stripped; runs depmod).
 pub fn modules_install_command(tree: &Path, out: &Path, arch: &str, stage: &Path) -> Command {
@@ -271,7 +271,11 @@ pub fn build_initramfs(
         inp.notifier_ko,
         stage.join("lib/modules/extra/srcu_notifier_test.ko"),
     )?;
-    run_logged(&mut modules_install_command(inp.tree, inp.out, inp.arch, stage), log, &mut |_| {})?;
+    run_logged(
+        &mut modules_install_command(inp.tree, inp.out, inp.arch, stage),
+        log,
+        &mut |_| {},
+    )?;
     if let Some((kut, tests)) = inp.kut {
         // QEMU for the in-guest VMs: the host's binary, its libraries and firmware.
         let q = host::which("qemu-system-x86_64").context("qemu-system-x86_64")?;
@@ -345,7 +349,9 @@ pub fn boot(
     let mut f = fs::File::create(log)?;
     writeln!(f, "$ {cmd:?}")?;
     let t0 = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("start {:?}", cmd.get_program()))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("start {:?}", cmd.get_program()))?;
     let (tx, rx) = mpsc::channel::<String>();
     let out = child.stdout.take().unwrap();
     let err = child.stderr.take().unwrap();

@@ -80,10 +80,10 @@ impl Setup {
             .work
             .clone()
             .unwrap_or_else(|| home.join(".cache/srcu-rs/kernel-tests"));
-        let results = a
-            .results
-            .clone()
-            .unwrap_or_else(|| repo.join("results").join(format!("kernel-tests-{started_unix}")));
+        let results = a.results.clone().unwrap_or_else(|| {
+            repo.join("results")
+                .join(format!("kernel-tests-{started_unix}"))
+        });
         Ok(Setup {
             layout: Layout {
                 work: std::path::absolute(&work)?,
@@ -231,7 +231,10 @@ impl Job {
         h.insert("qemu".into(), qver.clone());
         h.insert("cc".into(), kbuild::cc());
         h.insert("work".into(), self.s.layout.work.display().to_string());
-        h.insert("results".into(), self.s.layout.results.display().to_string());
+        h.insert(
+            "results".into(),
+            self.s.layout.results.display().to_string(),
+        );
         h.insert("repo".into(), self.s.repo.display().to_string());
         if let Ok(s) = fs::read_to_string("/proc/cpuinfo") {
             h.insert("cpus".into(), s.matches("processor\t").count().to_string());
@@ -240,7 +243,9 @@ impl Job {
             "series".into(),
             match &self.s.series {
                 Some(Series::Cli { stamp, .. }) => format!("srcu-rs-patches CLI ({stamp})"),
-                Some(Series::Files { files, stamp }) => format!("{} patch files ({stamp})", files.len()),
+                Some(Series::Files { files, stamp }) => {
+                    format!("{} patch files ({stamp})", files.len())
+                }
                 None => "absent".into(),
             },
         );
@@ -250,7 +255,9 @@ impl Job {
             self.s.layout.work.display(),
             self.s.layout.results.display()
         ));
-        self.r.phase_secs.insert("host".into(), t.elapsed().as_secs_f64());
+        self.r
+            .phase_secs
+            .insert("host".into(), t.elapsed().as_secs_f64());
         self.p.end("host checks", t.elapsed().as_secs_f64());
         Ok(())
     }
@@ -272,7 +279,9 @@ impl Job {
         p.say(&format!("stock tree {} (Linux {version})", stock.display()));
         if self.s.plan.any_patched() {
             let series = self.s.series.as_ref().expect("resolve checked the series");
-            let pt = kbuild::patched_tree(&stock, &self.s.layout.work, series, &tlog, &mut |m| p.say(m))?;
+            let pt = kbuild::patched_tree(&stock, &self.s.layout.work, series, &tlog, &mut |m| {
+                p.say(m)
+            })?;
             p.say(&format!("patched tree {}", pt.display()));
         }
         let secs = t.elapsed().as_secs_f64();
@@ -309,23 +318,48 @@ impl Job {
         )?;
         let config_secs = tc.elapsed().as_secs_f64();
         for d in &dropped {
-            self.p.say(&format!("note: fragment option not in the final .config: {d}"));
+            self.p.say(&format!(
+                "note: fragment option not in the final .config: {d}"
+            ));
         }
+        let make_from = fs::metadata(&blog).map(|m| m.len()).unwrap_or(0);
         let pr = &self.p;
         let mut last = Instant::now();
-        let timed = kbuild::build(&tree, &out, spec.arch.make_arch, &work, self.s.jobs, &blog, &mut |l| {
-            if last.elapsed() > Duration::from_millis(100) {
-                pr.tick(l);
-                last = Instant::now();
-            }
-        })?;
+        let timed = kbuild::build(
+            &tree,
+            &out,
+            spec.arch.make_arch,
+            &work,
+            self.s.jobs,
+            &blog,
+            &mut |l| {
+                if last.elapsed() > Duration::from_millis(100) {
+                    pr.tick(l);
+                    last = Instant::now();
+                }
+            },
+        )?;
         let gate = if spec.gated {
-            Some(kbuild::gate(&self.s.repo, &out, spec.arch.kvm_modules, &blog)?)
+            Some(kbuild::gate(
+                &self.s.repo,
+                &out,
+                spec.arch.kvm_modules,
+                &blog,
+                make_from,
+            )?)
         } else {
             None
         };
         let src = self.s.repo.join("kernel-tests/notifier-test");
-        let ko = kbuild::build_ext_module(&tree, &out, spec.arch.make_arch, &work, &src, &self.s.notifier_dir(k), &blog)?;
+        let ko = kbuild::build_ext_module(
+            &tree,
+            &out,
+            spec.arch.make_arch,
+            &work,
+            &src,
+            &self.s.notifier_dir(k),
+            &blog,
+        )?;
         self.kos.insert(k, ko);
         let info = BuildInfo {
             release: kbuild::kernel_release(&out)?,
@@ -334,7 +368,9 @@ impl Job {
             config_secs,
             build_wall_secs: timed.wall.as_secs_f64(),
             build_cpu_secs: timed.cpu.as_secs_f64(),
-            bzimage_bytes: fs::metadata(self.s.layout.image(k)).map(|m| m.len()).unwrap_or(0),
+            bzimage_bytes: fs::metadata(self.s.layout.image(k))
+                .map(|m| m.len())
+                .unwrap_or(0),
             initramfs_bytes: 0,
             srcu_rs: kbuild::config_value(&out, "SRCU_RS"),
         };
@@ -360,12 +396,20 @@ impl Job {
             detail,
         });
         self.r.builds.insert(k.name().into(), info);
-        self.r.phase_secs.insert(name.clone(), t.elapsed().as_secs_f64());
+        self.r
+            .phase_secs
+            .insert(name.clone(), t.elapsed().as_secs_f64());
         self.p.end(&name, t.elapsed().as_secs_f64());
         Ok(())
     }
 
-    fn initramfs_inputs<'a>(&'a self, k: Kernel, tree: &'a Path, out: &'a Path, kut: Option<&'a [KutTest]>) -> guest::InitramfsInputs<'a> {
+    fn initramfs_inputs<'a>(
+        &'a self,
+        k: Kernel,
+        tree: &'a Path,
+        out: &'a Path,
+        kut: Option<&'a [KutTest]>,
+    ) -> guest::InitramfsInputs<'a> {
         guest::InitramfsInputs {
             arch: k.spec().arch.make_arch,
             tree,
@@ -387,8 +431,17 @@ impl Job {
             let inp = self.initramfs_inputs(k, &tree, &out, self.s.plan.kut_tests.as_deref());
             let stage = self.s.layout.work.join(format!("stage-{}", k.name()));
             let size = guest::build_initramfs(&inp, &stage, &img, &glog)?;
-            self.r.builds.get_mut(k.name()).expect("built").initramfs_bytes = size;
-            self.p.say(&format!("{}: {} ({} KiB)", k.name(), img.display(), size / 1024));
+            self.r
+                .builds
+                .get_mut(k.name())
+                .expect("built")
+                .initramfs_bytes = size;
+            self.p.say(&format!(
+                "{}: {} ({} KiB)",
+                k.name(),
+                img.display(),
+                size / 1024
+            ));
         }
         let secs = t.elapsed().as_secs_f64();
         self.r.phase_secs.insert("initramfs".into(), secs);
@@ -397,7 +450,8 @@ impl Job {
             kernel: "-".into(),
             status: Status::Pass,
             secs,
-            detail: "busybox-static, kvm-irq-stress (static), srcu_notifier_test.ko, modules".into(),
+            detail: "busybox-static, kvm-irq-stress (static), srcu_notifier_test.ko, modules"
+                .into(),
         });
         self.p.end("initramfs", secs);
         Ok(())
@@ -431,7 +485,10 @@ impl Job {
             }
         }
         let first = std::mem::take(&mut outcome.rows);
-        self.p.say(&format!("{}: the outer VM triple-faulted; booting once more", b.name()));
+        self.p.say(&format!(
+            "{}: the outer VM triple-faulted; booting once more",
+            b.name()
+        ));
         let again = b.again(&format!("{}-retry", b.suffix), "");
         let mut retry = self.boot(&again, &initrd)?;
         retry.rows.splice(0..0, first);
@@ -477,7 +534,9 @@ impl Job {
             let initrd = self.s.layout.initramfs(b.kernel);
             self.boot(b, &initrd)?
         };
-        self.r.phase_secs.insert(format!("boot+tests {}", b.name()), o.secs);
+        self.r
+            .phase_secs
+            .insert(format!("boot+tests {}", b.name()), o.secs);
         let (caught, detail) = judge::broken_verdict(check, &b.params, &o.rows);
         self.r.rows.extend(judge::as_evidence(o.rows));
         self.r.rows.push(Row {
@@ -496,7 +555,14 @@ impl Job {
     /// that test is recorded as DIED and the tests after it run in a new boot, at most twice.
     fn kut_boot(&mut self, b: &Boot) -> Result<()> {
         let k = b.kernel;
-        let names: Vec<String> = self.s.plan.kut_tests.iter().flatten().map(|t| t.name.clone()).collect();
+        let names: Vec<String> = self
+            .s
+            .plan
+            .kut_tests
+            .iter()
+            .flatten()
+            .map(|t| t.name.clone())
+            .collect();
         let initrd = self.s.layout.initramfs(k);
         let mut results: BTreeMap<String, (String, f64)> = BTreeMap::new();
         let mut pending = names;
@@ -504,7 +570,10 @@ impl Job {
             let (suffix, only) = if attempt == 1 {
                 (b.suffix.clone(), String::new())
             } else {
-                (format!("{}{attempt}", b.suffix), format!("srcutest.kut_only={}", pending.join(",")))
+                (
+                    format!("{}{attempt}", b.suffix),
+                    format!("srcutest.kut_only={}", pending.join(",")),
+                )
             };
             let boot = b.again(&suffix, &only);
             let mut o = self.boot(&boot, &initrd)?;
@@ -513,7 +582,9 @@ impl Job {
             }
             pending.retain(|n| !results.contains_key(n));
             let qemu_abort = o.rows.iter().any(|r| {
-                r.status == Status::Fail && r.detail.contains("qemu stderr:") && r.detail.contains("assertion failed")
+                r.status == Status::Fail
+                    && r.detail.contains("qemu stderr:")
+                    && r.detail.contains("assertion failed")
             });
             let resume = qemu_abort && !pending.is_empty() && attempt < 3;
             if qemu_abort {
@@ -534,9 +605,10 @@ impl Job {
                     }
                 }
             }
-            self.r
-                .phase_secs
-                .insert(format!("boot+kvm-unit-tests {}{}", k.name(), &suffix[4..]), o.secs);
+            self.r.phase_secs.insert(
+                format!("boot+kvm-unit-tests {}{}", k.name(), &suffix[4..]),
+                o.secs,
+            );
             self.r.rows.extend(o.rows);
             if !resume {
                 break;
@@ -560,13 +632,18 @@ impl Job {
             });
             return Ok(());
         };
-        let stock = self.kut_by_kernel.get(&Kernel::Stock).cloned().unwrap_or_default();
+        let stock = self
+            .kut_by_kernel
+            .get(&Kernel::Stock)
+            .cloned()
+            .unwrap_or_default();
         let mut patched = self.kut_by_kernel.get(&Kernel::Patched).cloned();
         if let (Some(pt), false) = (&patched, stock.is_empty()) {
             let regress: Vec<KutTest> = tests
                 .iter()
                 .filter(|t| {
-                    stock.get(&t.name).is_some_and(|r| r.0 == "PASS") && pt.get(&t.name).is_none_or(|r| r.0 != "PASS")
+                    stock.get(&t.name).is_some_and(|r| r.0 == "PASS")
+                        && pt.get(&t.name).is_none_or(|r| r.0 != "PASS")
                 })
                 .cloned()
                 .collect();
@@ -575,11 +652,18 @@ impl Job {
             }
         }
         for t in &tests {
-            let row = judge::kut_row(&t.name, stock.get(&t.name), patched.as_ref().and_then(|m| m.get(&t.name)));
+            let row = judge::kut_row(
+                &t.name,
+                stock.get(&t.name),
+                patched.as_ref().and_then(|m| m.get(&t.name)),
+            );
             let mut m = BTreeMap::new();
             let first = |r: Option<&(String, f64)>| r.map(|x| x.0.clone()).unwrap_or("-".into());
             m.insert("stock".to_string(), first(stock.get(&t.name)));
-            m.insert("patched".to_string(), first(patched.as_ref().and_then(|m| m.get(&t.name))));
+            m.insert(
+                "patched".to_string(),
+                first(patched.as_ref().and_then(|m| m.get(&t.name))),
+            );
             self.r.kvm_unit_tests.insert(t.name.clone(), m);
             self.r.rows.push(row);
         }
@@ -596,8 +680,15 @@ impl Job {
             "kvm-unit-tests passing on stock but not on patched: {} -- retrying once",
             names.join(",")
         ));
-        let img = self.s.layout.work.join("initramfs-patched-kut-retry.cpio.gz");
-        let (tree, out) = (self.s.tree(Source::Patched), self.s.layout.out(Kernel::Patched));
+        let img = self
+            .s
+            .layout
+            .work
+            .join("initramfs-patched-kut-retry.cpio.gz");
+        let (tree, out) = (
+            self.s.tree(Source::Patched),
+            self.s.layout.out(Kernel::Patched),
+        );
         let inp = self.initramfs_inputs(Kernel::Patched, &tree, &out, Some(retry));
         let stage = self.s.layout.work.join("stage-kut-retry");
         guest::build_initramfs(&inp, &stage, &img, &self.log("initramfs.log"))?;
@@ -652,5 +743,9 @@ impl Job {
 }
 
 pub fn phase_list(b: &Boot) -> String {
-    b.phases.iter().map(|p| p.name()).collect::<Vec<_>>().join(",")
+    b.phases
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -44,7 +44,12 @@ struct Console<'a> {
 }
 
 /// Boots `b` with `initrd` and judges what its console shows.
-pub fn boot_and_judge(p: &mut Progress, env: &BootEnv, b: &Boot, initrd: &Path) -> Result<BootResult> {
+pub fn boot_and_judge(
+    p: &mut Progress,
+    env: &BootEnv,
+    b: &Boot,
+    initrd: &Path,
+) -> Result<BootResult> {
     let name = format!("boot+tests {}", b.name());
     p.begin(&name);
     let t = Instant::now();
@@ -52,7 +57,15 @@ pub fn boot_and_judge(p: &mut Progress, env: &BootEnv, b: &Boot, initrd: &Path) 
     let qlog = env.layout.qemu_log(b);
     let _ = fs::remove_file(&qlog);
     let image = env.layout.image(b.kernel);
-    let cmd = plan::qemu_command(env.qemu, b.kernel.spec().arch, b, &image, initrd, &qlog, env.qemu_args);
+    let cmd = plan::qemu_command(
+        env.qemu,
+        b.kernel.spec().arch,
+        b,
+        &image,
+        initrd,
+        &qlog,
+        env.qemu_args,
+    );
     let k = b.name();
     let pr = &*p;
     let mut cur = String::from("booting");
@@ -100,7 +113,10 @@ fn judge(c: &Console) -> BootResult {
             "outer VM",
             Status::Fail,
             c.secs,
-            format!("QEMU logged a triple fault of the outer VM (L1) itself: {}", c.qlog.display()),
+            format!(
+                "QEMU logged a triple fault of the outer VM (L1) itself: {}",
+                c.qlog.display()
+            ),
         ));
     }
     r
@@ -120,9 +136,10 @@ fn row(c: &Console, phase: &str, status: Status, secs: f64, detail: String) -> R
 /// inside the KUnit suite's own run are judged by KUnit: a test may provoke one on purpose).
 fn boot_row(c: &Console, pre: &[String]) -> Row {
     let console = &c.outcome.console;
-    let online = console
-        .lines()
-        .find_map(|l| l.find("SRCUTEST: INFO cpus_online=").map(|i| l[i..].to_string()));
+    let online = console.lines().find_map(|l| {
+        l.find("SRCUTEST: INFO cpus_online=")
+            .map(|i| l[i..].to_string())
+    });
     let cpus: u32 = online
         .as_deref()
         .and_then(|l| report::kv(l, "cpus_online"))
@@ -153,7 +170,13 @@ fn boot_row(c: &Console, pre: &[String]) -> Row {
         }
         d
     };
-    row(c, "boot", if ok { Status::Pass } else { Status::Fail }, 0.0, detail)
+    row(
+        c,
+        "boot",
+        if ok { Status::Pass } else { Status::Fail },
+        0.0,
+        detail,
+    )
 }
 
 /// A phase's row (and, for the KVM stress, its srcu_rs counters row).
@@ -220,10 +243,10 @@ fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResul
         Phase::Notifier => report::judge_notifier(pl),
         Phase::Refscale => {
             let runs = report::refscale_runs(pl);
-            let enough = params
-                .refscale_types
-                .iter()
-                .all(|t| runs.get(*t).is_some_and(|v| v.len() >= params.refscale_nruns as usize));
+            let enough = params.refscale_types.iter().all(|t| {
+                runs.get(*t)
+                    .is_some_and(|v| v.len() >= params.refscale_nruns as usize)
+            });
             let detail = params
                 .refscale_types
                 .iter()
@@ -267,7 +290,11 @@ fn guest_row(c: &Console) -> Option<Row> {
             "guest",
             Status::Fail,
             c.secs,
-            format!("hung: killed after {} s; log {}", c.boot.budget.as_secs(), c.clog.display()),
+            format!(
+                "hung: killed after {} s; log {}",
+                c.boot.budget.as_secs(),
+                c.clog.display()
+            ),
         ))
     } else if !c.outcome.console.contains("SRCUTEST: DONE") {
         Some(row(
@@ -305,13 +332,21 @@ pub fn broken_verdict(check: &BrokenCheck, params: &PhaseParams, rows: &[Row]) -
             let labels: Vec<String> = phases.iter().map(|ph| ph.label(params)).collect();
             let caught: Vec<String> = rows
                 .iter()
-                .filter(|r| r.status == Status::Fail && (r.phase == "guest" || labels.contains(&r.phase)))
-                .map(|r| format!("{}: {}", r.phase, r.detail).chars().take(160).collect())
+                .filter(|r| {
+                    r.status == Status::Fail && (r.phase == "guest" || labels.contains(&r.phase))
+                })
+                .map(|r| {
+                    format!("{}: {}", r.phase, r.detail)
+                        .chars()
+                        .take(160)
+                        .collect()
+                })
                 .collect();
             if caught.is_empty() {
                 (
                     false,
-                    "rcutorture and the KVM stress both passed on a deliberately broken srcu_rs".into(),
+                    "rcutorture and the KVM stress both passed on a deliberately broken srcu_rs"
+                        .into(),
                 )
             } else {
                 (true, format!("caught by {}", caught.join(" | ")))
@@ -328,9 +363,9 @@ fn kunit_case_verdict(rows: &[Row], case: &str) -> (bool, String) {
     match kunit {
         Some(r)
             if r.status == Status::Fail
-                && r.detail
-                    .split("; ")
-                    .any(|c| c.starts_with("not ok ") && c.split_whitespace().nth(3) == Some(case)) =>
+                && r.detail.split("; ").any(|c| {
+                    c.starts_with("not ok ") && c.split_whitespace().nth(3) == Some(case)
+                }) =>
         {
             (
                 true,
@@ -390,9 +425,15 @@ mod tests {
 
     #[test]
     fn generic_broken_needs_the_nmi_case() {
-        let caught = kunit_row(Status::Fail, "pass:7 fail:1 skip:0; not ok 8 srcu_rs_test_nmi_readers");
+        let caught = kunit_row(
+            Status::Fail,
+            "pass:7 fail:1 skip:0; not ok 8 srcu_rs_test_nmi_readers",
+        );
         assert!(kunit_case_verdict(&[caught], NMI_CASE).0);
-        let other = kunit_row(Status::Fail, "pass:7 fail:1 skip:0; not ok 7 srcu_rs_test_early_boot");
+        let other = kunit_row(
+            Status::Fail,
+            "pass:7 fail:1 skip:0; not ok 7 srcu_rs_test_early_boot",
+        );
         assert!(!kunit_case_verdict(&[other], NMI_CASE).0);
         let passed = kunit_row(Status::Pass, "pass:8 fail:0 skip:0");
         assert!(!kunit_case_verdict(&[passed], NMI_CASE).0);
@@ -418,8 +459,14 @@ mod tests {
             kut_tests: None,
         };
         let plan = crate::plan::Plan::resolve(&o).unwrap();
-        let b = plan.boots.iter().find(|b| b.name() == "patched-broken").unwrap();
-        let crate::plan::Purpose::Broken(check) = &b.purpose else { panic!() };
+        let b = plan
+            .boots
+            .iter()
+            .find(|b| b.name() == "patched-broken")
+            .unwrap();
+        let crate::plan::Purpose::Broken(check) = &b.purpose else {
+            panic!()
+        };
         let fail = |phase: &str| Row {
             phase: phase.into(),
             kernel: "patched-broken".into(),

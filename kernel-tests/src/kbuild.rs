@@ -23,10 +23,18 @@ impl PinnedSource {
     pub fn read(repo: &Path) -> Result<PinnedSource> {
         let base = repo.join("patches/linux-6.12/BASE");
         let text = fs::read_to_string(&base).with_context(|| format!("read {}", base.display()))?;
-        Self::parse(&text).with_context(|| format!("{}: no `debian-package: <package> <version>` line", base.display()))
+        Self::parse(&text).with_context(|| {
+            format!(
+                "{}: no `debian-package: <package> <version>` line",
+                base.display()
+            )
+        })
     }
     fn parse(text: &str) -> Option<PinnedSource> {
-        let mut w = text.lines().find_map(|l| l.strip_prefix("debian-package:"))?.split_whitespace();
+        let mut w = text
+            .lines()
+            .find_map(|l| l.strip_prefix("debian-package:"))?
+            .split_whitespace();
         Some(PinnedSource {
             package: w.next()?.to_string(),
             version: w.next()?.to_string(),
@@ -328,7 +336,12 @@ pub fn patched_tree(
 
 /// The commands that configure an O= directory: `tinyconfig`, `merge_config.sh -m` of the fragments (in order;
 /// a later one wins), `olddefconfig`.
-pub fn configure_commands(tree: &Path, out: &Path, arch: &str, fragments: &[PathBuf]) -> Vec<Command> {
+pub fn configure_commands(
+    tree: &Path,
+    out: &Path,
+    arch: &str,
+    fragments: &[PathBuf],
+) -> Vec<Command> {
     let make = |t: &str| -> Command {
         let mut c = Command::new("make");
         c.arg("-C")
@@ -516,7 +529,11 @@ pub fn build_ext_module(
             fs::copy(e.path(), dir.join(e.file_name()))?;
         }
     }
-    run_logged(&mut ext_module_command(tree, out, arch, work, dir), log, &mut |_| {})?;
+    run_logged(
+        &mut ext_module_command(tree, out, arch, work, dir),
+        log,
+        &mut |_| {},
+    )?;
     let ko = dir.join("srcu_notifier_test.ko");
     if !ko.exists() {
         bail!("{} was not built", ko.display());
@@ -554,9 +571,17 @@ pub fn check_readers_command(repo: &Path, out: &Path) -> Command {
 /// objtool, linker, modpost or compiler warning in `build_log`, the inline readers survived compilation, and the
 /// KVM modules were built and import srcu_rs symbols (modpost passed, so they are exported). On a warning the O=
 /// directory is removed, so the next run compiles (through ccache, which replays the warnings) and fails again.
-/// Returns the gate's summary.
-pub fn gate(repo: &Path, out: &Path, kvm_modules: &[&str], build_log: &Path) -> Result<String> {
-    let text = fs::read_to_string(build_log)?;
+/// Only the part of `build_log` from byte `from` on (the `make bzImage modules` output) is read. Returns the
+/// gate's summary.
+pub fn gate(
+    repo: &Path,
+    out: &Path,
+    kvm_modules: &[&str],
+    build_log: &Path,
+    from: u64,
+) -> Result<String> {
+    let text = fs::read(build_log)?;
+    let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());
     let bad = build_warnings(&text);
     if !bad.is_empty() {
         let shown = bad.iter().take(40).copied().collect::<Vec<_>>().join("\n");
@@ -568,8 +593,12 @@ pub fn gate(repo: &Path, out: &Path, kvm_modules: &[&str], build_log: &Path) -> 
             out.display()
         );
     }
-    run_logged(&mut check_readers_command(repo, out), build_log, &mut |_| {})
-        .context("the inline srcu_rs readers check (c-shim/kernel/check-readers.sh)")?;
+    run_logged(
+        &mut check_readers_command(repo, out),
+        build_log,
+        &mut |_| {},
+    )
+    .context("the inline srcu_rs readers check (c-shim/kernel/check-readers.sh)")?;
     let mut imports = Vec::new();
     for m in kvm_modules {
         let ko = out.join(m);
@@ -621,13 +650,22 @@ mod tests {
 
     #[test]
     fn pinned_source_and_package_lists() {
-        let p = PinnedSource::parse("# x\ndebian-package: linux-source-6.12 6.12.117-1~deb12u1\nversion: 6.12.117\n").unwrap();
+        let p = PinnedSource::parse(
+            "# x\ndebian-package: linux-source-6.12 6.12.117-1~deb12u1\nversion: 6.12.117\n",
+        )
+        .unwrap();
         assert_eq!(p.pinned(), "linux-source-6.12=6.12.117-1~deb12u1");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        assert_eq!(PinnedSource::read(repo).unwrap().package, "linux-source-6.12");
+        assert_eq!(
+            PinnedSource::read(repo).unwrap().package,
+            "linux-source-6.12"
+        );
         let kernel = debian_packages(repo, "kernel").unwrap();
         assert!(kernel.iter().any(|p| p == "busybox-static"));
-        assert_eq!(debian_packages(repo, "backports").unwrap(), ["qemu-system-x86"]);
+        assert_eq!(
+            debian_packages(repo, "backports").unwrap(),
+            ["qemu-system-x86"]
+        );
         assert!(debian_packages(repo, "bogus").is_err());
     }
 

@@ -222,7 +222,10 @@ mod tests {
     fn bad_option_values_are_refused_with_the_valid_ones() {
         let e = parse(&["--phases", "kunit,bogus"]).err().unwrap();
         assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("possible values: kunit, rcutorture"), "{e}");
+        assert!(
+            e.to_string().contains("possible values: kunit, rcutorture"),
+            "{e}"
+        );
         let e = parse(&["--kernels", "patched,bogus"]).err().unwrap();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("patched-generic"), "{e}");
@@ -254,11 +257,28 @@ mod tests {
         let setup = job::Setup::resolve(&a, default_repo()).unwrap();
         let out = dryrun::render(&setup);
         assert!(!tmp.exists(), "the dry run created {}", tmp.display());
-        assert_eq!(out.matches("qemu-system-x86_64 -accel tcg,thread=multi").count(), 4, "{out}");
-        assert!(out.contains("# boot 1/4 patched: kunit,rcutorture,kvmpoll,kvmstress,notifier; budget 615 s"), "{out}");
-        assert!(out.contains("# boot 4/4 patched-generic-broken: kunit; budget 210 s"), "{out}");
+        assert_eq!(
+            out.matches("qemu-system-x86_64 -accel tcg,thread=multi")
+                .count(),
+            4,
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "# boot 1/4 patched: kunit,rcutorture,kvmpoll,kvmstress,notifier; budget 615 s"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("# boot 4/4 patched-generic-broken: kunit; budget 210 s"),
+            "{out}"
+        );
         assert!(out.contains("srcu_rs.fault=2"), "{out}");
-        assert!(out.contains(" tinyconfig") && out.contains("merge_config.sh") && out.contains("bzImage modules"));
+        assert!(
+            out.contains(" tinyconfig")
+                && out.contains("merge_config.sh")
+                && out.contains("bzImage modules")
+        );
         assert!(out.contains("mitigations.fragment") && out.contains("kvm-modules.fragment"));
         assert!(out.contains("check-readers.sh"), "{out}");
     }

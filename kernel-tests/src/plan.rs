@@ -177,7 +177,11 @@ pub struct KernelSpec {
 /// The fragments of the compared kernels: the test config, distro code generation (retpoline, return thunks,
 /// IBT, call padding: what objtool checks a rustc-built object against) and KVM as modules (what modpost checks
 /// the series' exports against).
-const COMPARED: &[&str] = &["srcu-rs.fragment", "mitigations.fragment", "kvm-modules.fragment"];
+const COMPARED: &[&str] = &[
+    "srcu-rs.fragment",
+    "mitigations.fragment",
+    "kvm-modules.fragment",
+];
 const PATCHED: &[&str] = &[
     "srcu-rs.fragment",
     "mitigations.fragment",
@@ -224,7 +228,12 @@ pub const KERNELS: &[KernelSpec] = &[
         name: "stock-lockdep",
         arch: &X86_64,
         source: Source::Stock,
-        fragments: &["srcu-rs.fragment", "mitigations.fragment", "kvm-modules.fragment", "lockdep.fragment"],
+        fragments: &[
+            "srcu-rs.fragment",
+            "mitigations.fragment",
+            "kvm-modules.fragment",
+            "lockdep.fragment",
+        ],
         required: &[("PROVE_LOCKING", "y"), ("PROVE_RCU", "y")],
         gated: false,
     },
@@ -253,7 +262,12 @@ pub const KERNELS: &[KernelSpec] = &[
         name: "stock-kasan",
         arch: &X86_64,
         source: Source::Stock,
-        fragments: &["srcu-rs.fragment", "mitigations.fragment", "kvm-modules.fragment", "kasan.fragment"],
+        fragments: &[
+            "srcu-rs.fragment",
+            "mitigations.fragment",
+            "kvm-modules.fragment",
+            "kasan.fragment",
+        ],
         required: &[("KASAN", "y")],
         gated: false,
     },
@@ -269,7 +283,11 @@ pub const KERNELS: &[KernelSpec] = &[
             "patched.fragment",
             "kasan.fragment",
         ],
-        required: &[("SRCU_RS", "y"), ("SRCU_RS_KUNIT_TEST", "y"), ("KASAN", "y")],
+        required: &[
+            ("SRCU_RS", "y"),
+            ("SRCU_RS_KUNIT_TEST", "y"),
+            ("KASAN", "y"),
+        ],
         gated: false,
     },
     KernelSpec {
@@ -278,7 +296,11 @@ pub const KERNELS: &[KernelSpec] = &[
         arch: &X86_64,
         source: Source::Patched,
         // KUnit only (no KVM phase): the small KVM=y test config, without the compared kernels' additions
-        fragments: &["srcu-rs.fragment", "patched.fragment", "generic-percpu.fragment"],
+        fragments: &[
+            "srcu-rs.fragment",
+            "patched.fragment",
+            "generic-percpu.fragment",
+        ],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -448,7 +470,10 @@ impl Plan {
 
     pub fn resolve(o: &Options) -> Result<Plan> {
         if o.refscale_nruns < 10 {
-            bail!("--refscale-nruns must be at least 10 (got {})", o.refscale_nruns);
+            bail!(
+                "--refscale-nruns must be at least 10 (got {})",
+                o.refscale_nruns
+            );
         }
         let kernels: Vec<Kernel> = if !o.kernels.is_empty() {
             let mut v = o.kernels.clone();
@@ -467,7 +492,11 @@ impl Plan {
             boots: Vec::new(),
             kut_tests: o.kut_tests.clone(),
         };
-        plan.boots = plan.kernels.iter().flat_map(|k| plan.kernel_boots(o, *k)).collect();
+        plan.boots = plan
+            .kernels
+            .iter()
+            .flat_map(|k| plan.kernel_boots(o, *k))
+            .collect();
         plan.boots.extend(plan.broken_boots(o));
         Ok(plan)
     }
@@ -479,7 +508,12 @@ impl Plan {
         (torture, kvm, notifier)
     }
 
-    fn params(&self, o: &Options, spec: &KernelSpec, refscale_types: Vec<&'static str>) -> PhaseParams {
+    fn params(
+        &self,
+        o: &Options,
+        spec: &KernelSpec,
+        refscale_types: Vec<&'static str>,
+    ) -> PhaseParams {
         let (torture_secs, kvm_secs, notifier_secs) = self.durations(o);
         PhaseParams {
             torture_type: spec.torture_type(),
@@ -516,7 +550,12 @@ impl Plan {
             phases.push(Phase::Kunit);
         }
         if spec.runs_stress() {
-            phases.extend([Phase::Rcutorture, Phase::Kvmpoll, Phase::Kvmstress, Phase::Notifier]);
+            phases.extend([
+                Phase::Rcutorture,
+                Phase::Kvmpoll,
+                Phase::Kvmstress,
+                Phase::Notifier,
+            ]);
         }
         if !refscale.is_empty() {
             phases.push(Phase::Refscale);
@@ -524,19 +563,39 @@ impl Plan {
         let wanted = |ph: Phase| o.phases.is_empty() || o.phases.contains(&ph);
         phases.retain(|ph| wanted(*ph));
         let run_kut = self.kut_tests.is_some() && spec.plain() && wanted(Phase::Kut);
-        let extra = if spec.patched() { o.patched_append.as_str() } else { "" };
+        let extra = if spec.patched() {
+            o.patched_append.as_str()
+        } else {
+            ""
+        };
         let params = self.params(o, spec, refscale);
         let mut boots = Vec::new();
         // only kvm-unit-tests asked for: no empty boot before them
         if !phases.is_empty() || !run_kut {
-            boots.push(boot(k, "", phases, params.clone(), o.tcg_threads, extra, Purpose::Tests));
+            boots.push(boot(
+                k,
+                "",
+                phases,
+                params.clone(),
+                o.tcg_threads,
+                extra,
+                Purpose::Tests,
+            ));
         }
         if run_kut {
             let params = PhaseParams {
                 refscale_types: vec![],
                 ..params
             };
-            boots.push(boot(k, "-kut", vec![Phase::Kut], params, o.tcg_threads, extra, Purpose::KvmUnitTests));
+            boots.push(boot(
+                k,
+                "-kut",
+                vec![Phase::Kut],
+                params,
+                o.tcg_threads,
+                extra,
+                Purpose::KvmUnitTests,
+            ));
         }
         boots
     }
@@ -554,7 +613,11 @@ impl Plan {
                 kernel: Kernel::Patched,
                 fault: o.broken_fault,
                 phases: vec![Phase::Rcutorture, Phase::Kvmpoll],
-                caught_by: CaughtBy::FailedPhaseOrGuest(&[Phase::Rcutorture, Phase::Kvmpoll, Phase::Kvmstress]),
+                caught_by: CaughtBy::FailedPhaseOrGuest(&[
+                    Phase::Rcutorture,
+                    Phase::Kvmpoll,
+                    Phase::Kvmstress,
+                ]),
                 retry_triple_fault: true,
             });
         }
@@ -589,7 +652,15 @@ impl Plan {
                 }
                 let extra = format!("srcu_rs.fault={} {}", c.fault, o.patched_append);
                 let phases = c.phases.clone();
-                boot(c.kernel, "-broken", phases, params, o.tcg_threads, extra.trim(), Purpose::Broken(c))
+                boot(
+                    c.kernel,
+                    "-broken",
+                    phases,
+                    params,
+                    o.tcg_threads,
+                    extra.trim(),
+                    Purpose::Broken(c),
+                )
             })
             .collect()
     }
@@ -637,7 +708,11 @@ fn boot(
         } else {
             tcg
         },
-        mem: if phases.contains(&Phase::Kut) { "3G" } else { "2G" },
+        mem: if phases.contains(&Phase::Kut) {
+            "3G"
+        } else {
+            "2G"
+        },
         phases,
         params,
         purpose,
@@ -714,7 +789,12 @@ pub fn qemu_command(
 pub fn shell_line(cmd: &Command) -> String {
     let mut s = String::new();
     for (k, v) in cmd.get_envs() {
-        let _ = write!(s, "{}={} ", k.to_string_lossy(), quote(v.unwrap_or_default()));
+        let _ = write!(
+            s,
+            "{}={} ",
+            k.to_string_lossy(),
+            quote(v.unwrap_or_default())
+        );
     }
     if let Some(d) = cmd.get_current_dir() {
         s = format!("(cd {} && {s}", quote(d.as_os_str()));
@@ -800,7 +880,14 @@ mod tests {
 
     #[test]
     fn phase_and_kernel_names_parse_and_typos_are_refused() {
-        let p = P::try_parse_from(["x", "--phases", "kunit,kvmpoll", "--kernels", "patched-generic"]).unwrap();
+        let p = P::try_parse_from([
+            "x",
+            "--phases",
+            "kunit,kvmpoll",
+            "--kernels",
+            "patched-generic",
+        ])
+        .unwrap();
         assert_eq!(p.phases, [Phase::Kunit, Phase::Kvmpoll]);
         assert_eq!(p.kernels, [Kernel::PatchedGeneric]);
         let e = P::try_parse_from(["x", "--phases", "bogus"]).err().unwrap();
@@ -822,15 +909,31 @@ mod tests {
         let p = Plan::resolve(&opts(true)).unwrap();
         assert_eq!(p.kernels, [Kernel::Patched, Kernel::PatchedGeneric]);
         let names: Vec<String> = p.boots.iter().map(Boot::name).collect();
-        assert_eq!(names, ["patched", "patched-generic", "patched-broken", "patched-generic-broken"]);
+        assert_eq!(
+            names,
+            [
+                "patched",
+                "patched-generic",
+                "patched-broken",
+                "patched-generic-broken"
+            ]
+        );
         let main = &p.boots[0];
         assert_eq!(
             main.phases,
-            [Phase::Kunit, Phase::Rcutorture, Phase::Kvmpoll, Phase::Kvmstress, Phase::Notifier]
+            [
+                Phase::Kunit,
+                Phase::Rcutorture,
+                Phase::Kvmpoll,
+                Phase::Kvmstress,
+                Phase::Notifier
+            ]
         );
         // 120 boot + 90 KUnit + (60 + 90) rcutorture + 2 x (30 + 60) KVM + (15 + 60) notifier
         assert_eq!(main.budget, Duration::from_secs(120 + 90 + 150 + 180 + 75));
-        assert!(main.append.contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,notifier "));
+        assert!(main
+            .append
+            .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,notifier "));
         assert!(main.append.contains("kunit.filter_glob=srcu_rs"));
         assert_eq!(p.boots[1].phases, [Phase::Kunit]);
         assert_eq!(p.boots[1].budget, Duration::from_secs(210));
@@ -839,7 +942,10 @@ mod tests {
         assert_eq!(broken.phases, [Phase::Rcutorture, Phase::Kvmpoll]);
         assert_eq!(broken.budget, Duration::from_secs(120 + 150 + 90));
         assert!(p.boots[3].append.contains("srcu_rs.fault=4"));
-        assert_eq!(p.boots[3].append.matches("srcutest.torture_secs=0").count(), 1);
+        assert_eq!(
+            p.boots[3].append.matches("srcutest.torture_secs=0").count(),
+            1
+        );
     }
 
     #[test]

@@ -25,7 +25,9 @@ impl Progress {
         eprintln!("[{:>6.0}s] ==> {what}", self.t0.elapsed().as_secs_f64());
         if self.tty {
             let b = ProgressBar::new_spinner();
-            b.set_style(ProgressStyle::with_template("  {spinner} [{elapsed}] {wide_msg}").unwrap());
+            b.set_style(
+                ProgressStyle::with_template("  {spinner} [{elapsed}] {wide_msg}").unwrap(),
+            );
             b.enable_steady_tick(Duration::from_millis(200));
             self.bar = Some(b);
         }
@@ -45,6 +47,9 @@ impl Progress {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
-        eprintln!("[{:>6.0}s] <== {what} ({secs:.1} s)", self.t0.elapsed().as_secs_f64());
+        eprintln!(
+            "[{:>6.0}s] <== {what} ({secs:.1} s)",
+            self.t0.elapsed().as_secs_f64()
+        );
     }
 }

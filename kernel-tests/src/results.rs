@@ -170,7 +170,9 @@ mod tests {
         assert_eq!(json["schema"], SCHEMA);
         assert_eq!(json["result"], "RUNNING");
         assert_eq!(json["rows"].as_array().unwrap().len(), 2);
-        assert!(fs::read_to_string(dir.join("junit.xml")).unwrap().contains("kernel2"));
+        assert!(fs::read_to_string(dir.join("junit.xml"))
+            .unwrap()
+            .contains("kernel2"));
         r.abort(&dir, &anyhow::anyhow!("qemu vanished"));
         let json: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
