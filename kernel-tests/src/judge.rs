@@ -442,22 +442,7 @@ mod tests {
 
     #[test]
     fn broken_grace_period_is_caught_by_its_phases_only() {
-        let o = crate::plan::Options {
-            ci: true,
-            kernels: vec![],
-            phases: vec![],
-            no_debug_variants: false,
-            torture_secs: None,
-            kvm_secs: None,
-            notifier_secs: None,
-            refscale_nruns: 10,
-            patched_append: String::new(),
-            kvm_args: String::new(),
-            tcg_threads: crate::plan::TcgThreads::Multi,
-            no_broken_check: false,
-            broken_fault: 2,
-            kut_tests: None,
-        };
+        let o = crate::plan::Options::defaults(true);
         let plan = crate::plan::Plan::resolve(&o).unwrap();
         let b = plan
             .boots

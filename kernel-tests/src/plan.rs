@@ -443,6 +443,29 @@ pub struct Options {
     pub kut_tests: Option<Vec<KutTest>>,
 }
 
+#[cfg(test)]
+impl Options {
+    /// `run`'s defaults, with or without `--ci`.
+    pub fn defaults(ci: bool) -> Options {
+        Options {
+            ci,
+            kernels: vec![],
+            phases: vec![],
+            no_debug_variants: false,
+            torture_secs: None,
+            kvm_secs: None,
+            notifier_secs: None,
+            refscale_nruns: 10,
+            patched_append: String::new(),
+            kvm_args: String::new(),
+            tcg_threads: TcgThreads::Multi,
+            no_broken_check: false,
+            broken_fault: 2,
+            kut_tests: None,
+        }
+    }
+}
+
 /// The run, resolved once from the options.
 #[derive(Debug)]
 pub struct Plan {
@@ -851,25 +874,6 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn opts(ci: bool) -> Options {
-        Options {
-            ci,
-            kernels: vec![],
-            phases: vec![],
-            no_debug_variants: false,
-            torture_secs: None,
-            kvm_secs: None,
-            notifier_secs: None,
-            refscale_nruns: 10,
-            patched_append: String::new(),
-            kvm_args: String::new(),
-            tcg_threads: TcgThreads::Multi,
-            no_broken_check: false,
-            broken_fault: 2,
-            kut_tests: None,
-        }
-    }
-
     #[derive(Parser)]
     struct P {
         #[arg(long, value_delimiter = ',')]
@@ -906,7 +910,7 @@ mod tests {
 
     #[test]
     fn ci_plan_boots_and_budgets() {
-        let p = Plan::resolve(&opts(true)).unwrap();
+        let p = Plan::resolve(&Options::defaults(true)).unwrap();
         assert_eq!(p.kernels, [Kernel::Patched, Kernel::PatchedGeneric]);
         let names: Vec<String> = p.boots.iter().map(Boot::name).collect();
         assert_eq!(
@@ -950,7 +954,7 @@ mod tests {
 
     #[test]
     fn full_plan_refscale_and_phase_filter() {
-        let p = Plan::resolve(&opts(false)).unwrap();
+        let p = Plan::resolve(&Options::defaults(false)).unwrap();
         assert_eq!(p.kernels.len(), KERNELS.len());
         let patched = p.boots.iter().find(|b| b.name() == "patched").unwrap();
         assert_eq!(patched.params.refscale_types, ["srcu", "srcu_rs"]);
@@ -958,21 +962,21 @@ mod tests {
         let stock = p.boots.iter().find(|b| b.name() == "stock").unwrap();
         assert!(!stock.phases.contains(&Phase::Kunit) && !stock.phases.contains(&Phase::Refscale));
         assert_eq!(stock.params.torture_type, "srcu");
-        let mut o = opts(false);
+        let mut o = Options::defaults(false);
         o.phases = vec![Phase::Kunit];
         o.kernels = vec![Kernel::Patched];
         o.no_broken_check = true;
         let p = Plan::resolve(&o).unwrap();
         assert_eq!(p.boots.len(), 1);
         assert_eq!(p.boots[0].phases, [Phase::Kunit]);
-        let mut o = opts(false);
+        let mut o = Options::defaults(false);
         o.refscale_nruns = 3;
         assert!(Plan::resolve(&o).is_err());
     }
 
     #[test]
     fn qemu_command_line() {
-        let p = Plan::resolve(&opts(true)).unwrap();
+        let p = Plan::resolve(&Options::defaults(true)).unwrap();
         let c = qemu_command(
             Path::new("/usr/bin/qemu-system-x86_64"),
             &X86_64,
