@@ -234,6 +234,22 @@ mod tests {
         assert_eq!(a.kernels, [Kernel::Patched]);
     }
 
+    /// kernel-tests/README.md documents every option of `run` (its options table).
+    #[test]
+    fn readme_documents_every_option() {
+        let readme = include_str!("../README.md");
+        let cmd = Cli::command();
+        let run = cmd.find_subcommand("run").unwrap();
+        for a in run.get_arguments() {
+            if let Some(long) = a.get_long() {
+                if long == "help" {
+                    continue;
+                }
+                assert!(readme.contains(&format!("| `--{long}")), "README lacks --{long}");
+            }
+        }
+    }
+
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
