@@ -499,8 +499,12 @@ impl Plan {
             );
         }
         let kernels: Vec<Kernel> = if !o.kernels.is_empty() {
-            let mut v = o.kernels.clone();
-            v.dedup();
+            let mut v: Vec<Kernel> = Vec::new();
+            for k in &o.kernels {
+                if !v.contains(k) {
+                    v.push(*k);
+                }
+            }
             v
         } else if o.ci {
             CI_KERNELS.to_vec()
