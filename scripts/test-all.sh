@@ -17,7 +17,7 @@
 #                       gated (objtool, modpost, linker and compiler warnings, inline readers),
 #                       booted for KUnit, rcutorture, KVM irq stress and the notifier test; the
 #                       patched-generic kernel; the two broken-variant boots that must fail).
-#                       On by default; about 40 min cold on 2 cores (kernel-tests/README.md).
+#                       On by default; about 27 min cold on 2 cores (kernel-tests/README.md).
 set -u
 cd "$(dirname "$0")/.."
 root=$PWD
