@@ -245,7 +245,10 @@ mod tests {
                 if long == "help" {
                     continue;
                 }
-                assert!(readme.contains(&format!("| `--{long}")), "README lacks --{long}");
+                assert!(
+                    readme.contains(&format!("| `--{long}")),
+                    "README lacks --{long}"
+                );
             }
         }
     }

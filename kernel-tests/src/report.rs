@@ -663,7 +663,13 @@ mod tests {
         let l = |s: &str| vec![s.to_string()];
         assert!(kernel_problems(&l("[    5.49] Speculative Return Stack Overflow: WARNING: See \
             https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options.")).is_empty());
-        assert_eq!(kernel_problems(&l("[    6.30] WARNING: CPU: 1 PID: 40 at kernel/rcu/srcu_rs.c:449")).len(), 1);
+        assert_eq!(
+            kernel_problems(&l(
+                "[    6.30] WARNING: CPU: 1 PID: 40 at kernel/rcu/srcu_rs.c:449"
+            ))
+            .len(),
+            1
+        );
     }
 
     #[test]
