@@ -117,7 +117,12 @@ impl Setup {
 
     pub fn fragments(&self, k: Kernel) -> Vec<PathBuf> {
         let dir = self.repo.join("kernel-tests/config");
-        k.spec().fragments.iter().map(|f| dir.join(f)).collect()
+        let spec = k.spec();
+        spec.fragments
+            .iter()
+            .chain(spec.variant)
+            .map(|f| dir.join(f))
+            .collect()
     }
 
     pub fn notifier_dir(&self, k: Kernel) -> PathBuf {

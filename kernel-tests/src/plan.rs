@@ -167,6 +167,8 @@ pub struct KernelSpec {
     pub source: Source,
     /// Config fragments (kernel-tests/config/), merged in order on top of `tinyconfig`; a later one wins.
     pub fragments: &'static [&'static str],
+    /// The variant's own fragments (lockdep, KASAN), merged after `fragments`.
+    pub variant: &'static [&'static str],
     /// `(symbol, value)` pairs the final .config must have, or the build stops with the unmet dependencies.
     pub required: &'static [(&'static str, &'static str)],
     /// The build log must have no objtool, linker, modpost or compiler warning, and the inline srcu_rs readers
@@ -204,6 +206,7 @@ pub const KERNELS: &[KernelSpec] = &[
         arch: &X86_64,
         source: Source::Stock,
         fragments: COMPARED,
+        variant: &[],
         required: MITIGATED_KVM_M,
         gated: false,
     },
@@ -213,6 +216,7 @@ pub const KERNELS: &[KernelSpec] = &[
         arch: &X86_64,
         source: Source::Patched,
         fragments: PATCHED,
+        variant: &[],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -228,12 +232,8 @@ pub const KERNELS: &[KernelSpec] = &[
         name: "stock-lockdep",
         arch: &X86_64,
         source: Source::Stock,
-        fragments: &[
-            "srcu-rs.fragment",
-            "mitigations.fragment",
-            "kvm-modules.fragment",
-            "lockdep.fragment",
-        ],
+        fragments: COMPARED,
+        variant: &["lockdep.fragment"],
         required: &[("PROVE_LOCKING", "y"), ("PROVE_RCU", "y")],
         gated: false,
     },
@@ -242,13 +242,8 @@ pub const KERNELS: &[KernelSpec] = &[
         name: "patched-lockdep",
         arch: &X86_64,
         source: Source::Patched,
-        fragments: &[
-            "srcu-rs.fragment",
-            "mitigations.fragment",
-            "kvm-modules.fragment",
-            "patched.fragment",
-            "lockdep.fragment",
-        ],
+        fragments: PATCHED,
+        variant: &["lockdep.fragment"],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -262,12 +257,8 @@ pub const KERNELS: &[KernelSpec] = &[
         name: "stock-kasan",
         arch: &X86_64,
         source: Source::Stock,
-        fragments: &[
-            "srcu-rs.fragment",
-            "mitigations.fragment",
-            "kvm-modules.fragment",
-            "kasan.fragment",
-        ],
+        fragments: COMPARED,
+        variant: &["kasan.fragment"],
         required: &[("KASAN", "y")],
         gated: false,
     },
@@ -276,13 +267,8 @@ pub const KERNELS: &[KernelSpec] = &[
         name: "patched-kasan",
         arch: &X86_64,
         source: Source::Patched,
-        fragments: &[
-            "srcu-rs.fragment",
-            "mitigations.fragment",
-            "kvm-modules.fragment",
-            "patched.fragment",
-            "kasan.fragment",
-        ],
+        fragments: PATCHED,
+        variant: &["kasan.fragment"],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -301,6 +287,7 @@ pub const KERNELS: &[KernelSpec] = &[
             "patched.fragment",
             "generic-percpu.fragment",
         ],
+        variant: &[],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
