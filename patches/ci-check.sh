@@ -8,6 +8,8 @@
 #   3. apply the committed series with `srcu-rs-patches apply` (git am), check that a
 #      second apply is refused, and apply it with patch -p1 to a plain partial tree;
 #   4. scripts/checkpatch.pl --strict on every patch: no ERROR allowed;
+#   (test-all.sh runs steps 1-4 and 5c; the kernel stage's gated patched build, in
+#   srcu-rs-kernel-tests, covers 5 and 5a for the booted kernel. 5, 5a, 5b and 6 stay here on demand.)
 #   5. KERNEL_BUILD=1: build the small KVM config (KVM=y KVM_AMD=y KVM_INTEL=y) with
 #      SRCU_RS=y and the srcu_rs KUnit tests, plus the mitigations fragment (RETPOLINE,
 #      RETHUNK, IBT, CALL_PADDING; MITIGATIONS=0 leaves it out); fail on any objtool,
@@ -37,6 +39,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 series=$repo/patches/linux-6.12
 WORK=${WORK:-/work/kbuild/ci}
 JOBS=${JOBS:-2}
+# ccache rewrites absolute paths under $WORK to relative ones: a second checkout of the same
+# machine (its own WORK) hits the cache. A fresh machine has no cache for it to hit.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$WORK}
 LINUX_TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 LINUX_SRC=${LINUX_SRC:-/work/kbuild/linux-6.12}
 frag=$repo/kernel-tests/config/srcu-rs.fragment

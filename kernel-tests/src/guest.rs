@@ -19,7 +19,27 @@ pub const GUEST_INIT: &str = include_str!("../guest/init");
 /// into the checkout's own `target/` (cargo's freshness check follows the source paths it last built from, so a
 /// target directory shared by two checkouts can keep the other checkout's binary).
 pub fn build_guest_programs(repo: &Path, log: &Path) -> Result<PathBuf> {
-    let target_dir = repo.join("target/guest-static");
+    run_logged(&mut guest_programs_command(repo), log, &mut |_| {}).context(
+        "building kvm-irq-stress (needs the x86_64-unknown-linux-gnu std and libc6-dev)",
+    )?;
+    let bin = guest_program(repo);
+    if !host::elf_is_static(&bin)? {
+        bail!("{} is not static", bin.display());
+    }
+    Ok(bin)
+}
+
+fn guest_target_dir(repo: &Path) -> PathBuf {
+    repo.join("target/guest-static")
+}
+
+/// The static kvm-irq-stress binary [`guest_programs_command`] builds.
+pub fn guest_program(repo: &Path) -> PathBuf {
+    guest_target_dir(repo).join("x86_64-unknown-linux-gnu/release/kvm-irq-stress")
+}
+
+/// `cargo build` of the in-guest program, static.
+pub fn guest_programs_command(repo: &Path) -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.args([
         "build",
@@ -30,20 +50,30 @@ pub fn build_guest_programs(repo: &Path, log: &Path) -> Result<PathBuf> {
         "x86_64-unknown-linux-gnu",
         "--manifest-path",
     ])
-    .arg(repo.join("kernel-tests/Cargo.toml"))
+    .arg(repo.join(GUEST_MANIFEST))
     .arg("--target-dir")
-    .arg(&target_dir)
+    .arg(guest_target_dir(repo))
     .env("RUSTFLAGS", "-C target-feature=+crt-static")
     .env_remove("CARGO_TARGET_DIR")
     .env_remove("CARGO_BUILD_TARGET");
-    run_logged(&mut c, log, &mut |_| {}).context(
-        "building kvm-irq-stress (needs the x86_64-unknown-linux-gnu std and libc6-dev)",
-    )?;
-    let bin = target_dir.join("x86_64-unknown-linux-gnu/release/kvm-irq-stress");
-    if !host::elf_is_static(&bin)? {
-        bail!("{} is not static", bin.display());
-    }
-    Ok(bin)
+    c
+}
+
+/// The in-guest KVM stress program's crate.
+pub const GUEST_MANIFEST: &str = "kernel-tests/kvm-irq-stress/Cargo.toml";
+
+/// `make modules_install` of the O= build into the initramfs staging directory (stripped; runs depmod).
+pub fn modules_install_command(tree: &Path, out: &Path, arch: &str, stage: &Path) -> Command {
+    let mut c = Command::new("make");
+    c.arg("-s")
+        .arg("-C")
+        .arg(tree)
+        .arg(format!("O={}", out.display()))
+        .arg(format!("ARCH={arch}"))
+        .arg(format!("INSTALL_MOD_PATH={}", stage.display()))
+        .arg("INSTALL_MOD_STRIP=1")
+        .arg("modules_install");
+    c
 }
 
 /// One kvm-unit-tests test as run inside the guest.
@@ -179,6 +209,8 @@ pub fn kut_plan(kut: &Path, only: &[String]) -> Result<Vec<KutTest>> {
 }
 
 pub struct InitramfsInputs<'a> {
+    /// `make ARCH=`.
+    pub arch: &'a str,
     pub tree: &'a Path,
     pub out: &'a Path,
     pub stress: &'a Path,
@@ -239,15 +271,11 @@ pub fn build_initramfs(
         inp.notifier_ko,
         stage.join("lib/modules/extra/srcu_notifier_test.ko"),
     )?;
-    let mut c = Command::new("make");
-    c.arg("-s")
-        .arg("-C")
-        .arg(inp.tree)
-        .arg(format!("O={}", inp.out.display()))
-        .arg(format!("INSTALL_MOD_PATH={}", stage.display()))
-        .arg("INSTALL_MOD_STRIP=1")
-        .arg("modules_install");
-    run_logged(&mut c, log, &mut |_| {})?;
+    run_logged(
+        &mut modules_install_command(inp.tree, inp.out, inp.arch, stage),
+        log,
+        &mut |_| {},
+    )?;
     if let Some((kut, tests)) = inp.kut {
         // QEMU for the in-guest VMs: the host's binary, its libraries and firmware.
         let q = host::which("qemu-system-x86_64").context("qemu-system-x86_64")?;
@@ -307,48 +335,23 @@ pub struct BootOutcome {
     pub exit: Option<i32>,
 }
 
-/// Boots under QEMU TCG (`-cpu EPYC -smp 2`, multi-threaded TCG unless `tcg_threads` is `single`), streaming the serial console to `log`.
-/// The guest is killed after `timeout`.
-#[allow(clippy::too_many_arguments)]
+/// Runs a QEMU command (see `plan::qemu_command`), streaming the serial console to `log` and each line to
+/// `tick`. The guest is killed after `timeout`.
 pub fn boot(
-    qemu: &Path,
-    kernel: &Path,
-    initrd: &Path,
-    append: &str,
-    mem: &str,
-    tcg_threads: &str,
-    extra_args: &str,
+    mut cmd: Command,
     timeout: Duration,
     log: &Path,
     tick: &mut dyn FnMut(&str),
 ) -> Result<BootOutcome> {
-    let mut cmd = Command::new(qemu);
-    cmd.args([
-        "-accel",
-        &format!("tcg,thread={tcg_threads}"),
-        "-cpu",
-        "EPYC",
-        "-smp",
-        "2",
-        "-m",
-        mem,
-        "-nographic",
-        "-no-reboot",
-    ])
-    .args(extra_args.split_whitespace())
-    .arg("-kernel")
-    .arg(kernel)
-    .arg("-initrd")
-    .arg(initrd)
-    .arg("-append")
-    .arg(append)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut f = fs::File::create(log)?;
     writeln!(f, "$ {cmd:?}")?;
     let t0 = Instant::now();
-    let mut child = cmd.spawn().context("start qemu-system-x86_64")?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("start {:?}", cmd.get_program()))?;
     let (tx, rx) = mpsc::channel::<String>();
     let out = child.stdout.take().unwrap();
     let err = child.stderr.take().unwrap();

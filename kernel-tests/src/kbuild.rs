@@ -9,10 +9,56 @@ use anyhow::{bail, Context, Result};
 
 use crate::host::{self, run_logged, HostError, Timed};
 
-/// The Debian package and version this project pins (bookworm: linux-source-6.12 from the 6.12 backport).
-pub const SOURCE_PACKAGE: &str = "linux-source-6.12";
-pub const SOURCE_VERSION: &str = "6.12.117-1~deb12u1";
 pub const SOURCE_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+
+/// The Debian kernel source package and version the series was generated on: the `debian-package:` line of
+/// patches/linux-6.12/BASE, the one place the pinned version is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PinnedSource {
+    pub package: String,
+    pub version: String,
+}
+
+impl PinnedSource {
+    pub fn read(repo: &Path) -> Result<PinnedSource> {
+        let base = repo.join("patches/linux-6.12/BASE");
+        let text = fs::read_to_string(&base).with_context(|| format!("read {}", base.display()))?;
+        Self::parse(&text).with_context(|| {
+            format!(
+                "{}: no `debian-package: <package> <version>` line",
+                base.display()
+            )
+        })
+    }
+    fn parse(text: &str) -> Option<PinnedSource> {
+        let mut w = text
+            .lines()
+            .find_map(|l| l.strip_prefix("debian-package:"))?
+            .split_whitespace();
+        Some(PinnedSource {
+            package: w.next()?.to_string(),
+            version: w.next()?.to_string(),
+        })
+    }
+    /// `package=version`, for apt-get.
+    pub fn pinned(&self) -> String {
+        format!("{}={}", self.package, self.version)
+    }
+}
+
+/// A group of kernel-tests/packages.list (the one list of Debian packages the scripts and the harness install).
+pub fn debian_packages(repo: &Path, group: &str) -> Result<Vec<String>> {
+    let list = repo.join("kernel-tests/packages.list");
+    let text = fs::read_to_string(&list).with_context(|| format!("read {}", list.display()))?;
+    packages_in(&text, group).with_context(|| format!("{}: no `{group}:` line", list.display()))
+}
+
+fn packages_in(text: &str, group: &str) -> Option<Vec<String>> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(group)?.strip_prefix(':'))
+        .map(|r| r.split_whitespace().map(str::to_string).collect())
+}
 
 /// VERSION.PATCHLEVEL.SUBLEVEL from a tree's Makefile; refuses anything but 6.12.
 pub fn tree_version(tree: &Path) -> Result<String> {
@@ -44,9 +90,44 @@ pub fn tree_version(tree: &Path) -> Result<String> {
     Ok(format!("{v}.{p}.{s}"))
 }
 
+/// Unpacks Debian's kernel source tarball into `tmp`.
+pub fn unpack_command(tmp: &Path) -> Command {
+    let mut c = Command::new("tar");
+    c.arg("-C").arg(tmp).arg("-xf").arg(SOURCE_TARBALL);
+    c
+}
+
+/// The stock tree's directory in the work directory (when there is no `--tree`).
+pub fn stock_dir(work: &Path) -> PathBuf {
+    work.join("linux-6.12")
+}
+
+/// The patched tree's directory in the work directory.
+pub fn patched_dir(work: &Path) -> PathBuf {
+    work.join("linux-6.12-srcu-rs")
+}
+
+/// `cp -a` of the stock tree, the patched tree's start.
+pub fn copy_command(stock: &Path, dir: &Path) -> Command {
+    let mut c = Command::new("cp");
+    c.arg("-a").arg(stock).arg(dir);
+    c
+}
+
+/// `srcu-rs-patches apply --tree DIR` (the series' own CLI), for a `Series::Cli`.
+pub fn apply_command(manifest: &Path, dir: &Path) -> Command {
+    let mut c = Command::new("cargo");
+    c.args(["run", "--release", "-q", "--manifest-path"])
+        .arg(manifest)
+        .args(["--bin", "srcu-rs-patches", "--", "apply", "--tree"])
+        .arg(dir);
+    c
+}
+
 /// The stock tree: `--tree DIR`, or Debian's linux-source-6.12 unpacked into the work directory.
 pub fn stock_tree(
     user: Option<&Path>,
+    pin: Option<&PinnedSource>,
     work: &Path,
     log: &Path,
     say: &mut dyn FnMut(&str),
@@ -55,19 +136,18 @@ pub fn stock_tree(
         tree_version(t)?;
         return Ok(t.to_path_buf());
     }
-    let dir = work.join("linux-6.12");
+    let pin = pin.context("no pinned kernel source (patches/linux-6.12/BASE) and no --tree")?;
+    let dir = stock_dir(work);
     let stamp = work.join("linux-6.12.unpacked");
     if stamp.exists() && dir.join("Makefile").exists() {
         tree_version(&dir)?;
         return Ok(dir);
     }
     if !Path::new(SOURCE_TARBALL).exists() {
-        say(&format!(
-            "installing {SOURCE_PACKAGE}={SOURCE_VERSION} with apt-get"
-        ));
+        say(&format!("installing {} with apt-get", pin.pinned()));
         host::need("apt-get", "apt")?;
         let _ = run_logged(Command::new("apt-get").arg("update"), log, &mut |_| {});
-        let pinned = format!("{SOURCE_PACKAGE}={SOURCE_VERSION}");
+        let pinned = pin.pinned();
         let r = run_logged(
             Command::new("apt-get")
                 .args(["install", "-y", "--no-install-recommends", &pinned])
@@ -78,10 +158,11 @@ pub fn stock_tree(
         if r.is_err() {
             // The pinned build may have left the archive; any 6.12 is accepted (and its version is reported).
             say(&format!(
-                "{pinned} not available; installing the archive's {SOURCE_PACKAGE}"
+                "{pinned} not available; installing the archive's {}",
+                pin.package
             ));
             run_logged(
-                Command::new("apt-get").args(["install", "-y", "--no-install-recommends", SOURCE_PACKAGE]).env("DEBIAN_FRONTEND", "noninteractive"),
+                Command::new("apt-get").args(["install", "-y", "--no-install-recommends", &pin.package]).env("DEBIAN_FRONTEND", "noninteractive"),
                 log,
                 &mut |_| {},
             )
@@ -93,15 +174,7 @@ pub fn stock_tree(
     let tmp = work.join("unpack.tmp");
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp)?;
-    run_logged(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&tmp)
-            .arg("-xf")
-            .arg(SOURCE_TARBALL),
-        log,
-        &mut |_| {},
-    )?;
+    run_logged(&mut unpack_command(&tmp), log, &mut |_| {})?;
     let inner = fs::read_dir(&tmp)?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
@@ -205,7 +278,7 @@ pub fn patched_tree(
     log: &Path,
     say: &mut dyn FnMut(&str),
 ) -> Result<PathBuf> {
-    let dir = work.join("linux-6.12-srcu-rs");
+    let dir = patched_dir(work);
     let stamp_file = work.join("linux-6.12-srcu-rs.series");
     let stamp = match series {
         Series::Cli { stamp, .. } | Series::Files { stamp, .. } => stamp.clone(),
@@ -216,26 +289,14 @@ pub fn patched_tree(
     say("copying the stock tree for patching");
     let _ = fs::remove_file(&stamp_file);
     let _ = fs::remove_dir_all(&dir);
-    run_logged(
-        Command::new("cp").arg("-a").arg(stock).arg(&dir),
-        log,
-        &mut |_| {},
-    )?;
+    run_logged(&mut copy_command(stock, &dir), log, &mut |_| {})?;
     // Debian's tree ignores everything at top level: make sure the copy is clean of build output.
     let _ = fs::remove_dir_all(dir.join(".git"));
     match series {
         Series::Cli { manifest, .. } => {
             say("applying the series: srcu-rs-patches apply");
-            run_logged(
-                Command::new("cargo")
-                    .args(["run", "--release", "-q", "--manifest-path"])
-                    .arg(manifest)
-                    .args(["--bin", "srcu-rs-patches", "--", "apply", "--tree"])
-                    .arg(&dir),
-                log,
-                &mut |_| {},
-            )
-            .context("srcu-rs-patches apply")?;
+            run_logged(&mut apply_command(manifest, &dir), log, &mut |_| {})
+                .context("srcu-rs-patches apply")?;
         }
         Series::Files { files, .. } => {
             say(&format!(
@@ -273,25 +334,23 @@ pub fn patched_tree(
     Ok(dir)
 }
 
-/// `tinyconfig` + `merge_config.sh -m` fragments + `olddefconfig`, then every fragment option is checked in the
-/// final .config. `required` names options whose absence fails the run with the unmet dependencies named.
-pub fn configure(
+/// The commands that configure an O= directory: `tinyconfig`, `merge_config.sh -m` of the fragments (in order;
+/// a later one wins), `olddefconfig`.
+pub fn configure_commands(
     tree: &Path,
     out: &Path,
+    arch: &str,
     fragments: &[PathBuf],
-    required: &[&str],
-    log: &Path,
-) -> Result<Vec<String>> {
-    fs::create_dir_all(out)?;
+) -> Vec<Command> {
     let make = |t: &str| -> Command {
         let mut c = Command::new("make");
         c.arg("-C")
             .arg(tree)
             .arg(format!("O={}", out.display()))
+            .arg(format!("ARCH={arch}"))
             .arg(t);
         c
     };
-    run_logged(&mut make("tinyconfig"), log, &mut |_| {})?;
     let mut m = Command::new(tree.join("scripts/kconfig/merge_config.sh"));
     m.current_dir(tree)
         .arg("-m")
@@ -299,27 +358,50 @@ pub fn configure(
         .arg(out)
         .arg(out.join(".config"))
         .args(fragments);
-    run_logged(&mut m, log, &mut |_| {})?;
-    run_logged(&mut make("olddefconfig"), log, &mut |_| {})?;
+    vec![make("tinyconfig"), m, make("olddefconfig")]
+}
+
+/// Configures `out` (see [`configure_commands`]), then checks every fragment option in the final .config (the
+/// last fragment that sets an option decides its wanted value). `required` names `(symbol, value)` pairs whose
+/// absence fails the run with the unmet dependencies named; the other options that did not survive are
+/// returned, as notes.
+pub fn configure(
+    tree: &Path,
+    out: &Path,
+    arch: &str,
+    fragments: &[PathBuf],
+    required: &[(&str, &str)],
+    log: &Path,
+) -> Result<Vec<String>> {
+    fs::create_dir_all(out)?;
+    for mut c in configure_commands(tree, out, arch, fragments) {
+        run_logged(&mut c, log, &mut |_| {})?;
+    }
     let cfg = fs::read_to_string(out.join(".config"))?;
     let value = |sym: &str| -> String {
         cfg.lines()
             .find_map(|l| l.strip_prefix(&format!("{sym}=")).map(str::to_string))
             .unwrap_or_else(|| "n".into())
     };
-    let mut dropped = Vec::new();
+    let mut wanted: Vec<(String, String)> = Vec::new();
     for f in fragments {
         for l in fs::read_to_string(f)?.lines() {
             if let Some((sym, want)) = l.trim().split_once('=') {
-                if sym.starts_with("CONFIG_") && value(sym) != want {
-                    dropped.push(format!("{sym}={want} (got {})", value(sym)));
+                if sym.starts_with("CONFIG_") {
+                    wanted.retain(|(s, _)| s != sym);
+                    wanted.push((sym.to_string(), want.to_string()));
                 }
             }
         }
     }
-    for r in required {
+    let dropped = wanted
+        .iter()
+        .filter(|(sym, want)| &value(sym) != want)
+        .map(|(sym, want)| format!("{sym}={want} (got {})", value(sym)))
+        .collect();
+    for (r, want) in required {
         let sym = format!("CONFIG_{r}");
-        if value(&sym) != "y" {
+        if value(&sym) != *want {
             let deps = kconfig_deps(tree, r);
             let unmet: Vec<String> = deps
                 .iter()
@@ -327,9 +409,10 @@ pub fn configure(
                 .map(|d| format!("{d} (is n)"))
                 .collect();
             bail!(
-                "the final .config in {} lacks {sym}=y (Kconfig drops an option whose dependencies are unmet); \
-                 `depends on` of {r}: [{}]; unmet: [{}]",
+                "the final .config in {} has {sym}={}, not {want} (Kconfig drops an option whose dependencies are \
+                 unmet); `depends on` of {r}: [{}]; unmet: [{}]",
                 out.display(),
+                value(&sym),
                 deps.join(", "),
                 if unmet.is_empty() { "none found: is the option defined? (the series may not add it)".into() } else { unmet.join(", ") }
             );
@@ -383,26 +466,57 @@ pub fn cc() -> String {
     }
 }
 
-pub fn build(
-    tree: &Path,
-    out: &Path,
-    jobs: usize,
-    log: &Path,
-    tick: &mut dyn FnMut(&str),
-) -> Result<Timed> {
+/// Set on every compiler command: ccache rewrites absolute paths under the work directory to relative ones, so a
+/// second checkout with its own work directory on the same machine hits the cache (a fresh machine has none).
+fn ccache_env(c: &mut Command, work: &Path) {
+    c.env("CCACHE_BASEDIR", work);
+}
+
+/// `make bzImage modules` in `out`.
+pub fn build_command(tree: &Path, out: &Path, arch: &str, work: &Path, jobs: usize) -> Command {
     let mut c = Command::new("make");
     c.arg("-C")
         .arg(tree)
         .arg(format!("O={}", out.display()))
+        .arg(format!("ARCH={arch}"))
         .arg(format!("-j{jobs}"))
         .arg(format!("CC={}", cc()))
         .args(["bzImage", "modules"]);
-    run_logged(&mut c, log, tick)
+    ccache_env(&mut c, work);
+    c
+}
+
+pub fn build(
+    tree: &Path,
+    out: &Path,
+    arch: &str,
+    work: &Path,
+    jobs: usize,
+    log: &Path,
+    tick: &mut dyn FnMut(&str),
+) -> Result<Timed> {
+    run_logged(&mut build_command(tree, out, arch, work, jobs), log, tick)
+}
+
+/// The external module (kernel-tests/notifier-test, copied into `dir`) against the O= build.
+pub fn ext_module_command(tree: &Path, out: &Path, arch: &str, work: &Path, dir: &Path) -> Command {
+    let mut c = Command::new("make");
+    c.arg("-C")
+        .arg(tree)
+        .arg(format!("O={}", out.display()))
+        .arg(format!("ARCH={arch}"))
+        .arg(format!("M={}", dir.display()))
+        .arg(format!("CC={}", cc()))
+        .arg("modules");
+    ccache_env(&mut c, work);
+    c
 }
 
 pub fn build_ext_module(
     tree: &Path,
     out: &Path,
+    arch: &str,
+    work: &Path,
     src: &Path,
     dir: &Path,
     log: &Path,
@@ -415,19 +529,101 @@ pub fn build_ext_module(
             fs::copy(e.path(), dir.join(e.file_name()))?;
         }
     }
-    let mut c = Command::new("make");
-    c.arg("-C")
-        .arg(tree)
-        .arg(format!("O={}", out.display()))
-        .arg(format!("M={}", dir.display()))
-        .arg(format!("CC={}", cc()))
-        .arg("modules");
-    run_logged(&mut c, log, &mut |_| {})?;
+    run_logged(
+        &mut ext_module_command(tree, out, arch, work, dir),
+        log,
+        &mut |_| {},
+    )?;
     let ko = dir.join("srcu_notifier_test.ko");
     if !ko.exists() {
         bail!("{} was not built", ko.display());
     }
     Ok(ko)
+}
+
+/// Lines of a build log that the gate refuses: objtool (`x.o: warning: objtool: ...`), the linker
+/// (`ld: warning: ...`), modpost and the compiler. The base tree builds the gated config with none.
+pub fn build_warnings(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.contains("objtool: ")
+                || l.contains(": warning: ")
+                || l.starts_with("ld: ")
+                || l.contains("ld: warning")
+                || l.contains("WARNING: modpost")
+                || l.contains("ERROR: modpost")
+                || l.starts_with("warning: ")
+        })
+        .collect()
+}
+
+/// The inline-reader disassembly check: srcu_notifier_call_chain() must keep both inline srcu_rs read sides
+/// (per-CPU increment then barrier B; barrier C then increment; no call into Rust).
+pub fn check_readers_command(repo: &Path, out: &Path) -> Command {
+    let mut c = Command::new("bash");
+    c.arg(repo.join("c-shim/kernel/check-readers.sh"))
+        .arg(out.join("kernel/notifier.o"))
+        .arg("srcu_notifier_call_chain");
+    c
+}
+
+/// The gate of a gated kernel's build (it was `patches/ci-check.sh`'s KERNEL_BUILD and MODULES steps): no
+/// objtool, linker, modpost or compiler warning in `build_log`, the inline readers survived compilation, and the
+/// KVM modules were built and import srcu_rs symbols (modpost passed, so they are exported). On a warning the O=
+/// directory is removed, so the next run compiles (through ccache, which replays the warnings) and fails again.
+/// Only the part of `build_log` from byte `from` on (the `make bzImage modules` output) is read. Returns the
+/// gate's summary.
+pub fn gate(
+    repo: &Path,
+    out: &Path,
+    kvm_modules: &[&str],
+    build_log: &Path,
+    from: u64,
+) -> Result<String> {
+    let text = fs::read(build_log)?;
+    let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());
+    let bad = build_warnings(&text);
+    if !bad.is_empty() {
+        let shown = bad.iter().take(40).copied().collect::<Vec<_>>().join("\n");
+        let _ = fs::remove_dir_all(out);
+        bail!(
+            "{} objtool/linker/modpost/compiler warning line(s) in the build ({}; {} removed):\n{shown}",
+            bad.len(),
+            build_log.display(),
+            out.display()
+        );
+    }
+    run_logged(
+        &mut check_readers_command(repo, out),
+        build_log,
+        &mut |_| {},
+    )
+    .context("the inline srcu_rs readers check (c-shim/kernel/check-readers.sh)")?;
+    let mut imports = Vec::new();
+    for m in kvm_modules {
+        let ko = out.join(m);
+        if !ko.exists() {
+            bail!("{} was not built (KVM=m)", ko.display());
+        }
+    }
+    if let Some(kvm) = kvm_modules.first() {
+        let nm = host::sh(Command::new("nm").arg("-u").arg(out.join(kvm)))?;
+        imports = nm
+            .lines()
+            .filter_map(|l| l.split_whitespace().last())
+            .filter(|s| s.contains("srcu_rs"))
+            .map(str::to_string)
+            .collect();
+        imports.sort();
+        imports.dedup();
+        if imports.is_empty() {
+            bail!("{kvm} uses no srcu_rs symbol: is irq_srcu on srcu_rs?");
+        }
+    }
+    Ok(format!(
+        "gate: no objtool/linker/modpost/compiler warning; inline readers in srcu_notifier_call_chain; kvm.ko imports {}",
+        imports.join(" ")
+    ))
 }
 
 pub fn kernel_release(out: &Path) -> Result<String> {
@@ -451,6 +647,36 @@ pub fn config_value(out: &Path, sym: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinned_source_and_package_lists() {
+        let p = PinnedSource::parse(
+            "# x\ndebian-package: linux-source-6.12 6.12.117-1~deb12u1\nversion: 6.12.117\n",
+        )
+        .unwrap();
+        assert_eq!(p.pinned(), "linux-source-6.12=6.12.117-1~deb12u1");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        assert_eq!(
+            PinnedSource::read(repo).unwrap().package,
+            "linux-source-6.12"
+        );
+        let kernel = debian_packages(repo, "kernel").unwrap();
+        assert!(kernel.iter().any(|p| p == "busybox-static"));
+        assert_eq!(
+            debian_packages(repo, "backports").unwrap(),
+            ["qemu-system-x86"]
+        );
+        assert!(debian_packages(repo, "bogus").is_err());
+    }
+
+    #[test]
+    fn build_warnings_are_found() {
+        let log = "  CC      kernel/rcu/srcu_rs.o\nvmlinux.o: warning: objtool: foo+0x1: call to bar() leaves .noinstr.text section\n\
+                   ld: warning: arch/x86/boot/x: missing .note.GNU-stack section\nWARNING: modpost: missing MODULE_LICENSE\n\
+                   kernel/a.c:1:2: warning: unused variable 'x' [-Wunused-variable]\n  LD      vmlinux\n";
+        assert_eq!(build_warnings(log).len(), 4);
+        assert!(build_warnings("  CC      kernel/rcu/srcu_rs.o\n  LD      vmlinux\n").is_empty());
+    }
 
     /// The series stamp names files relative to `patches/`: the same series in two checkouts has one stamp,
     /// and a changed patch changes it.

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! `run --dry-run`: the plan as the commands it would run, from the same constructors the run uses. Reads
+//! nothing but the options (and the repository's series files, to name the way it applies); writes nothing.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::guest;
+use crate::job::{phase_list, Setup};
+use crate::kbuild::{self, Series};
+use crate::plan::{self, shell_line, Purpose};
+
+pub fn render(s: &Setup) -> String {
+    let mut o = String::new();
+    let plan = &s.plan;
+    let kernels: Vec<&str> = plan.kernels.iter().map(|k| k.name()).collect();
+    let _ = writeln!(
+        o,
+        "# plan ({}): kernels {}; {} boots; work {}; results {}",
+        plan.mode(),
+        kernels.join(","),
+        plan.boots.len(),
+        s.layout.work.display(),
+        s.layout.results.display()
+    );
+    let _ = writeln!(
+        o,
+        "# host: check tools, {} >= 10, static busybox",
+        plan::X86_64.qemu
+    );
+    trees(s, &mut o);
+    for k in &plan.kernels {
+        let spec = k.spec();
+        let tree = s.tree(spec.source);
+        let out = s.layout.out(*k);
+        let required: Vec<String> = spec
+            .required
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "# build {} ({}; required {}{})",
+            k.name(),
+            spec.arch.name,
+            required.join(" "),
+            if spec.gated { "; gated" } else { "" }
+        );
+        for c in kbuild::configure_commands(&tree, &out, spec.arch.make_arch, &s.fragments(*k)) {
+            let _ = writeln!(o, "{}", shell_line(&c));
+        }
+        let _ = writeln!(
+            o,
+            "{}",
+            shell_line(&kbuild::build_command(
+                &tree,
+                &out,
+                spec.arch.make_arch,
+                &s.layout.work,
+                s.jobs
+            ))
+        );
+        if spec.gated {
+            let _ = writeln!(
+                o,
+                "# gate: no objtool/linker/modpost/compiler warning in the build log; {} built; kvm.ko imports srcu_rs symbols",
+                spec.arch.kvm_modules.join(", ")
+            );
+            let _ = writeln!(
+                o,
+                "{}",
+                shell_line(&kbuild::check_readers_command(&s.repo, &out))
+            );
+        }
+        let ext = kbuild::ext_module_command(
+            &tree,
+            &out,
+            spec.arch.make_arch,
+            &s.layout.work,
+            &s.notifier_dir(*k),
+        );
+        let _ = writeln!(o, "{}", shell_line(&ext));
+    }
+    let _ = writeln!(
+        o,
+        "# initramfs: busybox, /init, kvm-irq-stress, srcu_notifier_test.ko, the kernel's modules"
+    );
+    let _ = writeln!(o, "{}", shell_line(&guest::guest_programs_command(&s.repo)));
+    for k in &plan.kernels {
+        let stage = s.layout.work.join(format!("stage-{}", k.name()));
+        let mi = guest::modules_install_command(
+            &s.tree(k.spec().source),
+            &s.layout.out(*k),
+            k.spec().arch.make_arch,
+            &stage,
+        );
+        let _ = writeln!(o, "{}", shell_line(&mi));
+        let _ = writeln!(
+            o,
+            "(cd {} && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -6 > {})",
+            stage.display(),
+            s.layout.initramfs(*k).display()
+        );
+    }
+    let qemu =
+        crate::host::which(plan::X86_64.qemu).unwrap_or_else(|| PathBuf::from(plan::X86_64.qemu));
+    let n = plan.boots.len();
+    for (i, b) in plan.boots.iter().enumerate() {
+        let what = match &b.purpose {
+            Purpose::Tests => String::new(),
+            Purpose::KvmUnitTests => {
+                "; kvm-unit-tests (resumed in a new boot, at most twice, if QEMU aborts)".into()
+            }
+            Purpose::Broken(c) => format!(
+                "; broken variant srcu_rs.fault={}, must be caught by {:?}",
+                c.fault, c.caught_by
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "# boot {}/{n} {}: {}; budget {} s; TCG {}{what}",
+            i + 1,
+            b.name(),
+            phase_list(b),
+            b.budget.as_secs(),
+            b.tcg.name()
+        );
+        let cmd = plan::qemu_command(
+            &qemu,
+            b.kernel.spec().arch,
+            b,
+            &s.layout.image(b.kernel),
+            &s.layout.initramfs(b.kernel),
+            &s.layout.qemu_log(b),
+            &s.qemu_args,
+        );
+        let _ = writeln!(o, "{}", shell_line(&cmd));
+    }
+    o
+}
+
+fn trees(s: &Setup, o: &mut String) {
+    let work = &s.layout.work;
+    let stock = s.stock_tree();
+    match &s.user_tree {
+        Some(t) => {
+            let _ = writeln!(o, "# tree: stock {} (--tree)", t.display());
+        }
+        None => {
+            let pin = s.pin.as_ref().map(|p| p.pinned()).unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "# tree: stock {} (apt-get install {pin} if {} is missing; skipped when already unpacked)",
+                stock.display(),
+                kbuild::SOURCE_TARBALL
+            );
+            let _ = writeln!(
+                o,
+                "{}",
+                shell_line(&kbuild::unpack_command(&work.join("unpack.tmp")))
+            );
+        }
+    }
+    if !s.plan.any_patched() {
+        return;
+    }
+    let dir = kbuild::patched_dir(work);
+    let _ = writeln!(
+        o,
+        "# tree: patched {} (re-made when the series changes)",
+        dir.display()
+    );
+    let _ = writeln!(o, "{}", shell_line(&kbuild::copy_command(&stock, &dir)));
+    match &s.series {
+        Some(Series::Cli { manifest, .. }) => {
+            let _ = writeln!(o, "{}", shell_line(&kbuild::apply_command(manifest, &dir)));
+        }
+        Some(Series::Files { files, .. }) => {
+            let _ = writeln!(
+                o,
+                "git -C {} am -q --no-3way ({} patches)",
+                dir.display(),
+                files.len()
+            );
+        }
+        None => {}
+    }
+}

@@ -1,0 +1,989 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+//! The run as data: the kernel table, the in-guest phases, and the [`Plan`] that `run` resolves once from the
+//! options (which kernels, where they are built, every boot with its command line and time budget, the
+//! broken-variant checks). Resolving reads nothing but the options and (for `--kvm-unit-tests`) the test list of
+//! that tree, and writes nothing, so `run --dry-run` can print the whole plan.
+
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::ValueEnum;
+
+use crate::guest::KutTest;
+
+/// An in-guest phase of a boot: the guest's `/init` runs `phase_<name>` for each, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Phase {
+    /// The srcu_rs KUnit suite (built in; ran before /init, its KTAP is re-printed).
+    Kunit,
+    /// rcutorture on srcu_rs (patched) or srcu (stock), with irq readers.
+    Rcutorture,
+    /// kvm-irq-stress with the vCPU never run: interrupts read from its local APIC.
+    Kvmpoll,
+    /// kvm-irq-stress with interrupts delivered to the running vCPU.
+    Kvmstress,
+    /// The srcu notifier-chain module test.
+    Notifier,
+    /// refscale read-side cost of srcu and srcu_rs.
+    Refscale,
+    /// The x86 kvm-unit-tests, in a boot of their own.
+    Kut,
+}
+
+impl Phase {
+    /// The name the guest's `/init` knows the phase by (`srcutest.plan=`), and `--phases` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Kunit => "kunit",
+            Phase::Rcutorture => "rcutorture",
+            Phase::Kvmpoll => "kvmpoll",
+            Phase::Kvmstress => "kvmstress",
+            Phase::Notifier => "notifier",
+            Phase::Refscale => "refscale",
+            Phase::Kut => "kut",
+        }
+    }
+
+    /// The phase's row label in the results (it carries the durations the boot ran with).
+    pub fn label(self, p: &PhaseParams) -> String {
+        match self {
+            Phase::Kunit => "KUnit srcu_rs".into(),
+            Phase::Rcutorture => format!("rcutorture {} {}s", p.torture_type, p.torture_secs),
+            Phase::Kvmstress => format!("KVM irq stress {}s", p.kvm_secs),
+            Phase::Kvmpoll => format!("KVM irq stress, polled APIC {}s", p.kvm_secs),
+            Phase::Notifier => format!("srcu notifier test {}s", p.notifier_secs),
+            Phase::Refscale => format!("refscale {}", p.refscale_types.join("+")),
+            Phase::Kut => "kvm-unit-tests run".into(),
+        }
+    }
+
+    /// Seconds of budget this phase adds to a boot: its run time with generous slack (TCG is slow and the
+    /// machine is shared).
+    fn budget_secs(self, p: &PhaseParams) -> u64 {
+        match self {
+            // the NMI readers case waits up to 30 s for a grace period that a lost count keeps from ending
+            Phase::Kunit => 90,
+            Phase::Rcutorture => p.torture_secs + 90,
+            Phase::Kvmstress | Phase::Kvmpoll => p.kvm_secs + 60,
+            Phase::Notifier => p.notifier_secs + 60,
+            Phase::Refscale => p.refscale_types.len() as u64 * (REFSCALE_SECS + 20),
+            Phase::Kut => p.kut_count as u64 * 100,
+        }
+    }
+}
+
+/// Seconds the guest waits for one refscale load (`srcutest.refscale_secs`).
+const REFSCALE_SECS: u64 = 180;
+/// Seconds of a boot before its first phase.
+const BOOT_SECS: u64 = 120;
+
+/// QEMU TCG threading for the outer VM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TcgThreads {
+    /// vCPUs run in parallel (what the stress phases need).
+    Multi,
+    /// One host thread for all vCPUs.
+    Single,
+}
+
+impl TcgThreads {
+    pub fn name(self) -> &'static str {
+        match self {
+            TcgThreads::Multi => "multi",
+            TcgThreads::Single => "single",
+        }
+    }
+}
+
+/// The kernels the job can build. Their names are the `--kernels` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Kernel {
+    Stock,
+    Patched,
+    StockLockdep,
+    PatchedLockdep,
+    StockKasan,
+    PatchedKasan,
+    /// The patched test-options kernel (SRCU_RS_GENERIC_PERCPU): KUnit only, for the NMI readers case.
+    PatchedGeneric,
+}
+
+impl Kernel {
+    pub fn spec(self) -> &'static KernelSpec {
+        KERNELS
+            .iter()
+            .find(|s| s.kernel == self)
+            .expect("every kernel has a row in KERNELS")
+    }
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+}
+
+/// Which tree a kernel is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Debian's linux-source-6.12 (or `--tree`), unmodified.
+    Stock,
+    /// A copy of the stock tree with the srcu-rs series applied.
+    Patched,
+}
+
+/// An architecture: how its kernels are built and booted.
+#[derive(Debug)]
+pub struct Arch {
+    pub name: &'static str,
+    /// `make ARCH=`.
+    pub make_arch: &'static str,
+    /// The boot image, relative to the O= directory.
+    pub image: &'static str,
+    pub qemu: &'static str,
+    /// The outer VM's machine (besides `-accel`, `-m` and the boot files).
+    pub qemu_machine: &'static [&'static str],
+    /// Modules the guest loads for /dev/kvm when KVM is built as modules, relative to the O= directory.
+    pub kvm_modules: &'static [&'static str],
+}
+
+/// x86_64 under TCG: `-cpu EPYC` so that kvm_amd runs nested inside (SVM is what TCG emulates).
+pub const X86_64: Arch = Arch {
+    name: "x86_64",
+    make_arch: "x86_64",
+    image: "arch/x86/boot/bzImage",
+    qemu: "qemu-system-x86_64",
+    qemu_machine: &["-cpu", "EPYC", "-smp", "2"],
+    kvm_modules: &["arch/x86/kvm/kvm.ko", "arch/x86/kvm/kvm-amd.ko"],
+};
+
+/// One row of the kernel table.
+#[derive(Debug)]
+pub struct KernelSpec {
+    pub kernel: Kernel,
+    pub name: &'static str,
+    pub arch: &'static Arch,
+    pub source: Source,
+    /// Config fragments (kernel-tests/config/), merged in order on top of `tinyconfig`; a later one wins.
+    pub fragments: &'static [&'static str],
+    /// The variant's own fragments (lockdep, KASAN), merged after `fragments`.
+    pub variant: &'static [&'static str],
+    /// `(symbol, value)` pairs the final .config must have, or the build stops with the unmet dependencies.
+    pub required: &'static [(&'static str, &'static str)],
+    /// The build log must have no objtool, linker, modpost or compiler warning, and the inline srcu_rs readers
+    /// must have survived compilation (see `kbuild::gate`).
+    pub gated: bool,
+}
+
+/// The fragments of the compared kernels: the test config, distro code generation (retpoline, return thunks,
+/// IBT, call padding: what objtool checks a rustc-built object against) and KVM as modules (what modpost checks
+/// the series' exports against).
+const COMPARED: &[&str] = &[
+    "srcu-rs.fragment",
+    "mitigations.fragment",
+    "kvm-modules.fragment",
+];
+const PATCHED: &[&str] = &[
+    "srcu-rs.fragment",
+    "mitigations.fragment",
+    "kvm-modules.fragment",
+    "patched.fragment",
+];
+const MITIGATED_KVM_M: &[(&str, &str)] = &[
+    ("MITIGATION_RETPOLINE", "y"),
+    ("MITIGATION_RETHUNK", "y"),
+    ("KVM", "m"),
+    ("KVM_AMD", "m"),
+];
+
+/// The kernels: the two under comparison, their lockdep/PROVE_RCU and KASAN builds (run separately so their cost
+/// never confounds timings or the stock-vs-patched diff), and the patched test-options kernel.
+pub const KERNELS: &[KernelSpec] = &[
+    KernelSpec {
+        kernel: Kernel::Stock,
+        name: "stock",
+        arch: &X86_64,
+        source: Source::Stock,
+        fragments: COMPARED,
+        variant: &[],
+        required: MITIGATED_KVM_M,
+        gated: false,
+    },
+    KernelSpec {
+        kernel: Kernel::Patched,
+        name: "patched",
+        arch: &X86_64,
+        source: Source::Patched,
+        fragments: PATCHED,
+        variant: &[],
+        required: &[
+            ("SRCU_RS", "y"),
+            ("SRCU_RS_KUNIT_TEST", "y"),
+            ("MITIGATION_RETPOLINE", "y"),
+            ("MITIGATION_RETHUNK", "y"),
+            ("KVM", "m"),
+            ("KVM_AMD", "m"),
+        ],
+        gated: true,
+    },
+    KernelSpec {
+        kernel: Kernel::StockLockdep,
+        name: "stock-lockdep",
+        arch: &X86_64,
+        source: Source::Stock,
+        fragments: COMPARED,
+        variant: &["lockdep.fragment"],
+        required: &[("PROVE_LOCKING", "y"), ("PROVE_RCU", "y")],
+        gated: false,
+    },
+    KernelSpec {
+        kernel: Kernel::PatchedLockdep,
+        name: "patched-lockdep",
+        arch: &X86_64,
+        source: Source::Patched,
+        fragments: PATCHED,
+        variant: &["lockdep.fragment"],
+        required: &[
+            ("SRCU_RS", "y"),
+            ("SRCU_RS_KUNIT_TEST", "y"),
+            ("PROVE_LOCKING", "y"),
+            ("PROVE_RCU", "y"),
+        ],
+        gated: false,
+    },
+    KernelSpec {
+        kernel: Kernel::StockKasan,
+        name: "stock-kasan",
+        arch: &X86_64,
+        source: Source::Stock,
+        fragments: COMPARED,
+        variant: &["kasan.fragment"],
+        required: &[("KASAN", "y")],
+        gated: false,
+    },
+    KernelSpec {
+        kernel: Kernel::PatchedKasan,
+        name: "patched-kasan",
+        arch: &X86_64,
+        source: Source::Patched,
+        fragments: PATCHED,
+        variant: &["kasan.fragment"],
+        required: &[
+            ("SRCU_RS", "y"),
+            ("SRCU_RS_KUNIT_TEST", "y"),
+            ("KASAN", "y"),
+        ],
+        gated: false,
+    },
+    KernelSpec {
+        kernel: Kernel::PatchedGeneric,
+        name: "patched-generic",
+        arch: &X86_64,
+        source: Source::Patched,
+        // KUnit only (no KVM phase): the small KVM=y test config, without the compared kernels' additions
+        fragments: &[
+            "srcu-rs.fragment",
+            "patched.fragment",
+            "generic-percpu.fragment",
+        ],
+        variant: &[],
+        required: &[
+            ("SRCU_RS", "y"),
+            ("SRCU_RS_KUNIT_TEST", "y"),
+            ("SRCU_RS_GENERIC_PERCPU", "y"),
+            ("SRCU_RS_FAULT_INJECTION", "y"),
+        ],
+        gated: false,
+    },
+];
+
+impl KernelSpec {
+    pub fn patched(&self) -> bool {
+        self.source == Source::Patched
+    }
+    /// A kernel without a debug or test-options variant (the one refscale and kvm-unit-tests run on).
+    pub fn plain(&self) -> bool {
+        matches!(self.kernel, Kernel::Stock | Kernel::Patched)
+    }
+    /// Everything but the test-options kernel, which exists for its KUnit cases (and would confound every other
+    /// phase).
+    fn runs_stress(&self) -> bool {
+        self.kernel != Kernel::PatchedGeneric
+    }
+    pub fn torture_type(&self) -> &'static str {
+        if self.patched() {
+            "srcu_rs"
+        } else {
+            "srcu"
+        }
+    }
+}
+
+/// The kernels `--ci` builds, and a full run without `--kernels` (with or without the debug variants).
+const CI_KERNELS: &[Kernel] = &[Kernel::Patched, Kernel::PatchedGeneric];
+const NO_DEBUG_KERNELS: &[Kernel] = &[Kernel::Stock, Kernel::Patched, Kernel::PatchedGeneric];
+
+/// What a boot's phases run with; it also names their rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhaseParams {
+    pub torture_type: &'static str,
+    pub torture_secs: u64,
+    pub kvm_secs: u64,
+    pub notifier_secs: u64,
+    pub refscale_types: Vec<&'static str>,
+    pub refscale_nruns: u32,
+    pub kut_count: usize,
+    /// Extra kvm-irq-stress arguments, comma-separated.
+    pub kvm_args: String,
+}
+
+/// What a boot is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Purpose {
+    /// The kernel's phases.
+    Tests,
+    /// kvm-unit-tests alone (see `kut_boot` in main.rs).
+    KvmUnitTests,
+    /// A deliberately broken variant that must be caught.
+    Broken(BrokenCheck),
+}
+
+/// How a broken variant counts as caught.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CaughtBy {
+    /// A failed row of one of these phases, or a hung or dead guest (not, e.g., a boot warning that the
+    /// non-broken kernel shows too).
+    FailedPhaseOrGuest(&'static [Phase]),
+    /// KUnit reports this case as failed (`not ok N <case>`); a dead guest or another case does not count.
+    KunitCase(&'static str),
+}
+
+/// A broken-variant check: `kernel` booted with `srcu_rs.fault=<fault>` runs `phases`, which must catch it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BrokenCheck {
+    pub kernel: Kernel,
+    pub fault: u32,
+    pub phases: Vec<Phase>,
+    pub caught_by: CaughtBy,
+    /// Boot once more when the outer VM itself triple-faulted (TCG's failure, not the broken grace period's).
+    pub retry_triple_fault: bool,
+}
+
+/// The srcu-core fault the patched-generic broken check boots with (Fault::NmiInPercpuHalf), and the KUnit case
+/// that must catch it.
+pub const GENERIC_FAULT: u32 = 4;
+pub const NMI_CASE: &str = "srcu_rs_test_nmi_readers";
+
+/// One boot of the plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Boot {
+    pub kernel: Kernel,
+    /// Appended to the kernel's name in rows and log names (`-broken`, `-kut`).
+    pub suffix: String,
+    pub phases: Vec<Phase>,
+    pub params: PhaseParams,
+    /// The whole kernel command line.
+    pub append: String,
+    /// The guest is killed when this is over.
+    pub budget: Duration,
+    pub tcg: TcgThreads,
+    pub mem: &'static str,
+    pub purpose: Purpose,
+}
+
+impl Boot {
+    /// `<kernel><suffix>`: the rows' kernel column and the console log's name.
+    pub fn name(&self) -> String {
+        format!("{}{}", self.kernel.name(), self.suffix)
+    }
+
+    /// The same boot under another suffix (a retry) and, for kvm-unit-tests resumed after the outer QEMU died,
+    /// with extra command-line words.
+    pub fn again(&self, suffix: &str, more_append: &str) -> Boot {
+        let mut b = self.clone();
+        b.suffix = suffix.to_string();
+        if !more_append.is_empty() {
+            b.append.push(' ');
+            b.append.push_str(more_append);
+        }
+        b
+    }
+}
+
+/// The options `run` takes, as resolved values (see `RunArgs` in main.rs for their documentation).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub ci: bool,
+    pub kernels: Vec<Kernel>,
+    pub phases: Vec<Phase>,
+    pub no_debug_variants: bool,
+    pub torture_secs: Option<u64>,
+    pub kvm_secs: Option<u64>,
+    pub notifier_secs: Option<u64>,
+    pub refscale_nruns: u32,
+    pub patched_append: String,
+    pub kvm_args: String,
+    pub tcg_threads: TcgThreads,
+    pub no_broken_check: bool,
+    pub broken_fault: u32,
+    pub kut_tests: Option<Vec<KutTest>>,
+}
+
+#[cfg(test)]
+impl Options {
+    /// `run`'s defaults, with or without `--ci`.
+    pub fn defaults(ci: bool) -> Options {
+        Options {
+            ci,
+            kernels: vec![],
+            phases: vec![],
+            no_debug_variants: false,
+            torture_secs: None,
+            kvm_secs: None,
+            notifier_secs: None,
+            refscale_nruns: 10,
+            patched_append: String::new(),
+            kvm_args: String::new(),
+            tcg_threads: TcgThreads::Multi,
+            no_broken_check: false,
+            broken_fault: 2,
+            kut_tests: None,
+        }
+    }
+}
+
+/// The run, resolved once from the options.
+#[derive(Debug)]
+pub struct Plan {
+    pub ci: bool,
+    pub kernels: Vec<Kernel>,
+    /// In the order they run.
+    pub boots: Vec<Boot>,
+    pub kut_tests: Option<Vec<KutTest>>,
+}
+
+impl Plan {
+    pub fn mode(&self) -> &'static str {
+        if self.ci {
+            "ci"
+        } else {
+            "full"
+        }
+    }
+    pub fn has(&self, k: Kernel) -> bool {
+        self.kernels.contains(&k)
+    }
+    pub fn any_patched(&self) -> bool {
+        self.kernels.iter().any(|k| k.spec().patched())
+    }
+
+    pub fn resolve(o: &Options) -> Result<Plan> {
+        if o.refscale_nruns < 10 {
+            bail!(
+                "--refscale-nruns must be at least 10 (got {})",
+                o.refscale_nruns
+            );
+        }
+        let kernels: Vec<Kernel> = if !o.kernels.is_empty() {
+            let mut v: Vec<Kernel> = Vec::new();
+            for k in &o.kernels {
+                if !v.contains(k) {
+                    v.push(*k);
+                }
+            }
+            v
+        } else if o.ci {
+            CI_KERNELS.to_vec()
+        } else if o.no_debug_variants {
+            NO_DEBUG_KERNELS.to_vec()
+        } else {
+            KERNELS.iter().map(|s| s.kernel).collect()
+        };
+        let mut plan = Plan {
+            ci: o.ci,
+            kernels,
+            boots: Vec::new(),
+            kut_tests: o.kut_tests.clone(),
+        };
+        plan.boots = plan
+            .kernels
+            .iter()
+            .flat_map(|k| plan.kernel_boots(o, *k))
+            .collect();
+        plan.boots.extend(plan.broken_boots(o));
+        Ok(plan)
+    }
+
+    fn durations(&self, o: &Options) -> (u64, u64, u64) {
+        let torture = o.torture_secs.unwrap_or(if self.ci { 60 } else { 180 });
+        let kvm = o.kvm_secs.unwrap_or(if self.ci { 30 } else { 60 });
+        let notifier = o.notifier_secs.unwrap_or(if self.ci { 15 } else { 30 });
+        (torture, kvm, notifier)
+    }
+
+    fn params(
+        &self,
+        o: &Options,
+        spec: &KernelSpec,
+        refscale_types: Vec<&'static str>,
+    ) -> PhaseParams {
+        let (torture_secs, kvm_secs, notifier_secs) = self.durations(o);
+        PhaseParams {
+            torture_type: spec.torture_type(),
+            torture_secs,
+            kvm_secs,
+            notifier_secs,
+            refscale_types,
+            refscale_nruns: o.refscale_nruns,
+            kut_count: self.kut_tests.as_ref().map(Vec::len).unwrap_or(0),
+            kvm_args: o.kvm_args.clone(),
+        }
+    }
+
+    /// refscale only on the plain kernels of a full run: lockdep and KASAN would swamp the read-side cost. The
+    /// patched kernel measures both srcu and srcu_rs in one boot; the stock kernel only when there is none.
+    fn refscale_types(&self, spec: &KernelSpec) -> Vec<&'static str> {
+        if self.ci || !spec.plain() {
+            vec![]
+        } else if spec.patched() {
+            vec!["srcu", "srcu_rs"]
+        } else if !self.has(Kernel::Patched) {
+            vec!["srcu"]
+        } else {
+            vec![]
+        }
+    }
+
+    /// The kernel's own boot, and its kvm-unit-tests boot.
+    fn kernel_boots(&self, o: &Options, k: Kernel) -> Vec<Boot> {
+        let spec = k.spec();
+        let refscale = self.refscale_types(spec);
+        let mut phases = Vec::new();
+        if spec.patched() {
+            phases.push(Phase::Kunit);
+        }
+        if spec.runs_stress() {
+            phases.extend([
+                Phase::Rcutorture,
+                Phase::Kvmpoll,
+                Phase::Kvmstress,
+                Phase::Notifier,
+            ]);
+        }
+        if !refscale.is_empty() {
+            phases.push(Phase::Refscale);
+        }
+        let wanted = |ph: Phase| o.phases.is_empty() || o.phases.contains(&ph);
+        phases.retain(|ph| wanted(*ph));
+        let run_kut = self.kut_tests.is_some() && spec.plain() && wanted(Phase::Kut);
+        let extra = if spec.patched() {
+            o.patched_append.as_str()
+        } else {
+            ""
+        };
+        let params = self.params(o, spec, refscale);
+        let mut boots = Vec::new();
+        // only kvm-unit-tests asked for: no empty boot before them
+        if !phases.is_empty() || !run_kut {
+            boots.push(boot(
+                k,
+                "",
+                phases,
+                params.clone(),
+                o.tcg_threads,
+                extra,
+                Purpose::Tests,
+            ));
+        }
+        if run_kut {
+            let params = PhaseParams {
+                refscale_types: vec![],
+                ..params
+            };
+            boots.push(boot(
+                k,
+                "-kut",
+                vec![Phase::Kut],
+                params,
+                o.tcg_threads,
+                extra,
+                Purpose::KvmUnitTests,
+            ));
+        }
+        boots
+    }
+
+    /// The broken-variant checks, as data.
+    pub fn broken_checks(&self, o: &Options) -> Vec<BrokenCheck> {
+        if o.no_broken_check {
+            return vec![];
+        }
+        let mut v = Vec::new();
+        if self.has(Kernel::Patched) {
+            // The guest-delivery stress is left out: it cannot fail here (INCONCLUSIVE at worst) and its emulator
+            // failures can take the outer VM down.
+            v.push(BrokenCheck {
+                kernel: Kernel::Patched,
+                fault: o.broken_fault,
+                phases: vec![Phase::Rcutorture, Phase::Kvmpoll],
+                caught_by: CaughtBy::FailedPhaseOrGuest(&[
+                    Phase::Rcutorture,
+                    Phase::Kvmpoll,
+                    Phase::Kvmstress,
+                ]),
+                retry_triple_fault: true,
+            });
+        }
+        if self.has(Kernel::PatchedGeneric) {
+            v.push(BrokenCheck {
+                kernel: Kernel::PatchedGeneric,
+                fault: GENERIC_FAULT,
+                phases: vec![Phase::Kunit],
+                caught_by: CaughtBy::KunitCase(NMI_CASE),
+                retry_triple_fault: false,
+            });
+        }
+        v
+    }
+
+    fn broken_boots(&self, o: &Options) -> Vec<Boot> {
+        self.broken_checks(o)
+            .into_iter()
+            .map(|c| {
+                let spec = c.kernel.spec();
+                let mut params = self.params(o, spec, vec![]);
+                params.kut_count = 0;
+                if c.phases.contains(&Phase::Kunit) && c.phases.len() == 1 {
+                    // KUnit only: the other phases' durations are not passed on
+                    params.torture_secs = 0;
+                    params.kvm_secs = 0;
+                    params.notifier_secs = 0;
+                } else {
+                    params.torture_secs = params.torture_secs.min(60);
+                    params.kvm_secs = params.kvm_secs.min(30);
+                    params.notifier_secs = 0;
+                }
+                let extra = format!("srcu_rs.fault={} {}", c.fault, o.patched_append);
+                let phases = c.phases.clone();
+                boot(
+                    c.kernel,
+                    "-broken",
+                    phases,
+                    params,
+                    o.tcg_threads,
+                    extra.trim(),
+                    Purpose::Broken(c),
+                )
+            })
+            .collect()
+    }
+
+    /// The retry boot of kvm-unit-tests that passed on stock but not on patched (built with its own initramfs).
+    pub fn kut_retry_boot(&self, o: &Options, count: usize) -> Boot {
+        let mut params = self.params(o, Kernel::Patched.spec(), vec![]);
+        params.torture_secs = 0;
+        params.kvm_secs = 0;
+        params.notifier_secs = 0;
+        params.kut_count = count;
+        boot(
+            Kernel::Patched,
+            "-kut-retry",
+            vec![Phase::Kut],
+            params,
+            o.tcg_threads,
+            &o.patched_append,
+            Purpose::KvmUnitTests,
+        )
+    }
+}
+
+/// A boot with its command line, budget and TCG threading derived from its phases.
+fn boot(
+    kernel: Kernel,
+    suffix: &str,
+    phases: Vec<Phase>,
+    params: PhaseParams,
+    tcg: TcgThreads,
+    extra: &str,
+    purpose: Purpose,
+) -> Boot {
+    Boot {
+        kernel,
+        suffix: suffix.into(),
+        append: append(&phases, &params, extra),
+        budget: budget(&phases, &params),
+        // QEMU 10.0.2's multi-threaded TCG aborts the whole outer VM on the kvm-unit-tests `emulator` test
+        // (`tcg_handle_interrupt: assertion failed: (bql_locked())`, from its nested-SVM code without the big
+        // QEMU lock); single-threaded TCG runs it to the end. kvm-unit-tests are functional tests, not the
+        // stress phases that need vCPUs running in parallel, so they lose nothing by it.
+        tcg: if phases == [Phase::Kut] {
+            TcgThreads::Single
+        } else {
+            tcg
+        },
+        mem: if phases.contains(&Phase::Kut) {
+            "3G"
+        } else {
+            "2G"
+        },
+        phases,
+        params,
+        purpose,
+    }
+}
+
+/// The guest's kernel command line: the console, the KVM module options, and the `srcutest.*` knobs its `/init`
+/// reads (see kernel-tests/guest/init).
+pub fn append(phases: &[Phase], p: &PhaseParams, extra: &str) -> String {
+    let plan: Vec<&str> = phases.iter().map(|ph| ph.name()).collect();
+    let kvm_args = if p.kvm_args.is_empty() {
+        String::new()
+    } else {
+        format!(",{}", p.kvm_args)
+    };
+    let mut s = format!(
+        "console=ttyS0 panic=-1 init_on_free=1 kvm_amd.nested=1 srcutest.plan={} \
+         srcutest.torture=torture_type={},irqreader=1,nreaders=2,stat_interval=15 srcutest.torture_secs={} \
+         srcutest.kvm=--secs,{}{kvm_args} srcutest.notifier=secs={},callers=2,registrars=2 \
+         srcutest.refscale_types={} srcutest.refscale=nreaders=2,loops=100000,nruns={} \
+         srcutest.refscale_secs={REFSCALE_SECS} srcutest.kut_timeout=90",
+        plan.join(","),
+        p.torture_type,
+        p.torture_secs,
+        p.kvm_secs,
+        p.notifier_secs,
+        p.refscale_types.join(","),
+        p.refscale_nruns,
+    );
+    if phases.contains(&Phase::Kunit) {
+        s.push_str(" kunit.filter_glob=srcu_rs");
+    }
+    if !extra.trim().is_empty() {
+        s.push(' ');
+        s.push_str(extra.trim());
+    }
+    s
+}
+
+/// A boot's time budget: the boot itself, then each phase with its slack; never forever.
+pub fn budget(phases: &[Phase], p: &PhaseParams) -> Duration {
+    Duration::from_secs(BOOT_SECS + phases.iter().map(|ph| ph.budget_secs(p)).sum::<u64>())
+}
+
+/// The outer VM's QEMU command for one boot (`-d cpu_reset,guest_errors -D <qemu log>`: a triple fault of the
+/// outer VM shows up in QEMU's own log, not on its console).
+pub fn qemu_command(
+    qemu: &Path,
+    arch: &Arch,
+    boot: &Boot,
+    image: &Path,
+    initrd: &Path,
+    qemu_log: &Path,
+    extra_args: &str,
+) -> Command {
+    let mut cmd = Command::new(qemu);
+    cmd.arg("-accel")
+        .arg(format!("tcg,thread={}", boot.tcg.name()))
+        .args(arch.qemu_machine)
+        .args(["-m", boot.mem, "-nographic", "-no-reboot"])
+        .args(["-d", "cpu_reset,guest_errors", "-D"])
+        .arg(qemu_log)
+        .args(extra_args.split_whitespace())
+        .arg("-kernel")
+        .arg(image)
+        .arg("-initrd")
+        .arg(initrd)
+        .arg("-append")
+        .arg(&boot.append);
+    cmd
+}
+
+/// A command as a shell line (single-quoted where needed), for the dry run and the logs.
+pub fn shell_line(cmd: &Command) -> String {
+    let mut s = String::new();
+    for (k, v) in cmd.get_envs() {
+        let _ = write!(
+            s,
+            "{}={} ",
+            k.to_string_lossy(),
+            quote(v.unwrap_or_default())
+        );
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        s = format!("(cd {} && {s}", quote(d.as_os_str()));
+    }
+    s.push_str(&quote(cmd.get_program()));
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&quote(a));
+    }
+    if cmd.get_current_dir().is_some() {
+        s.push(')');
+    }
+    s
+}
+
+fn quote(a: &OsStr) -> String {
+    let a = a.to_string_lossy();
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        a.into_owned()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
+}
+
+/// Where a kernel's build and boot files go.
+pub struct Layout {
+    pub work: PathBuf,
+    pub results: PathBuf,
+}
+
+impl Layout {
+    pub fn out(&self, k: Kernel) -> PathBuf {
+        self.work.join(format!("out-{}", k.name()))
+    }
+    pub fn image(&self, k: Kernel) -> PathBuf {
+        self.out(k).join(k.spec().arch.image)
+    }
+    pub fn initramfs(&self, k: Kernel) -> PathBuf {
+        self.work.join(format!("initramfs-{}.cpio.gz", k.name()))
+    }
+    pub fn console_log(&self, b: &Boot) -> PathBuf {
+        self.results.join(format!("console-{}.log", b.name()))
+    }
+    pub fn qemu_log(&self, b: &Boot) -> PathBuf {
+        self.results.join(format!("qemu-{}.log", b.name()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct P {
+        #[arg(long, value_delimiter = ',')]
+        phases: Vec<Phase>,
+        #[arg(long, value_delimiter = ',')]
+        kernels: Vec<Kernel>,
+    }
+
+    #[test]
+    fn phase_and_kernel_names_parse_and_typos_are_refused() {
+        let p = P::try_parse_from([
+            "x",
+            "--phases",
+            "kunit,kvmpoll",
+            "--kernels",
+            "patched-generic",
+        ])
+        .unwrap();
+        assert_eq!(p.phases, [Phase::Kunit, Phase::Kvmpoll]);
+        assert_eq!(p.kernels, [Kernel::PatchedGeneric]);
+        let e = P::try_parse_from(["x", "--phases", "bogus"]).err().unwrap();
+        assert_eq!(e.exit_code(), 2);
+        let msg = e.to_string();
+        assert!(msg.contains("kunit") && msg.contains("refscale"), "{msg}");
+        assert!(P::try_parse_from(["x", "--kernels", "stok"]).is_err());
+        // the guest's /init knows the phases by these names
+        for ph in Phase::value_variants() {
+            assert_eq!(ph.to_possible_value().unwrap().get_name(), ph.name());
+        }
+        for k in Kernel::value_variants() {
+            assert_eq!(k.to_possible_value().unwrap().get_name(), k.name());
+        }
+    }
+
+    #[test]
+    fn ci_plan_boots_and_budgets() {
+        let p = Plan::resolve(&Options::defaults(true)).unwrap();
+        assert_eq!(p.kernels, [Kernel::Patched, Kernel::PatchedGeneric]);
+        let names: Vec<String> = p.boots.iter().map(Boot::name).collect();
+        assert_eq!(
+            names,
+            [
+                "patched",
+                "patched-generic",
+                "patched-broken",
+                "patched-generic-broken"
+            ]
+        );
+        let main = &p.boots[0];
+        assert_eq!(
+            main.phases,
+            [
+                Phase::Kunit,
+                Phase::Rcutorture,
+                Phase::Kvmpoll,
+                Phase::Kvmstress,
+                Phase::Notifier
+            ]
+        );
+        // 120 boot + 90 KUnit + (60 + 90) rcutorture + 2 x (30 + 60) KVM + (15 + 60) notifier
+        assert_eq!(main.budget, Duration::from_secs(120 + 90 + 150 + 180 + 75));
+        assert!(main
+            .append
+            .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,notifier "));
+        assert!(main.append.contains("kunit.filter_glob=srcu_rs"));
+        assert_eq!(p.boots[1].phases, [Phase::Kunit]);
+        assert_eq!(p.boots[1].budget, Duration::from_secs(210));
+        let broken = &p.boots[2];
+        assert!(broken.append.ends_with("srcu_rs.fault=2"));
+        assert_eq!(broken.phases, [Phase::Rcutorture, Phase::Kvmpoll]);
+        assert_eq!(broken.budget, Duration::from_secs(120 + 150 + 90));
+        assert!(p.boots[3].append.contains("srcu_rs.fault=4"));
+        assert_eq!(
+            p.boots[3].append.matches("srcutest.torture_secs=0").count(),
+            1
+        );
+    }
+
+    #[test]
+    fn full_plan_refscale_and_phase_filter() {
+        let p = Plan::resolve(&Options::defaults(false)).unwrap();
+        assert_eq!(p.kernels.len(), KERNELS.len());
+        let patched = p.boots.iter().find(|b| b.name() == "patched").unwrap();
+        assert_eq!(patched.params.refscale_types, ["srcu", "srcu_rs"]);
+        assert!(patched.phases.contains(&Phase::Refscale));
+        let stock = p.boots.iter().find(|b| b.name() == "stock").unwrap();
+        assert!(!stock.phases.contains(&Phase::Kunit) && !stock.phases.contains(&Phase::Refscale));
+        assert_eq!(stock.params.torture_type, "srcu");
+        let mut o = Options::defaults(false);
+        o.phases = vec![Phase::Kunit];
+        o.kernels = vec![Kernel::Patched];
+        o.no_broken_check = true;
+        let p = Plan::resolve(&o).unwrap();
+        assert_eq!(p.boots.len(), 1);
+        assert_eq!(p.boots[0].phases, [Phase::Kunit]);
+        let mut o = Options::defaults(false);
+        o.refscale_nruns = 3;
+        assert!(Plan::resolve(&o).is_err());
+    }
+
+    #[test]
+    fn qemu_command_line() {
+        let p = Plan::resolve(&Options::defaults(true)).unwrap();
+        let c = qemu_command(
+            Path::new("/usr/bin/qemu-system-x86_64"),
+            &X86_64,
+            &p.boots[0],
+            Path::new("/w/out-patched/arch/x86/boot/bzImage"),
+            Path::new("/w/initramfs-patched.cpio.gz"),
+            Path::new("/r/qemu-patched.log"),
+            "",
+        );
+        let line = shell_line(&c);
+        assert!(
+            line.starts_with(
+                "/usr/bin/qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC -smp 2 -m 2G -nographic -no-reboot"
+            ),
+            "{line}"
+        );
+        assert!(line.contains(" -append 'console=ttyS0 "), "{line}");
+    }
+}
