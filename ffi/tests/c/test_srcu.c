@@ -3,24 +3,20 @@
  * C tests of libsrcu_rs.a through include/srcu_rs.h. Run by ffi/tests/run-c-tests.sh.
  *
  *   test_srcu <test> [seconds]      test: api badinput deadlk sigtorture updaters callbacks
- *                                         polling fork destroy all
+ *                                         polling fork destroy layout all
+ *
+ * Built twice: as is (every srcu_rs_read_lock/unlock is the header's static-inline reader) and
+ * with -DTEST_NO_INLINE (SRCU_RS_NO_INLINE: every reader calls the library).
  *
  * Exit status 0: pass. Anything else: fail (a poisoned read, a reader not waited for, wrong
  * accounting, or the watchdog's SIGALRM on a hang).
  */
 #define _GNU_SOURCE
-#ifdef TEST_INLINE /* every reader uses the header's inline fast path */
-#define SRCU_RS_INLINE
+#ifdef TEST_NO_INLINE /* every reader calls the library's exported functions */
+#define SRCU_RS_NO_INLINE
 #endif
 #include <srcu_rs.h>
-#ifdef TEST_INLINE
-#ifndef SRCU_RS_HAVE_INLINE
-#error "TEST_INLINE: this platform has no inline fast path"
-#endif
-/* Function-like, so that (srcu_rs_read_lock)(s) still names the library function. */
-#define srcu_rs_read_lock(s) srcu_rs_read_lock_inline(s)
-#define srcu_rs_read_unlock(s, i) srcu_rs_read_unlock_inline(s, i)
-#endif
+#include <srcu_rs/static.h> /* the *_inline names, for the layout test in both builds */
 
 #include <dirent.h>
 #include <pthread.h>
@@ -656,40 +652,50 @@ static void test_destroy(void)
 static void test_layout(void)
 {
 	struct srcu_rs *s = srcu_rs_create();
-	size_t d[7];
+	const struct srcu_rs_layout_v2 *l;
+	size_t d[5];
+	unsigned long c;
+	int a, b;
+
 	CHECK(s);
-	CHECK(srcu_rs_layout_v1_describe(s, d) == 7);
-	CHECK(d[0] == SRCU_RS_LAYOUT_VERSION);
-	CHECK(d[1] == SRCU_RS_LAYOUT_V1_COUNTERS && d[2] == SRCU_RS_LAYOUT_V1_NR_CPUS);
-	CHECK(d[3] == SRCU_RS_LAYOUT_V1_READER_FLAGS && d[4] == SRCU_RS_LAYOUT_V1_CPU_STRIDE);
-	CHECK(d[5] == SRCU_RS_LAYOUT_V1_PERCPU_HALF);
-	CHECK(!!(d[6] & SRCU_RS_LAYOUT_V1_READER_RSEQ) == !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ));
-#ifdef SRCU_RS_HAVE_INLINE
+	l = (const void *)s;
+	CHECK(srcu_rs_layout_v2_describe(s, d) == 5);
+	CHECK(srcu_rs_layout_v2_describe(NULL, d) == -EINVAL);
+	CHECK(d[0] == SRCU_RS_LAYOUT_VERSION && d[1] == SRCU_RS_LAYOUT_V2_FAST_COUNTERS);
+	CHECK(d[2] == SRCU_RS_LAYOUT_V2_CPU_SHIFT && d[3] == SRCU_RS_LAYOUT_V2_PERCPU_HALF);
+	/* The fast path is on exactly when rseq and membarrier both are. */
+	CHECK(d[4] == ((srcu_rs_features() & (SRCU_RS_FEATURE_RSEQ | SRCU_RS_FEATURE_MEMBARRIER)) ==
+		       (SRCU_RS_FEATURE_RSEQ | SRCU_RS_FEATURE_MEMBARRIER)));
+	CHECK(!!l->fast_counters == !!d[4]);
+	if (getenv("EXPECT_FAST_IF_KERNEL") && SRCU_RSEQ_SUPPORTED &&
+	    (srcu_rs_features() & SRCU_RS_FEATURE_RSEQ))
+		CHECK(l->fast_counters);
+	/* Inline lock, library unlock, and the reverse: the grace period waits for both. */
+	a = srcu_rs_read_lock_inline(s);
+	b = (srcu_rs_read_lock)(s);
+	c = srcu_rs_start_poll(s);
+	sleep_us(20000);
+	CHECK(!srcu_rs_poll_state(s, c));
+	CHECK((srcu_rs_read_unlock)(s, a) == 0);
+	sleep_us(20000);
+	CHECK(!srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_read_unlock_inline(s, b) == 0);
+	CHECK(srcu_rs_synchronize(s) == 0);
+	CHECK(srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_read_unlock_inline(s, 2) == -EINVAL);
+	CHECK(srcu_rs_read_unlock_inline(NULL, 0) == -EINVAL);
+	CHECK(srcu_rs_read_lock_inline(NULL) == -EINVAL);
+	/* Function pointers name the exported functions. */
 	{
-		const struct srcu_rs_layout_v1 *l = (const void *)s;
-		unsigned long c;
-		int a, b;
-		CHECK(l->reader_flags == d[6] && l->nr_cpus >= 1 && l->counters);
-		/* Inline lock, library unlock, and the reverse: the grace period waits for both. */
-		a = srcu_rs_read_lock_inline(s);
-		b = (srcu_rs_read_lock)(s);
-		c = srcu_rs_start_poll(s);
-		sleep_us(20000);
-		CHECK(!srcu_rs_poll_state(s, c));
-		CHECK((srcu_rs_read_unlock)(s, a) == 0);
-		sleep_us(20000);
-		CHECK(!srcu_rs_poll_state(s, c));
-		CHECK(srcu_rs_read_unlock_inline(s, b) == 0);
-		CHECK(srcu_rs_synchronize(s) == 0);
-		CHECK(srcu_rs_poll_state(s, c));
-		CHECK(srcu_rs_read_unlock_inline(s, 2) == -EINVAL);
-		CHECK(srcu_rs_read_unlock_inline(NULL, 0) == -EINVAL);
-		CHECK(srcu_rs_read_lock_inline(NULL) == -EINVAL);
-		printf("layout: v%d, inline fast path mixed with library calls\n", SRCU_RS_LAYOUT_VERSION);
+		int (*lock)(struct srcu_rs *) = &srcu_rs_read_lock;
+		int (*unlock)(struct srcu_rs *, int) = &srcu_rs_read_unlock;
+		a = lock(s);
+		CHECK(a == 0 || a == 1);
+		CHECK(unlock(s, a) == 0);
+		CHECK(unlock(s, 5) == -EINVAL);
 	}
-#else
-	printf("layout: v%d (no inline fast path in this build)\n", SRCU_RS_LAYOUT_VERSION);
-#endif
+	printf("layout: v%d, fast path %s, inline and library readers mixed\n", SRCU_RS_LAYOUT_VERSION,
+	       l->fast_counters ? "on" : "off");
 	CHECK(srcu_rs_destroy(s) == 0);
 }
 
