@@ -38,10 +38,19 @@ SRCU_RS_STATIC_ASSERT(SRCU_RS_LAYOUT_V2_CPU_SHIFT == SRCU_RSEQ_CPU_SHIFT,
 		      "srcu_rs layout v2: CPU stride");
 
 #ifdef SRCU_RS_TEST_UNTRIMMED
-/* Test only (ffi/tests/check-inline-reader.sh): re-adds the reloads the fast path avoids. */
-#define SRCU_RS_TEST_RELOAD() __asm__ __volatile__("" ::: "memory")
+/*
+ * Test only (ffi/tests/check-inline-reader.sh): the untrimmed reader's separate barriers, after
+ * which it reloaded and re-tested its flags.
+ */
+#define SRCU_RS_TEST_RELOAD(l, fast)                                          \
+	do {                                                                  \
+		__asm__ __volatile__("" ::: "memory");                        \
+		(fast) = __atomic_load_n(&(l)->fast_counters, __ATOMIC_RELAXED); \
+		if (__builtin_expect(!(fast), 0))                             \
+			(void)srcu_rs_layout_v2_describe(0, 0); /* a call */  \
+	} while (0)
 #else
-#define SRCU_RS_TEST_RELOAD() do { } while (0)
+#define SRCU_RS_TEST_RELOAD(l, fast) do { } while (0)
 #endif
 
 /* The word of counter slot `slot` (Counter::slot order) of CPU 0; CPU n's is n << CPU_SHIFT on. */
@@ -61,11 +70,11 @@ static inline __attribute__((always_inline)) int srcu_rs_read_lock_inline(struct
 	if (__builtin_expect(!fast, 0))
 		return srcu_rs_layout_v2_read_lock_slow(s);
 	idx = __atomic_load_n(&l->srcu_idx, __ATOMIC_RELAXED) & 1;
-	SRCU_RS_TEST_RELOAD();
+	SRCU_RS_TEST_RELOAD(l, fast);
 	/* lock[idx]; the asm's "memory" clobber is barrier B (membarrier() upgrades it). */
 	if (__builtin_expect(srcu_rseq_percpu_inc(SRCU_RS_LAYOUT_V2_SLOT(fast, idx)) != 0, 0))
 		srcu_rs_layout_v2_count_atomic(s, (int)idx);
-	SRCU_RS_TEST_RELOAD();
+	SRCU_RS_TEST_RELOAD(l, fast);
 	return (int)idx;
 }
 
@@ -77,14 +86,74 @@ static inline __attribute__((always_inline)) int srcu_rs_read_unlock_inline(stru
 
 	if (__builtin_expect(!s || (unsigned int)idx > 1, 0))
 		return -EINVAL;
-	SRCU_RS_TEST_RELOAD();
 	fast = l->fast_counters;
 	if (__builtin_expect(!fast, 0))
 		return srcu_rs_layout_v2_read_unlock_slow(s, idx);
-	SRCU_RS_TEST_RELOAD();
-	fast = l->fast_counters;
+	SRCU_RS_TEST_RELOAD(l, fast);
 	/* unlock[idx]; the asm's "memory" clobber is barrier C, before the increment. */
-	if (__builtin_expect(srcu_rseq_percpu_inc(SRCU_RS_LAYOUT_V2_SLOT(fast, 2 + (unsigned int)idx)) != 0, 0))
+	if (__builtin_expect(srcu_rseq_percpu_inc(SRCU_RS_LAYOUT_V2_SLOT(fast + 2 * sizeof(unsigned long),
+									 (unsigned int)idx)) != 0,
+			     0))
 		srcu_rs_layout_v2_count_atomic(s, 2 + idx);
 	return 0;
+}
+
+/*
+ * The index-free readers' per-thread stack of (domain, index) pairs (defined in the library,
+ * c-shim/userspace/srcu_rs_readers.c). Signal-safe by order: enter reserves its slot before
+ * filling it and exit releases it after unlocking, so a handler's reader always uses a slot
+ * above the interrupted one.
+ */
+#define SRCU_RS_LAYOUT_V2_STACK_DEPTH 32
+
+struct srcu_rs_layout_v2_stack {
+	unsigned int depth;
+	struct {
+		struct srcu_rs *s;
+		int idx;
+	} e[SRCU_RS_LAYOUT_V2_STACK_DEPTH];
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+extern __thread struct srcu_rs_layout_v2_stack srcu_rs_layout_v2_stack
+	__attribute__((tls_model("initial-exec")));
+#ifdef __cplusplus
+}
+#endif
+
+/* srcu_rs_read_enter(), inline. */
+static inline __attribute__((always_inline)) int srcu_rs_read_enter_inline(struct srcu_rs *s)
+{
+	struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
+	unsigned int d = st->depth;
+	int idx;
+
+	if (__builtin_expect(!s, 0))
+		return -EINVAL;
+	if (__builtin_expect(d >= SRCU_RS_LAYOUT_V2_STACK_DEPTH, 0))
+		return -ENOSPC;
+	st->depth = d + 1; /* reserve e[d] before using it */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	idx = srcu_rs_read_lock_inline(s);
+	st->e[d].s = s;
+	st->e[d].idx = idx;
+	return 0;
+}
+
+/* srcu_rs_read_exit(), inline. */
+static inline __attribute__((always_inline)) int srcu_rs_read_exit_inline(struct srcu_rs *s)
+{
+	struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
+	unsigned int d = st->depth;
+	int ret;
+
+	if (__builtin_expect(!s || d == 0 || d > SRCU_RS_LAYOUT_V2_STACK_DEPTH || st->e[d - 1].s != s, 0))
+		return -EINVAL;
+	ret = srcu_rs_read_unlock_inline(s, st->e[d - 1].idx);
+	st->e[d - 1].s = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	st->depth = d - 1; /* release e[d - 1] after using it */
+	return ret;
 }

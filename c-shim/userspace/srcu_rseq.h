@@ -7,9 +7,9 @@
  * thread's struct rseq is addressed %fs-relative at glibc's __rseq_offset):
  *
  *       rseq->rseq_cs = &descriptor                (arms the critical section [1, 2))
- *   1:  cpu = rseq->cpu_id                         (-1 or -2 if this thread is not registered)
- *       if ((int)cpu < 0) goto abort
- *       addq $1, word[cpu << SRCU_RSEQ_CPU_SHIFT]  (the commit: one instruction)
+ *   1:  off = (long)rseq->cpu_id << SRCU_RSEQ_CPU_SHIFT  (cpu_id: -1 or -2 if this thread
+ *       if (off < 0) goto abort                             is not registered)
+ *       addq $1, word[off]                         (the commit: one instruction)
  *   2:  return 0
  *   abort: (kernel jumps here if the thread was preempted, migrated or got a signal in [1, 2))
  *       return 1                                   (caller counts in the atomic half)
@@ -92,10 +92,9 @@ static inline __attribute__((always_inline)) int srcu_rseq_percpu_inc(char *word
 		"leaq 3b(%%rip), %%rax\n\t"
 		"movq %%rax, %%fs:8(%[rseq])\n\t"  /* rseq->rseq_cs = &descriptor */
 		"1:\n\t"
-		"movl %%fs:4(%[rseq]), %%eax\n\t"  /* rseq->cpu_id */
-		"testl %%eax, %%eax\n\t"
+		"movslq %%fs:4(%[rseq]), %%rax\n\t" /* rseq->cpu_id, sign-extended */
+		"shlq $7, %%rax\n\t"               /* cpu << SRCU_RSEQ_CPU_SHIFT: negative stays negative */
 		"js %l[abort]\n\t"
-		"shlq $7, %%rax\n\t"               /* SRCU_RSEQ_CPU_SHIFT */
 		"addq $1, (%[word], %%rax)\n\t"
 		"2:\n\t"
 		".pushsection __rseq_failure, \"ax\"\n\t"

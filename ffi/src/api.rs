@@ -43,6 +43,22 @@ pub extern "C" fn srcu_rs_create() -> *mut srcu_rs {
     }
 }
 
+/// For `SRCU_RS_DEFINE()`: create a domain into `*slot`, or print a message and abort the
+/// program if that fails (a constructor has no caller to report the error to).
+///
+/// # Safety
+/// `slot` points to a writable `struct srcu_rs *`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_create_or_abort(slot: *mut *mut srcu_rs) {
+    let s = srcu_rs_create();
+    if s.is_null() || slot.is_null() {
+        eprintln!("srcu_rs: SRCU_RS_DEFINE: cannot create the domain (out of memory)");
+        std::process::abort();
+    }
+    // SAFETY: function contract: slot is a writable pointer (checked non-NULL above).
+    unsafe { *slot = s };
+}
+
 /// Destroy a domain: 0 (everything freed, the callback thread joined); -EBUSY while readers,
 /// callbacks or a requested grace period are live (nothing freed, the domain stays usable);
 /// -EINVAL for NULL. Destroying twice, or using the domain during or after a successful

@@ -79,7 +79,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		-o "$OUT/test_srcu_noinline_asan" || exit 1
 fi
 
-TESTS="api badinput deadlk sigtorture updaters callbacks polling fork destroy layout"
+TESTS="api badinput deadlk sigtorture updaters callbacks polling fork destroy layout port"
 T=$OUT/test_srcu
 
 note "== release library, default header: every reader static inline (rseq + membarrier when the kernel has them)"

@@ -3,7 +3,7 @@
  * C tests of libsrcu_rs.a through include/srcu_rs.h. Run by ffi/tests/run-c-tests.sh.
  *
  *   test_srcu <test> [seconds]      test: api badinput deadlk sigtorture updaters callbacks
- *                                         polling fork destroy layout all
+ *                                         polling fork destroy layout port all
  *
  * Built twice: as is (every srcu_rs_read_lock/unlock is the header's static-inline reader) and
  * with -DTEST_NO_INLINE (SRCU_RS_NO_INLINE: every reader calls the library).
@@ -699,6 +699,104 @@ static void test_layout(void)
 	CHECK(srcu_rs_destroy(s) == 0);
 }
 
+/* ---------------------------------------------------------------- port */
+
+/* What a port from liburcu uses: a domain made before main(), index-free readers, read_held. */
+SRCU_RS_DEFINE(port_domain);
+static SRCU_RS_DEFINE(port_local);
+static int port_ctor_ok;
+
+__attribute__((constructor)) static void port_ctor(void)
+{
+	/* A constructor of default priority runs after SRCU_RS_DEFINE's (priority 101). */
+	port_ctor_ok = port_domain && srcu_rs_read_enter(port_domain) == 0 &&
+		       srcu_rs_read_held(port_domain) && srcu_rs_read_exit(port_domain) == 0 &&
+		       !srcu_rs_read_held(port_domain);
+}
+
+static atomic_int port_handler_bad, port_handler_runs;
+
+static void port_signal(int sig)
+{
+	int saved = errno;
+	(void)sig;
+	/* The interrupted thread may be inside enter/exit of the same domain. */
+	if (srcu_rs_read_enter(port_domain) != 0 || !srcu_rs_read_held(port_domain) ||
+	    srcu_rs_read_exit(port_domain) != 0)
+		atomic_fetch_add(&port_handler_bad, 1);
+	atomic_fetch_add(&port_handler_runs, 1);
+	errno = saved;
+}
+
+static void test_port(void)
+{
+	struct srcu_rs *s = port_domain;
+	struct itimerspec its = { { 0, 50000 }, { 0, 50000 } };
+	struct sigevent sev;
+	struct sigaction sa;
+	timer_t t;
+	unsigned long c;
+	double t0;
+	int i;
+
+	CHECK(port_ctor_ok);
+	CHECK(s && port_local && s != port_local);
+	CHECK(!srcu_rs_read_held(s) && !srcu_rs_read_held(NULL));
+	/* Nesting across two domains; held is per domain and nesting-aware. */
+	CHECK(srcu_rs_read_enter(s) == 0);
+	CHECK(srcu_rs_read_enter(port_local) == 0);
+	CHECK(srcu_rs_read_enter(s) == 0);
+	CHECK(srcu_rs_read_held(s) && srcu_rs_read_held(port_local));
+	CHECK(srcu_rs_read_exit(port_local) == -EINVAL); /* not the innermost: nothing done */
+	CHECK(srcu_rs_read_exit(s) == 0);
+	CHECK(srcu_rs_read_held(s));
+	CHECK(srcu_rs_read_exit(port_local) == 0);
+	CHECK(!srcu_rs_read_held(port_local) && srcu_rs_read_held(s));
+	/* A grace period waits for an index-free reader. */
+	c = srcu_rs_start_poll(s);
+	sleep_us(20000);
+	CHECK(!srcu_rs_poll_state(s, c));
+	CHECK((srcu_rs_read_exit)(s) == 0); /* the exported function */
+	CHECK(!srcu_rs_read_held(s));
+	CHECK(srcu_rs_read_exit(s) == -EINVAL && srcu_rs_read_exit(NULL) == -EINVAL);
+	CHECK(srcu_rs_read_enter(NULL) == -EINVAL);
+	CHECK(srcu_rs_synchronize(s) == 0 && srcu_rs_poll_state(s, c));
+	/* 32 levels, then -ENOSPC with nothing entered. */
+	for (i = 0; i < SRCU_RS_LAYOUT_V2_STACK_DEPTH; i++)
+		CHECK((i % 2 ? srcu_rs_read_enter(s) : (srcu_rs_read_enter)(s)) == 0);
+	CHECK(srcu_rs_read_enter(s) == -ENOSPC);
+	for (i = 0; i < SRCU_RS_LAYOUT_V2_STACK_DEPTH; i++)
+		CHECK(srcu_rs_read_exit(s) == 0);
+	CHECK(!srcu_rs_read_held(s) && srcu_rs_read_exit(s) == -EINVAL);
+	CHECK(srcu_rs_synchronize(s) == 0);
+	/* Signal-handler readers interrupting enter/exit of the same domain. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = port_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+	memset(&sev, 0, sizeof(sev)); /* a timer of its own: SIGALRM is the watchdog's */
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR2;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
+	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+	t0 = now();
+	while (now() - t0 < seconds / 4 || (atomic_load(&port_handler_runs) < 50 && now() - t0 < 60)) {
+		CHECK(srcu_rs_read_enter(s) == 0);
+		CHECK(srcu_rs_read_enter(port_local) == 0);
+		CHECK(srcu_rs_read_held(s));
+		CHECK(srcu_rs_read_exit(port_local) == 0);
+		CHECK(srcu_rs_read_exit(s) == 0);
+	}
+	CHECK(timer_delete(t) == 0);
+	signal(SIGUSR2, SIG_DFL);
+	CHECK(atomic_load(&port_handler_bad) == 0);
+	CHECK(!srcu_rs_read_held(s) && srcu_rs_synchronize(s) == 0);
+	printf("port: SRCU_RS_DEFINE domains ready in a constructor; index-free readers nest across "
+	       "domains; %d signal-handler readers\n", atomic_load(&port_handler_runs));
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -708,7 +806,7 @@ static const struct {
 	{ "api", test_api },           { "badinput", test_badinput }, { "deadlk", test_deadlk },
 	{ "sigtorture", test_sigtorture }, { "updaters", test_updaters }, { "callbacks", test_callbacks },
 	{ "polling", test_polling },   { "fork", test_fork },         { "destroy", test_destroy },
-	{ "layout", test_layout },
+	{ "layout", test_layout },     { "port", test_port },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+/*
+ * Fork-heavy workload, srcu_rs against liburcu memb in one process (`make -C bench fork`):
+ * each round queues a callback, forks, and the child queues one, waits for it
+ * (barrier) and for a grace period, and exits; the parent waits for the child and for its own
+ * callback. Meanwhile two threads of the parent run readers and synchronize in a loop, as a
+ * test suite's workers would. Prints the median ms per round (BENCH_RUNS runs of ROUNDS).
+ *
+ * liburcu needs its fork hooks called by hand (urcu_memb_before_fork() & co); srcu_rs
+ * registers pthread_atfork handlers itself.
+ */
+#define _GNU_SOURCE
+#include <srcu_rs.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu/urcu-memb.h>
+#include <urcu/call-rcu.h>
+
+#define ROUNDS 100
+
+static struct srcu_rs *dom;
+static atomic_int stop;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void srcu_cb(struct srcu_rs_head *h) { (void)h; }
+static void urcu_cb(struct rcu_head *h) { (void)h; }
+
+static void *srcu_worker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		int idx = srcu_rs_read_lock(dom);
+		srcu_rs_read_unlock(dom, idx);
+		srcu_rs_synchronize(dom);
+	}
+	return NULL;
+}
+
+static void *urcu_worker(void *arg)
+{
+	(void)arg;
+	urcu_memb_register_thread();
+	while (!atomic_load(&stop)) {
+		urcu_memb_read_lock();
+		urcu_memb_read_unlock();
+		urcu_memb_synchronize_rcu();
+	}
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static double srcu_round(void)
+{
+	struct srcu_rs_head h;
+	int status;
+	double t0 = now();
+	srcu_rs_call(dom, &h, srcu_cb);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct srcu_rs_head hc;
+		srcu_rs_call(dom, &hc, srcu_cb);
+		srcu_rs_barrier(dom); /* also runs the parent's callback, copied into the child */
+		srcu_rs_synchronize(dom);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	srcu_rs_barrier(dom);
+	return (now() - t0) * 1e3;
+}
+
+static double urcu_round(void)
+{
+	struct rcu_head h;
+	int status;
+	double t0 = now();
+	urcu_memb_call_rcu(&h, urcu_cb);
+	urcu_memb_before_fork();
+	call_rcu_before_fork();
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rcu_head hc;
+		urcu_memb_after_fork_child();
+		call_rcu_after_fork_child();
+		urcu_memb_call_rcu(&hc, urcu_cb);
+		urcu_memb_barrier();
+		urcu_memb_synchronize_rcu();
+		_exit(0);
+	}
+	urcu_memb_after_fork_parent();
+	call_rcu_after_fork_parent();
+	waitpid(pid, &status, 0);
+	urcu_memb_barrier();
+	return (now() - t0) * 1e3;
+}
+
+static double run(int urcu, int runs)
+{
+	double v[64], r[ROUNDS];
+	pthread_t t[2];
+	for (int k = 0; k < runs; k++) {
+		atomic_store(&stop, 0);
+		for (int i = 0; i < 2; i++)
+			pthread_create(&t[i], NULL, urcu ? urcu_worker : srcu_worker, NULL);
+		for (int i = 0; i < ROUNDS; i++)
+			r[i] = urcu ? urcu_round() : srcu_round();
+		atomic_store(&stop, 1);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		double sum = 0;
+		for (int i = 0; i < ROUNDS; i++)
+			sum += r[i];
+		v[k] = sum / ROUNDS;
+	}
+	qsort(v, runs, sizeof(*v), cmp_double);
+	return runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
+}
+
+int main(void)
+{
+	int runs = getenv("BENCH_RUNS") ? atoi(getenv("BENCH_RUNS")) : 5;
+	char load[128] = "?";
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (runs < 1 || runs > 64)
+		runs = 5;
+	if (f) {
+		if (!fgets(load, sizeof(load), f))
+			load[0] = 0;
+		fclose(f);
+	}
+	load[strcspn(load, "\n")] = 0;
+	dom = srcu_rs_create();
+	if (!dom)
+		return 1;
+	urcu_memb_register_thread();
+	double s = run(0, runs), u = run(1, runs);
+	printf("fork round (call, fork, child: call+barrier+synchronize, parent: wait+barrier), "
+	       "2 reader/updater threads; median of %d x %d rounds; load average at start %s\n",
+	       runs, ROUNDS, load);
+	printf("| fork round (ms) | srcu_rs %.3f | liburcu memb %.3f | ratio %.2f |\n", s, u, s / u);
+	urcu_memb_unregister_thread();
+	return 0;
+}
