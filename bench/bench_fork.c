@@ -3,11 +3,14 @@
  * Fork-heavy workload, srcu_rs against liburcu memb in one process (`make -C bench fork`):
  * each round queues a callback, forks, and the child queues one, waits for it
  * (barrier) and for a grace period, and exits; the parent waits for the child and for its own
- * callback. Meanwhile two threads of the parent run readers and synchronize in a loop, as a
- * test suite's workers would. Prints the median ms per round (BENCH_RUNS runs of ROUNDS).
+ * callback. Meanwhile two threads of the parent run readers in a loop ("readers"), or readers
+ * and synchronize ("updaters", srcu_rs only: liburcu memb has no fork hook for its grace-period
+ * lock, so a child forked during a synchronize deadlocks). With BENCH_FORK_LOAD=n, n extra
+ * processes spin at nice 0 for the whole run (a loaded machine). Prints the median ms per
+ * round (BENCH_RUNS runs of ROUNDS rounds).
  *
- * liburcu needs its fork hooks called by hand (urcu_memb_before_fork() & co); srcu_rs
- * registers pthread_atfork handlers itself.
+ * liburcu needs its call_rcu fork hooks called by hand (urcu_memb_call_rcu_before_fork() & co);
+ * srcu_rs registers pthread_atfork handlers itself.
  */
 #define _GNU_SOURCE
 #include <srcu_rs.h>
@@ -17,16 +20,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
-#include <urcu/call-rcu.h>
+
+/* liburcu's call_rcu fork hooks (the memb flavor's names). */
+void urcu_memb_call_rcu_before_fork(void);
+void urcu_memb_call_rcu_after_fork_parent(void);
+void urcu_memb_call_rcu_after_fork_child(void);
 
 #define ROUNDS 100
 
 static struct srcu_rs *dom;
-static atomic_int stop;
+static atomic_int stop, with_sync;
 
 static double now(void)
 {
@@ -50,7 +58,8 @@ static void *srcu_worker(void *arg)
 	while (!atomic_load(&stop)) {
 		int idx = srcu_rs_read_lock(dom);
 		srcu_rs_read_unlock(dom, idx);
-		srcu_rs_synchronize(dom);
+		if (atomic_load_explicit(&with_sync, memory_order_relaxed))
+			srcu_rs_synchronize(dom);
 	}
 	return NULL;
 }
@@ -62,7 +71,6 @@ static void *urcu_worker(void *arg)
 	while (!atomic_load(&stop)) {
 		urcu_memb_read_lock();
 		urcu_memb_read_unlock();
-		urcu_memb_synchronize_rcu();
 	}
 	urcu_memb_unregister_thread();
 	return NULL;
@@ -93,20 +101,17 @@ static double urcu_round(void)
 	int status;
 	double t0 = now();
 	urcu_memb_call_rcu(&h, urcu_cb);
-	urcu_memb_before_fork();
-	call_rcu_before_fork();
+	urcu_memb_call_rcu_before_fork();
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct rcu_head hc;
-		urcu_memb_after_fork_child();
-		call_rcu_after_fork_child();
+		urcu_memb_call_rcu_after_fork_child();
 		urcu_memb_call_rcu(&hc, urcu_cb);
 		urcu_memb_barrier();
 		urcu_memb_synchronize_rcu();
 		_exit(0);
 	}
-	urcu_memb_after_fork_parent();
-	call_rcu_after_fork_parent();
+	urcu_memb_call_rcu_after_fork_parent();
 	waitpid(pid, &status, 0);
 	urcu_memb_barrier();
 	return (now() - t0) * 1e3;
@@ -137,25 +142,40 @@ static double run(int urcu, int runs)
 int main(void)
 {
 	int runs = getenv("BENCH_RUNS") ? atoi(getenv("BENCH_RUNS")) : 5;
+	int nload = getenv("BENCH_FORK_LOAD") ? atoi(getenv("BENCH_FORK_LOAD")) : 0;
+	pid_t spinners[16];
 	char load[128] = "?";
 	FILE *f = fopen("/proc/loadavg", "r");
 	if (runs < 1 || runs > 64)
 		runs = 5;
+	if (nload < 0 || nload > 16)
+		nload = 0;
 	if (f) {
 		if (!fgets(load, sizeof(load), f))
 			load[0] = 0;
 		fclose(f);
 	}
 	load[strcspn(load, "\n")] = 0;
+	for (int i = 0; i < nload; i++)
+		if ((spinners[i] = fork()) == 0)
+			for (;;)
+				__asm__ __volatile__("" ::: "memory");
 	dom = srcu_rs_create();
 	if (!dom)
 		return 1;
 	urcu_memb_register_thread();
 	double s = run(0, runs), u = run(1, runs);
-	printf("fork round (call, fork, child: call+barrier+synchronize, parent: wait+barrier), "
-	       "2 reader/updater threads; median of %d x %d rounds; load average at start %s\n",
-	       runs, ROUNDS, load);
-	printf("| fork round (ms) | srcu_rs %.3f | liburcu memb %.3f | ratio %.2f |\n", s, u, s / u);
+	atomic_store(&with_sync, 1);
+	double su = run(0, runs);
+	for (int i = 0; i < nload; i++) {
+		kill(spinners[i], SIGKILL);
+		waitpid(spinners[i], NULL, 0);
+	}
+	printf("fork round: call, fork, child call+barrier+synchronize+exit, parent waitpid+barrier; "
+	       "median of %d x %d rounds; %d spinning processes; load average at start %s\n",
+	       runs, ROUNDS, nload, load);
+	printf("| fork round, 2 reader threads (ms) | %.3f | %.3f | %.2f |\n", s, u, s / u);
+	printf("| fork round, 2 reader+synchronize threads (ms) | %.3f | - | - |\n", su);
 	urcu_memb_unregister_thread();
 	return 0;
 }

@@ -8,6 +8,8 @@
 #include <srcu_rs.h>
 #include <srcu_rs/static.h>
 
+#include "srcu_shim.h"
+
 int srcu_rs_read_lock(struct srcu_rs *s)
 {
 	return srcu_rs_read_lock_inline(s);
@@ -44,4 +46,17 @@ bool srcu_rs_read_held(struct srcu_rs *s)
 		if (__atomic_load_n(&st->e[d].s, __ATOMIC_RELAXED) == s)
 			return true;
 	return false;
+}
+
+unsigned int srcu_shim_readers_held(const void *domain, int idx)
+{
+	const struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
+	unsigned int d = st->depth, n = 0;
+
+	if (d > SRCU_RS_LAYOUT_V2_STACK_DEPTH)
+		d = SRCU_RS_LAYOUT_V2_STACK_DEPTH;
+	while (d--)
+		if ((const void *)st->e[d].s == domain && st->e[d].idx == idx)
+			n++;
+	return n;
 }

@@ -66,6 +66,12 @@ int srcu_shim_membarrier(void);
 /* Number of rseq fast-path attempts that fell back to the atomic half (statistics, racy). */
 unsigned long srcu_shim_fallbacks(void);
 
+/*
+ * How many index-free readers (srcu_rs_read_enter()) of `domain` with index `idx` the calling
+ * thread holds (its reader stack; for the fork child handler).
+ */
+unsigned int srcu_shim_readers_held(const void *domain, int idx);
+
 #ifdef __cplusplus
 }
 #endif

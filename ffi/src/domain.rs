@@ -302,6 +302,11 @@ pub fn rseq_fallbacks() -> usize {
     shim::fallbacks() as usize + INLINE_ABORTS.load(Ordering::Relaxed)
 }
 
+/// TEST ONLY (fault-injection builds, `SRCU_RS_FORK_KEEP_LOST_READERS=1`): the broken fork
+/// child handler that keeps the readers of the parent's lost threads (the C test `forkreaders`
+/// must then fail).
+static FORK_KEEPS_LOST_READERS: AtomicBool = AtomicBool::new(false);
+
 /// Whether new domains publish their counters for the inline fast path.
 static FAST_PATH: AtomicBool = AtomicBool::new(false);
 #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
@@ -347,6 +352,11 @@ fn global_init() {
         #[cfg(not(feature = "fault-injection"))]
         let fault = Fault::None;
         FAULT.store(fault as usize, Ordering::Relaxed);
+        #[cfg(feature = "fault-injection")]
+        FORK_KEEPS_LOST_READERS.store(
+            env_flag("SRCU_RS_FORK_KEEP_LOST_READERS"),
+            Ordering::Relaxed,
+        );
         let broken_percpu = fault == Fault::NmiInPercpuHalf;
         let (nr_cpus, cpus_known) = possible_cpus();
         let have = shim::init(shim::InitFlags {
@@ -413,6 +423,9 @@ extern "C" fn atfork_child() {
         d.gp_lock.reinit();
         d.worker_cond.reinit();
         d.barrier_cond.reinit();
+        if !FORK_KEEPS_LOST_READERS.load(Ordering::Relaxed) {
+            d.forget_lost_readers();
+        }
         // A callback the parent's thread had dequeued but not finished runs in the parent
         // only: what is outstanding here is exactly what is queued.
         // SAFETY: the prepare handler locked the callback list; we are its only thread.
@@ -696,6 +709,37 @@ impl Domain {
     pub fn count_atomic(&self, c: Counter) {
         INLINE_ABORTS.fetch_add(1, Ordering::Relaxed);
         self.plat().atomic_inc(c);
+    }
+
+    /// In a `fork()` child (one thread, no reader running): drop the readers that the parent's
+    /// other threads were inside when it forked. Their counts were copied into the child, but
+    /// their threads do not exist here, so they would never unlock and every grace period
+    /// would wait for them forever. What remains for each index is what the forking thread
+    /// itself holds through its index-free readers (`srcu_rs_read_enter()`); an indexed reader
+    /// held by the forking thread across `fork()` is not supported (undefined, documented).
+    ///
+    /// Rebalances by adding `locks - unlocks - kept` to CPU 0's atomic unlock half: the sums
+    /// are what srcu-core compares, and nothing else runs in the child to race with it.
+    fn forget_lost_readers(&self) {
+        let p = self.plat();
+        for idx in 0..2 {
+            let (lock, unlock) = (Counter::lock(idx), Counter::unlock(idx));
+            let mut locks = 0usize;
+            let mut unlocks = 0usize;
+            for cpu in 0..self.nr_cpus {
+                locks = locks
+                    .wrapping_add(p.percpu_read(cpu, lock))
+                    .wrapping_add(p.atomic_read(cpu, lock));
+                unlocks = unlocks
+                    .wrapping_add(p.percpu_read(cpu, unlock))
+                    .wrapping_add(p.atomic_read(cpu, unlock));
+            }
+            let kept = shim::readers_held((self as *const Domain).cast(), idx);
+            let lost = locks.wrapping_sub(unlocks).wrapping_sub(kept);
+            if let Some(slot) = self.cpu(0).atomic.get(unlock.slot()) {
+                slot.fetch_add(lost, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Statistics: grace periods completed.

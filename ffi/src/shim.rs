@@ -92,3 +92,11 @@ pub fn fallbacks() -> u64 {
     // SAFETY: no preconditions.
     unsafe { sys::srcu_shim_fallbacks() as u64 }
 }
+
+/// How many index-free readers (`srcu_rs_read_enter()`) of `domain` with index `idx` the calling
+/// thread holds.
+pub fn readers_held(domain: *const u8, idx: usize) -> usize {
+    // SAFETY: the shim only compares `domain` with the pointers on the calling thread's reader
+    // stack; it never dereferences it.
+    unsafe { sys::srcu_shim_readers_held(domain.cast(), idx as libc::c_int) as usize }
+}

@@ -28,3 +28,9 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn srcu_shim_fallbacks() -> ::core::ffi::c_ulong;
 }
+unsafe extern "C" {
+    pub fn srcu_shim_readers_held(
+        domain: *const ::core::ffi::c_void,
+        idx: ::core::ffi::c_int,
+    ) -> ::core::ffi::c_uint;
+}

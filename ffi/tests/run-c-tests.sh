@@ -79,7 +79,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		-o "$OUT/test_srcu_noinline_asan" || exit 1
 fi
 
-TESTS="api badinput deadlk sigtorture updaters callbacks polling fork destroy layout port"
+TESTS="api badinput deadlk sigtorture updaters callbacks polling fork forkreaders destroy layout port"
 T=$OUT/test_srcu
 
 note "== release library, default header: every reader static inline (rseq + membarrier when the kernel has them)"
@@ -138,6 +138,9 @@ for f in 2 5; do
 		run "SRCU_RS_FAULT=$f $t" fail env SRCU_RS_FAULT=$f SRCU_TEST_WATCHDOG=30 "$F" "$t" "$secs"
 	done
 done
+# The fork child handler that keeps the lost threads' readers: the child's grace periods never end.
+run "SRCU_RS_FORK_KEEP_LOST_READERS=1 forkreaders" fail env SRCU_RS_FORK_KEEP_LOST_READERS=1 \
+	SRCU_TEST_WATCHDOG=60 "$F" forkreaders 1
 # Fault 4: the per-CPU half incremented without rseq (load, add, store). Signal-handler and
 # preempting readers lose counts: grace periods stall (watchdog) or end early (poison).
 run "SRCU_RS_FAULT=4 sigtorture" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 "$F" sigtorture 2

@@ -3,7 +3,7 @@
  * C tests of libsrcu_rs.a through include/srcu_rs.h. Run by ffi/tests/run-c-tests.sh.
  *
  *   test_srcu <test> [seconds]      test: api badinput deadlk sigtorture updaters callbacks
- *                                         polling fork destroy layout port all
+ *                                         polling fork forkreaders destroy layout port all
  *
  * Built twice: as is (every srcu_rs_read_lock/unlock is the header's static-inline reader) and
  * with -DTEST_NO_INLINE (SRCU_RS_NO_INLINE: every reader calls the library).
@@ -626,6 +626,77 @@ static void test_fork(void)
 	printf("fork: child and parent both completed grace periods and callbacks\n");
 }
 
+/* ---------------------------------------------------------------- forkreaders */
+
+/*
+ * Fork while other threads are inside readers (tight loops, and one in a long section): those
+ * threads do not exist in the child, so their readers must not hold up the child's grace
+ * periods. The forking thread's own index-free reader does: the child waits for it until it
+ * exits it.
+ */
+static struct srcu_rs *fr_s;
+static atomic_int fr_stop;
+
+static void *fr_reader(void *arg)
+{
+	long sleep = (long)(intptr_t)arg;
+	while (!atomic_load(&fr_stop)) {
+		int idx = srcu_rs_read_lock(fr_s);
+		if (sleep)
+			sleep_us(sleep);
+		CHECK(srcu_rs_read_unlock(fr_s, idx) == 0);
+	}
+	return NULL;
+}
+
+static void test_forkreaders(void)
+{
+	pthread_t t[3];
+	int rounds = 0, status;
+	double t0;
+
+	fr_s = srcu_rs_create();
+	CHECK(fr_s);
+	for (int i = 0; i < 3; i++)
+		CHECK(pthread_create(&t[i], NULL, fr_reader, (void *)(intptr_t)(i == 2 ? 200000 : 0)) == 0);
+	sleep_us(10000);
+	t0 = now();
+	while (now() - t0 < seconds / 2 || rounds < 10) {
+		pid_t pid;
+		CHECK(srcu_rs_read_enter(fr_s) == 0);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			unsigned long c;
+			alarm(10); /* a child stuck on a lost reader fails, it does not hang the test */
+			c = srcu_rs_start_poll(fr_s);
+			sleep_us(5000);
+			if (srcu_rs_poll_state(fr_s, c)) /* our own reader must hold it up */
+				_exit(4);
+			if (srcu_rs_read_exit(fr_s) != 0 || srcu_rs_synchronize(fr_s) != 0 ||
+			    srcu_rs_synchronize_expedited(fr_s) != 0 || !srcu_rs_poll_state(fr_s, c))
+				_exit(3);
+			_exit(0);
+		}
+		CHECK(srcu_rs_read_exit(fr_s) == 0);
+		CHECK(waitpid(pid, &status, 0) == pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "forkreaders: child %s %d in round %d\n",
+				WIFEXITED(status) ? "exited with" : "killed by signal",
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), rounds);
+			exit(1);
+		}
+		rounds++;
+	}
+	atomic_store(&fr_stop, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK(srcu_rs_synchronize(fr_s) == 0);
+	CHECK(srcu_rs_destroy(fr_s) == 0);
+	printf("forkreaders: %d forks with readers running in 3 other threads; every child's grace "
+	       "periods ended\n", rounds);
+}
+
 /* ---------------------------------------------------------------- destroy */
 
 static void test_destroy(void)
@@ -805,7 +876,7 @@ static const struct {
 } tests[] = {
 	{ "api", test_api },           { "badinput", test_badinput }, { "deadlk", test_deadlk },
 	{ "sigtorture", test_sigtorture }, { "updaters", test_updaters }, { "callbacks", test_callbacks },
-	{ "polling", test_polling },   { "fork", test_fork },         { "destroy", test_destroy },
+	{ "polling", test_polling },   { "fork", test_fork },         { "forkreaders", test_forkreaders },         { "destroy", test_destroy },
 	{ "layout", test_layout },     { "port", test_port },
 };
 
