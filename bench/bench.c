@@ -96,28 +96,41 @@ static void *read_thread(void *arg)
 	return NULL;
 }
 
-static double read_pair_ns(enum impl impl, int nthreads)
+/* One sample: ns per pair, averaged over the threads. */
+static double read_pair_sample(enum impl impl, int nthreads)
 {
-	double v[64];
-	for (int k = 0; k < runs; k++) {
-		pthread_t t[2];
-		struct rd r[2];
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, nthreads);
-		for (int i = 0; i < nthreads; i++) {
-			r[i] = (struct rd){ impl, impl == SRCU_CHASE || impl == URCU_CHASE ? 5000000 : 20000000,
-					    &bar, 0 };
-			pthread_create(&t[i], NULL, read_thread, &r[i]);
-		}
-		double sum = 0;
-		for (int i = 0; i < nthreads; i++) {
-			pthread_join(t[i], NULL);
-			sum += r[i].ns;
-		}
-		pthread_barrier_destroy(&bar);
-		v[k] = sum / nthreads;
+	pthread_t t[2];
+	struct rd r[2];
+	pthread_barrier_t bar;
+	double sum = 0;
+	pthread_barrier_init(&bar, NULL, nthreads);
+	for (int i = 0; i < nthreads; i++) {
+		r[i] = (struct rd){ impl, impl == SRCU_CHASE || impl == URCU_CHASE ? 5000000 : 20000000, &bar, 0 };
+		pthread_create(&t[i], NULL, read_thread, &r[i]);
 	}
-	return median(v, runs);
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		sum += r[i].ns;
+	}
+	pthread_barrier_destroy(&bar);
+	return sum / nthreads;
+}
+
+/*
+ * rp[impl][nthreads]: the median of `runs` samples. The samples of all implementations are
+ * interleaved (run k of each, then run k + 1), so that a change of the machine's load during
+ * the benchmark hits srcu_rs and liburcu alike.
+ */
+static void read_pairs_ns(double rp[][3])
+{
+	static double v[NR_IMPL][3][64];
+	for (int k = 0; k < runs; k++)
+		for (int nt = 1; nt <= 2; nt++)
+			for (int impl = 0; impl < NR_IMPL; impl++)
+				v[impl][nt][k] = read_pair_sample(impl, nt);
+	for (int nt = 1; nt <= 2; nt++)
+		for (int impl = 0; impl < NR_IMPL; impl++)
+			rp[impl][nt] = median(v[impl][nt], runs);
 }
 
 /* ------------------------------------------------------------ synchronize latency */
@@ -294,9 +307,7 @@ int main(void)
 	       !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ),
 	       !!(srcu_rs_features() & SRCU_RS_FEATURE_MEMBARRIER), sysconf(_SC_NPROCESSORS_ONLN), runs);
 	print_load("at start");
-	for (int impl = 0; impl < NR_IMPL; impl++)
-		for (int nt = 1; nt <= 2; nt++)
-			rp[impl][nt] = read_pair_ns(impl, nt);
+	read_pairs_ns(rp);
 
 	double sl[3];
 	for (int k = 0; k < 3; k++)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
-/* The readers (trailer of include/srcu_rs.h, pasted in by ffi/build.rs). */
+/* Readers (static inline unless SRCU_RS_NO_INLINE, see the top of this file), port helpers. */
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,7 +56,8 @@ bool srcu_rs_read_held(struct srcu_rs *s);
 	__attribute__((constructor(101))) static void srcu_rs_define_##name(void)              \
 	{                                                                                      \
 		srcu_rs_create_or_abort(&(name));                                              \
-	}
+	}                                                                                      \
+	extern struct srcu_rs *name /* same linkage as above; takes the caller's semicolon */
 
 #ifdef __cplusplus
 }

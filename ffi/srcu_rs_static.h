@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /*
- * The static-inline reader (trailer of include/srcu_rs/static.h; the build pastes
- * c-shim/userspace/srcu_rseq.h in at @SRCU_RSEQ_H@).
+ * The static-inline reader.
  *
  * srcu_rs_read_lock_inline()/srcu_rs_read_unlock_inline() are what srcu_rs_read_lock() and
  * srcu_rs_read_unlock() expand to unless SRCU_RS_NO_INLINE is defined, and what the library's
