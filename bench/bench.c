@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "chase.h"
+#include "stats.h"
 
 struct chase_node *chase_head;
 
@@ -36,25 +37,6 @@ static volatile long chase_sink;
 
 static struct srcu_rs *dom;
 static int runs = 7;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ------------------------------------------------------------ read pairs */
 
@@ -269,14 +251,8 @@ static double updaters_throughput(enum sync_kind k, int busy, double *gp_per_cal
 
 static void print_load(const char *when)
 {
-	char buf[128] = "?";
-	FILE *f = fopen("/proc/loadavg", "r");
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
-	}
-	buf[strcspn(buf, "\n")] = 0;
+	char buf[128];
+	load_average(buf, sizeof(buf));
 	printf("load average %s: %s\n", when, buf);
 }
 

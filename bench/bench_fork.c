@@ -29,6 +29,8 @@
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
+#include "stats.h"
+
 /* liburcu's call_rcu fork hooks (the memb flavor's names). */
 void urcu_memb_call_rcu_before_fork(void);
 void urcu_memb_call_rcu_after_fork_parent(void);
@@ -38,19 +40,6 @@ void urcu_memb_call_rcu_after_fork_child(void);
 
 static struct srcu_rs *dom;
 static atomic_int stop, with_sync, with_readers;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static void srcu_cb(struct srcu_rs_head *h) { (void)h; }
 static void urcu_cb(struct rcu_head *h) { (void)h; }
@@ -139,8 +128,7 @@ static double run(int urcu, int runs)
 			sum += r[i];
 		v[k] = sum / ROUNDS;
 	}
-	qsort(v, runs, sizeof(*v), cmp_double);
-	return runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
+	return median(v, runs);
 }
 
 int main(void)
@@ -148,18 +136,12 @@ int main(void)
 	int runs = getenv("BENCH_RUNS") ? atoi(getenv("BENCH_RUNS")) : 5;
 	int nload = getenv("BENCH_FORK_LOAD") ? atoi(getenv("BENCH_FORK_LOAD")) : 0;
 	pid_t spinners[16];
-	char load[128] = "?";
-	FILE *f = fopen("/proc/loadavg", "r");
+	char load[128];
 	if (runs < 1 || runs > 64)
 		runs = 5;
 	if (nload < 0 || nload > 16)
 		nload = 0;
-	if (f) {
-		if (!fgets(load, sizeof(load), f))
-			load[0] = 0;
-		fclose(f);
-	}
-	load[strcspn(load, "\n")] = 0;
+	load_average(load, sizeof(load));
 	for (int i = 0; i < nload; i++)
 		if ((spinners[i] = fork()) == 0)
 			for (;;)
