@@ -2,9 +2,11 @@
 # The C library: build, install, test, example, benchmark. Cargo does the building.
 #
 #   make                          target/release/libsrcu_rs.a (same as cargo build --release)
-#   make install PREFIX=/opt/x    stage lib/libsrcu_rs.a, include/srcu_rs.h, lib/pkgconfig/srcu_rs.pc
+#   make install PREFIX=/opt/x    stage lib/libsrcu_rs.a, include/srcu_rs.h, include/srcu_rs/static.h,
+#                                 lib/pkgconfig/srcu_rs.pc
 #   make c-tests                  ffi/tests/run-c-tests.sh (ASan, valgrind, broken variants)
-#   make example                  install into target/stage, build and run examples/ against it
+#   make example                  install into target/stage, build and run examples/ against it,
+#                                 with the default (inline) readers and with SRCU_RS_NO_INLINE
 #   make bench                    the C benchmark against liburcu (bench/, needs liburcu-dev)
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -22,9 +24,10 @@ lib:
 	$(CARGO) build --release
 
 install: lib
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/srcu_rs
 	install -m 644 target/release/libsrcu_rs.a $(DESTDIR)$(LIBDIR)/libsrcu_rs.a
 	install -m 644 include/srcu_rs.h $(DESTDIR)$(INCLUDEDIR)/srcu_rs.h
+	install -m 644 include/srcu_rs/static.h $(DESTDIR)$(INCLUDEDIR)/srcu_rs/static.h
 	libs="$$(sh ffi/tests/native-libs.sh)"; \
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e "s|@LIBS_PRIVATE@|$$libs|" \
 		srcu_rs.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/srcu_rs.pc
@@ -38,6 +41,10 @@ example:
 	$(MAKE) -C examples clean
 	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(MAKE) -C examples
 	./examples/srcu_example
+	$(MAKE) -C examples clean
+	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(MAKE) -C examples EXTRA_CFLAGS=-DSRCU_RS_NO_INLINE
+	./examples/srcu_example
+	$(MAKE) -C examples clean
 
 bench: install-bench-stage
 	$(MAKE) -C bench clean

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /*
  * srcu_rs vs liburcu (flavor memb, reader threads registered), in one run:
- *   - ns per read lock+unlock pair, 1 and 2 threads, inline fast paths and out-of-line calls;
+ *   - ns per read lock+unlock pair, 1 and 2 threads: empty, and around a pointer chase of
+ *     CHASE_NODES nodes, both with inline readers (srcu_rs's default header, liburcu's
+ *     _LGPL_SOURCE); and empty with the out-of-line functions of both;
  *   - synchronize latency with 2 registered reader threads present but idle;
  *   - throughput of 8 concurrent updaters (and, for srcu_rs, grace periods per call).
  * Every figure is the median of BENCH_RUNS runs (default 7). Run: make bench (repo root).
@@ -17,40 +19,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chase.h"
+#include "stats.h"
+
+struct chase_node *chase_head;
+
 void urcu_inline_pairs(long n);
+long urcu_inline_chase(long n);
 void urcu_call_pairs(long n);
 void urcu_register(void);
 void urcu_unregister(void);
 void urcu_sync(void);
 void srcu_call_pairs(struct srcu_rs *s, long n);
-int srcu_inline_available(void);
 void srcu_inline_pairs(struct srcu_rs *s, long n);
+long srcu_inline_chase(struct srcu_rs *s, long n);
+static volatile long chase_sink;
 
 static struct srcu_rs *dom;
 static int runs = 7;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ------------------------------------------------------------ read pairs */
 
-enum impl { SRCU_INLINE, SRCU_CALL, URCU_INLINE, URCU_CALL };
+enum impl { SRCU_INLINE, SRCU_CALL, URCU_INLINE, URCU_CALL, SRCU_CHASE, URCU_CHASE, NR_IMPL };
 
 struct rd {
 	enum impl impl;
@@ -66,13 +56,16 @@ static void pairs(enum impl impl, long n)
 	case SRCU_CALL: srcu_call_pairs(dom, n); break;
 	case URCU_INLINE: urcu_inline_pairs(n); break;
 	case URCU_CALL: urcu_call_pairs(n); break;
+	case SRCU_CHASE: chase_sink = srcu_inline_chase(dom, n); break;
+	case URCU_CHASE: chase_sink = urcu_inline_chase(n); break;
+	case NR_IMPL: break;
 	}
 }
 
 static void *read_thread(void *arg)
 {
 	struct rd *r = arg;
-	int urcu = r->impl == URCU_INLINE || r->impl == URCU_CALL;
+	int urcu = r->impl == URCU_INLINE || r->impl == URCU_CALL || r->impl == URCU_CHASE;
 	if (urcu)
 		urcu_register();
 	pairs(r->impl, r->n / 20); /* warm up */
@@ -85,27 +78,41 @@ static void *read_thread(void *arg)
 	return NULL;
 }
 
-static double read_pair_ns(enum impl impl, int nthreads)
+/* One sample: ns per pair, averaged over the threads. */
+static double read_pair_sample(enum impl impl, int nthreads)
 {
-	double v[64];
-	for (int k = 0; k < runs; k++) {
-		pthread_t t[2];
-		struct rd r[2];
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, nthreads);
-		for (int i = 0; i < nthreads; i++) {
-			r[i] = (struct rd){ impl, 20000000, &bar, 0 };
-			pthread_create(&t[i], NULL, read_thread, &r[i]);
-		}
-		double sum = 0;
-		for (int i = 0; i < nthreads; i++) {
-			pthread_join(t[i], NULL);
-			sum += r[i].ns;
-		}
-		pthread_barrier_destroy(&bar);
-		v[k] = sum / nthreads;
+	pthread_t t[2];
+	struct rd r[2];
+	pthread_barrier_t bar;
+	double sum = 0;
+	pthread_barrier_init(&bar, NULL, nthreads);
+	for (int i = 0; i < nthreads; i++) {
+		r[i] = (struct rd){ impl, impl == SRCU_CHASE || impl == URCU_CHASE ? 5000000 : 20000000, &bar, 0 };
+		pthread_create(&t[i], NULL, read_thread, &r[i]);
 	}
-	return median(v, runs);
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		sum += r[i].ns;
+	}
+	pthread_barrier_destroy(&bar);
+	return sum / nthreads;
+}
+
+/*
+ * rp[impl][nthreads]: the median of `runs` samples. The samples of all implementations are
+ * interleaved (run k of each, then run k + 1), so that a change of the machine's load during
+ * the benchmark hits srcu_rs and liburcu alike.
+ */
+static void read_pairs_ns(double rp[][3])
+{
+	static double v[NR_IMPL][3][64];
+	for (int k = 0; k < runs; k++)
+		for (int nt = 1; nt <= 2; nt++)
+			for (int impl = 0; impl < NR_IMPL; impl++)
+				v[impl][nt][k] = read_pair_sample(impl, nt);
+	for (int nt = 1; nt <= 2; nt++)
+		for (int impl = 0; impl < NR_IMPL; impl++)
+			rp[impl][nt] = median(v[impl][nt], runs);
 }
 
 /* ------------------------------------------------------------ synchronize latency */
@@ -242,26 +249,41 @@ static double updaters_throughput(enum sync_kind k, int busy, double *gp_per_cal
 	return median(v, runs);
 }
 
+static void print_load(const char *when)
+{
+	char buf[128];
+	load_average(buf, sizeof(buf));
+	printf("load average %s: %s\n", when, buf);
+}
+
+static void read_row(const char *what, int nt, enum impl a, enum impl b, double rp[][3], const char *goal)
+{
+	printf("| %s, %d thread%s (ns/pair) | %.2f | %.2f | %.2f | %s |\n", what, nt, nt > 1 ? "s" : "",
+	       rp[a][nt], rp[b][nt], rp[a][nt] / rp[b][nt], goal);
+}
+
 int main(void)
 {
-	double rp[4][3];
+	double rp[NR_IMPL][3];
+	struct chase_node nodes[CHASE_NODES];
 	if (getenv("BENCH_RUNS"))
 		runs = atoi(getenv("BENCH_RUNS"));
 	if (runs < 1 || runs > 64)
 		runs = 7;
+	for (int i = 0; i < CHASE_NODES; i++)
+		nodes[i] = (struct chase_node){ i + 1 < CHASE_NODES ? &nodes[i + 1] : NULL, i };
+	chase_head = &nodes[0];
 	dom = srcu_rs_create();
 	if (!dom) {
 		perror("srcu_rs_create");
 		return 1;
 	}
 	urcu_register(); /* the main thread too, so liburcu never sees an empty registry */
-	printf("srcu_rs features: rseq=%d membarrier=%d; %ld CPUs online; median of %d runs\n\n",
+	printf("srcu_rs features: rseq=%d membarrier=%d; %ld CPUs online; median of %d runs\n",
 	       !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ),
 	       !!(srcu_rs_features() & SRCU_RS_FEATURE_MEMBARRIER), sysconf(_SC_NPROCESSORS_ONLN), runs);
-	int have_inline = srcu_inline_available();
-	for (int impl = 0; impl < 4; impl++)
-		for (int nt = 1; nt <= 2; nt++)
-			rp[impl][nt] = (impl == SRCU_INLINE && !have_inline) ? 0 : read_pair_ns(impl, nt);
+	print_load("at start");
+	read_pairs_ns(rp);
 
 	double sl[3];
 	for (int k = 0; k < 3; k++)
@@ -277,36 +299,36 @@ int main(void)
 	double thr_srcu_sleep = updaters_throughput(SRCU_SYNC, 2, &gpc_sleep);
 	double thr_urcu_sleep = updaters_throughput(URCU_SYNC, 2, NULL);
 	urcu_unregister();
+	print_load("at end");
+	printf("\n");
 
-	printf("| measurement | srcu_rs | liburcu memb | srcu_rs / liburcu |\n");
-	printf("|---|---:|---:|---:|\n");
-	for (int nt = 1; nt <= 2; nt++) {
-		if (have_inline)
-			printf("| read lock+unlock, %d thread%s, inline (ns/pair) | %.2f | %.2f | %.2f |\n", nt,
-			       nt > 1 ? "s" : "", rp[SRCU_INLINE][nt], rp[URCU_INLINE][nt],
-			       rp[SRCU_INLINE][nt] / rp[URCU_INLINE][nt]);
-		printf("| read lock+unlock, %d thread%s, out-of-line (ns/pair) | %.2f | %.2f | %.2f |\n", nt,
-		       nt > 1 ? "s" : "", rp[SRCU_CALL][nt], rp[URCU_CALL][nt], rp[SRCU_CALL][nt] / rp[URCU_CALL][nt]);
-		printf("| read lock+unlock, %d thread%s, srcu_rs out-of-line vs liburcu inline (ns/pair) | %.2f | %.2f | %.2f |\n",
-		       nt, nt > 1 ? "s" : "", rp[SRCU_CALL][nt], rp[URCU_INLINE][nt],
-		       rp[SRCU_CALL][nt] / rp[URCU_INLINE][nt]);
-	}
-	printf("| synchronize, 2 idle registered readers (us/call) | %.2f | %.2f | %.2f |\n", sl[SRCU_SYNC],
+	printf("| measurement | srcu_rs | liburcu memb | srcu_rs / liburcu | goal |\n");
+	printf("|---|---:|---:|---:|---:|\n");
+	for (int nt = 1; nt <= 2; nt++)
+		read_row("read pair, empty loop, inline (srcu_rs default header)", nt, SRCU_INLINE, URCU_INLINE, rp,
+			 nt == 1 ? "<= 1.5" : "-");
+	for (int nt = 1; nt <= 2; nt++)
+		read_row("read pair around a 4-node pointer chase, inline", nt, SRCU_CHASE, URCU_CHASE, rp,
+			 "<= 1.0");
+	for (int nt = 1; nt <= 2; nt++)
+		read_row("read pair, empty loop, out-of-line (SRCU_RS_NO_INLINE; liburcu without _LGPL_SOURCE)", nt,
+			 SRCU_CALL, URCU_CALL, rp, "<= 0.4");
+	printf("| synchronize, 2 idle registered readers (us/call) | %.2f | %.2f | %.2f | - |\n", sl[SRCU_SYNC],
 	       sl[URCU_SYNC], sl[SRCU_SYNC] / sl[URCU_SYNC]);
-	printf("| synchronize_expedited, same (us/call) | %.2f | %.2f | %.2f |\n", sl[SRCU_SYNC_EXP],
+	printf("| synchronize_expedited, same (us/call) | %.2f | %.2f | %.2f | - |\n", sl[SRCU_SYNC_EXP],
 	       sl[URCU_SYNC], sl[SRCU_SYNC_EXP] / sl[URCU_SYNC]);
-	printf("| 8 updaters, synchronize (calls/s) | %.0f | %.0f | %.2f |\n", thr_srcu, thr_urcu,
+	printf("| 8 updaters, synchronize (calls/s) | %.0f | %.0f | %.2f | - |\n", thr_srcu, thr_urcu,
 	       thr_srcu / thr_urcu);
-	printf("| 8 updaters, synchronize_expedited (calls/s) | %.0f | %.0f | %.2f |\n", thr_srcu_exp, thr_urcu,
+	printf("| 8 updaters, synchronize_expedited (calls/s) | %.0f | %.0f | %.2f | - |\n", thr_srcu_exp, thr_urcu,
 	       thr_srcu_exp / thr_urcu);
-	printf("| 8 updaters: grace periods per synchronize call (srcu_rs) | %.3f (expedited %.3f) | - | - |\n",
+	printf("| 8 updaters: grace periods per synchronize call (srcu_rs) | %.3f (expedited %.3f) | - | - | - |\n",
 	       gpc, gpc_exp);
-	printf("| 8 updaters + 2 busy readers, synchronize (calls/s) | %.0f | %.0f | %.2f |\n", thr_srcu_busy,
+	printf("| 8 updaters + 2 busy readers, synchronize (calls/s) | %.0f | %.0f | %.2f | - |\n", thr_srcu_busy,
 	       thr_urcu_busy, thr_srcu_busy / thr_urcu_busy);
-	printf("| 8 updaters + 2 busy readers: grace periods per call (srcu_rs) | %.3f | - | - |\n", gpc_busy);
-	printf("| 8 updaters + 2 readers in 50 us sleeping sections, synchronize (calls/s) | %.0f | %.0f | %.2f |\n",
+	printf("| 8 updaters + 2 busy readers: grace periods per call (srcu_rs) | %.3f | - | - | - |\n", gpc_busy);
+	printf("| 8 updaters + 2 readers in 50 us sleeping sections, synchronize (calls/s) | %.0f | %.0f | %.2f | - |\n",
 	       thr_srcu_sleep, thr_urcu_sleep, thr_srcu_sleep / thr_urcu_sleep);
-	printf("| 8 updaters + 2 sleeping readers: grace periods per call (srcu_rs) | %.3f | - | - |\n", gpc_sleep);
+	printf("| 8 updaters + 2 sleeping readers: grace periods per call (srcu_rs) | %.3f | - | - | - |\n", gpc_sleep);
 	if (srcu_rs_destroy(dom) != 0)
 		return 1;
 	return 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
-/* srcu_rs through its out-of-line functions. */
+/* srcu_rs through its exported functions (SRCU_RS_NO_INLINE). */
+#define SRCU_RS_NO_INLINE
 #include <srcu_rs.h>
 
 void srcu_call_pairs(struct srcu_rs *s, long n)

@@ -3,10 +3,23 @@
 #define _LGPL_SOURCE
 #include <urcu/urcu-memb.h>
 
+#include "chase.h"
+
 void urcu_inline_pairs(long n)
 {
 	for (long i = 0; i < n; i++) {
 		urcu_memb_read_lock();
 		urcu_memb_read_unlock();
 	}
+}
+
+long urcu_inline_chase(long n)
+{
+	long sum = 0;
+	for (long i = 0; i < n; i++) {
+		urcu_memb_read_lock();
+		sum += chase();
+		urcu_memb_read_unlock();
+	}
+	return sum;
 }

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /*
  * The rseq per-CPU increment, as a static inline function shared by the shim (srcu_shim.c) and
- * the optional inline reader fast path of include/srcu_rs.h.
+ * the static-inline reader of include/srcu_rs/static.h (pasted in there by the build).
  *
- * Protocol (librseq's rseq_addv on x86-64, with glibc's registration and signature):
+ * Protocol (librseq's rseq_addv on x86-64, with glibc's registration and signature; the
+ * thread's struct rseq is addressed %fs-relative at glibc's __rseq_offset):
  *
- *     cpu = rseq->cpu_id_start                     (always a valid CPU number once registered)
- *     ptr = base + cpu * stride + offset
- *   1:  rseq->rseq_cs = &descriptor                (arms the critical section [1, 2))
- *       if (rseq->cpu_id != cpu) goto abort        (not registered: cpu_id is -1 or -2)
- *       addq $1, (ptr)                             (the commit: one instruction)
+ *       rseq->rseq_cs = &descriptor                (arms the critical section [1, 2))
+ *   1:  off = (long)rseq->cpu_id << SRCU_RSEQ_CPU_SHIFT  (cpu_id: -1 or -2 if this thread
+ *       if (off < 0) goto abort                             is not registered)
+ *       addq $1, word[off]                         (the commit: one instruction)
  *   2:  return 0
  *   abort: (kernel jumps here if the thread was preempted, migrated or got a signal in [1, 2))
  *       return 1                                   (caller counts in the atomic half)
+ *
+ * The CPU number is read inside the armed section, so it stays the thread's CPU until the
+ * commit (a migration aborts the section); no compare with cpu_id_start is needed. The caller
+ * guarantees that word[cpu << SRCU_RSEQ_CPU_SHIFT] is valid for every possible CPU (the
+ * library disables rseq when it cannot count the possible CPUs).
  *
  * Why this is async-signal-safe: a signal delivered while the thread is in [1, 2) makes the
  * kernel move the thread's instruction pointer to `abort` before running the handler, so the
@@ -20,6 +25,9 @@
  * reader does its own increment. The per-CPU-op half of CPU n is therefore only ever written by
  * a committed critical section that ran on CPU n without interruption, which is the
  * `this_cpu_inc()` contract srcu-core asks of Platform::percpu_inc.
+ *
+ * The asm has a "memory" clobber: it is also a compiler barrier (the reader's barriers B and C
+ * when membarrier() is the updater's heavy barrier).
  */
 #ifndef SRCU_RSEQ_H
 #define SRCU_RSEQ_H
@@ -27,7 +35,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+/* log2 of the bytes between two CPUs' words. */
+#define SRCU_RSEQ_CPU_SHIFT 7
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && defined(__GLIBC__) && \
+	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define SRCU_RSEQ_SUPPORTED 1
 
 /* glibc's rseq ABI (>= 2.35): offset of the thread's struct rseq from the thread pointer. */
@@ -49,17 +61,24 @@ static inline struct srcu_rseq_abi *srcu_rseq_area(void)
 	return (struct srcu_rseq_abi *)((char *)__builtin_thread_pointer() + __rseq_offset);
 }
 
-/* 0: incremented; 1: nothing done, use the atomic half. */
-static inline __attribute__((always_inline)) int
-srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
+/* __rseq_offset: one PC-relative load in an executable built by GCC (a copy relocation). */
+static inline __attribute__((always_inline)) ptrdiff_t srcu_rseq_offset(void)
 {
-	struct srcu_rseq_abi *rs = srcu_rseq_area();
-	uint32_t cpu = __atomic_load_n(&rs->cpu_id_start, __ATOMIC_RELAXED);
-	char *ptr;
+#ifdef SRCU_RS_TEST_UNTRIMMED /* test only: the untrimmed reader's reload through the GOT */
+	ptrdiff_t off;
 
-	if (__builtin_expect(cpu >= nr_cpus, 0))
-		return 1;
-	ptr = (char *)base + (size_t)cpu * stride + offset;
+	__asm__ __volatile__("movq __rseq_offset@GOTPCREL(%%rip), %0\n\t"
+			     "movq (%0), %0"
+			     : "=r"(off) : : "memory");
+	return off;
+#else
+	return __rseq_offset;
+#endif
+}
+
+/* 0: incremented word[cpu << SRCU_RSEQ_CPU_SHIFT]; 1: nothing done, use the atomic half. */
+static inline __attribute__((always_inline)) int srcu_rseq_percpu_inc(char *word)
+{
 	__asm__ __volatile__ goto(
 		".pushsection __rseq_cs, \"aw\"\n\t"
 		".balign 32\n\t"
@@ -71,19 +90,20 @@ srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
 		".quad 3b\n\t"
 		".popsection\n\t"
 		"leaq 3b(%%rip), %%rax\n\t"
-		"movq %%rax, %[rseq_cs]\n\t"
+		"movq %%rax, %%fs:8(%[rseq])\n\t"  /* rseq->rseq_cs = &descriptor */
 		"1:\n\t"
-		"cmpl %[cpu], %[cpu_id]\n\t"
-		"jnz %l[abort]\n\t"
-		"addq $1, (%[ptr])\n\t"
+		"movslq %%fs:4(%[rseq]), %%rax\n\t" /* rseq->cpu_id, sign-extended */
+		"shlq $7, %%rax\n\t"               /* cpu << SRCU_RSEQ_CPU_SHIFT: negative stays negative */
+		"js %l[abort]\n\t"
+		"addq $1, (%[word], %%rax)\n\t"
 		"2:\n\t"
 		".pushsection __rseq_failure, \"ax\"\n\t"
-		".long 0x53053053\n\t"
+		".long 0x53053053\n\t"             /* SRCU_RSEQ_SIG */
 		"4:\n\t"
 		"jmp %l[abort]\n\t"
 		".popsection\n\t"
 		: /* no outputs: asm goto */
-		: [rseq_cs] "m"(rs->rseq_cs), [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [ptr] "r"(ptr)
+		: [rseq] "r"(srcu_rseq_offset()), [word] "r"(word)
 		: "memory", "cc", "rax"
 		: abort);
 	return 0;
@@ -92,9 +112,9 @@ abort:
 }
 #else
 #define SRCU_RSEQ_SUPPORTED 0
-static inline int srcu_rseq_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
+static inline int srcu_rseq_percpu_inc(char *word)
 {
-	(void)base; (void)stride; (void)nr_cpus; (void)offset;
+	(void)word;
 	return 1;
 }
 #endif

@@ -90,16 +90,14 @@ unsigned int srcu_shim_current_cpu(void)
  * window in between. A signal handler's reader, or another thread preempting this one on the
  * same CPU, that lands in the window loses a count: the tests must catch this.
  */
-static int broken_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
+static int broken_percpu_inc(void *word)
 {
 	unsigned int cpu = srcu_shim_current_cpu();
 	volatile unsigned long *p;
 	unsigned long v;
 	int i;
 
-	if (cpu >= nr_cpus)
-		cpu = 0;
-	p = (volatile unsigned long *)((char *)base + (size_t)cpu * stride + offset);
+	p = (volatile unsigned long *)((char *)word + ((size_t)cpu << SRCU_SHIM_CPU_SHIFT));
 	v = *p;
 	for (i = 0; i < 50; i++)
 		__asm__ __volatile__("pause" ::: "memory");
@@ -107,13 +105,15 @@ static int broken_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t o
 	return 0;
 }
 
-int srcu_shim_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset)
+_Static_assert(SRCU_SHIM_CPU_SHIFT == SRCU_RSEQ_CPU_SHIFT, "one CPU stride");
+
+int srcu_shim_percpu_inc(void *word)
 {
 	if (__builtin_expect(shim_mode == SHIM_MODE_RSEQ, 1)) {
-		if (__builtin_expect(srcu_rseq_percpu_inc(base, stride, nr_cpus, offset) == 0, 1))
+		if (__builtin_expect(srcu_rseq_percpu_inc((char *)word) == 0, 1))
 			return 0;
 	} else if (shim_mode == SHIM_MODE_BROKEN) {
-		return broken_percpu_inc(base, stride, nr_cpus, offset);
+		return broken_percpu_inc(word);
 	}
 	__atomic_fetch_add(&shim_fallbacks, 1, __ATOMIC_RELAXED);
 	return 1;

@@ -42,14 +42,18 @@ unsigned int srcu_shim_init(unsigned int flags);
 /* The HAVE bits of the first srcu_shim_init() (0 before it). */
 unsigned int srcu_shim_features(void);
 
+/* log2 of the bytes between two CPUs' words for srcu_shim_percpu_inc(). */
+#define SRCU_SHIM_CPU_SHIFT 7u
+
 /*
- * Add one to the word at `base + cpu * stride + offset`, where `cpu` is the calling thread's
- * current CPU, inside an rseq critical section. Returns 0 if the word was incremented, non-zero
- * if nothing was changed and the caller must count in the atomic half instead: rseq is not
- * available to this thread, `cpu >= nr_cpus`, or the critical section was aborted (preemption,
- * migration or a signal landed in it). Async-signal-safe; never sets errno.
+ * Add one to the word at `word + (cpu << SRCU_SHIM_CPU_SHIFT)`, where `cpu` is the calling
+ * thread's current CPU, inside an rseq critical section. The caller guarantees that this is a
+ * valid word for every possible CPU. Returns 0 if the word was incremented, non-zero if nothing
+ * was changed and the caller must count in the atomic half instead: rseq is not available to
+ * this thread, or the critical section was aborted (preemption, migration or a signal landed in
+ * it). Async-signal-safe; never sets errno.
  */
-int srcu_shim_percpu_inc(void *base, size_t stride, size_t nr_cpus, size_t offset);
+int srcu_shim_percpu_inc(void *word);
 
 /* The calling thread's current CPU (a hint: the thread may migrate at once). Never fails:
  * returns 0 if no CPU number can be had. Async-signal-safe; preserves errno. */
@@ -61,6 +65,12 @@ int srcu_shim_membarrier(void);
 
 /* Number of rseq fast-path attempts that fell back to the atomic half (statistics, racy). */
 unsigned long srcu_shim_fallbacks(void);
+
+/*
+ * How many index-free readers (srcu_rs_read_enter()) of `domain` with index `idx` the calling
+ * thread holds (its reader stack; for the fork child handler).
+ */
+unsigned int srcu_shim_readers_held(const void *domain, int idx);
 
 #ifdef __cplusplus
 }

@@ -1,18 +1,15 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
-//! The C API (`include/srcu_rs.h`, generated from this file by cbindgen).
+//! The C API (`include/srcu_rs.h`, generated from this file by cbindgen). The readers,
+//! `srcu_rs_read_lock()` and `srcu_rs_read_unlock()`, are C (`c-shim/userspace/srcu_rs_readers.c`,
+//! wrappers of the header's static-inline reader, whose slow halves are in [`crate::layout`]).
 //!
 //! Every function takes the domain pointer first; NULL is rejected with `-EINVAL` where the
 //! return type allows it. Errors are negative errno values, as in the kernel.
 
-use crate::domain::{in_callback_thread, srcu_rs_head, Domain};
+use crate::domain::{in_callback_thread, srcu_rs, srcu_rs_head, Domain};
 use crate::shim;
 use libc::{c_int, c_uint, c_ulong};
-use srcu_core::{CleanupError, Cookie, ReaderIndex};
-
-/// An SRCU domain. Opaque: create with `srcu_rs_create()`, free with `srcu_rs_destroy()`.
-pub struct srcu_rs {
-    _opaque: [u8; 0],
-}
+use srcu_core::{CleanupError, Cookie};
 
 /// Features in use (`srcu_rs_features()`): readers use rseq per-CPU increments.
 pub const SRCU_RS_FEATURE_RSEQ: c_uint = 1;
@@ -46,6 +43,22 @@ pub extern "C" fn srcu_rs_create() -> *mut srcu_rs {
     }
 }
 
+/// For `SRCU_RS_DEFINE()`: create a domain into `*slot`, or print a message and abort the
+/// program if that fails (a constructor has no caller to report the error to).
+///
+/// # Safety
+/// `slot` points to a writable `struct srcu_rs *`.
+#[no_mangle]
+pub unsafe extern "C" fn srcu_rs_create_or_abort(slot: *mut *mut srcu_rs) {
+    let s = srcu_rs_create();
+    if s.is_null() || slot.is_null() {
+        eprintln!("srcu_rs: SRCU_RS_DEFINE: cannot create the domain (out of memory)");
+        std::process::abort();
+    }
+    // SAFETY: function contract: slot is a writable pointer (checked non-NULL above).
+    unsafe { *slot = s };
+}
+
 /// Destroy a domain: 0 (everything freed, the callback thread joined); -EBUSY while readers,
 /// callbacks or a requested grace period are live (nothing freed, the domain stays usable);
 /// -EINVAL for NULL. Destroying twice, or using the domain during or after a successful
@@ -67,40 +80,6 @@ pub unsafe extern "C" fn srcu_rs_destroy(s: *mut srcu_rs) -> c_int {
             | CleanupError::GracePeriodRequested,
         ) => -libc::EBUSY,
     }
-}
-
-/// Enter a read-side critical section. Returns the index (0 or 1) to pass to
-/// `srcu_rs_read_unlock()`, or -EINVAL for NULL. Async-signal-safe; no registration needed;
-/// nests; the unlock may run on another thread.
-///
-/// # Safety
-/// `s` is NULL or a live domain.
-#[no_mangle]
-pub unsafe extern "C" fn srcu_rs_read_lock(s: *mut srcu_rs) -> c_int {
-    // SAFETY: function contract.
-    match unsafe { dom(s) } {
-        Some(d) => d.srcu.read_lock(&d.plat()).get() as c_int,
-        None => -libc::EINVAL,
-    }
-}
-
-/// Leave the read-side critical section whose `srcu_rs_read_lock()` returned `idx`. Returns 0,
-/// or -EINVAL for NULL or an index other than 0 and 1 (nothing is counted then). An unlock
-/// that matches no lock is undefined (it cannot be detected). Async-signal-safe.
-///
-/// # Safety
-/// `s` is NULL or a live domain.
-#[no_mangle]
-pub unsafe extern "C" fn srcu_rs_read_unlock(s: *mut srcu_rs, idx: c_int) -> c_int {
-    // SAFETY: function contract.
-    let Some(d) = (unsafe { dom(s) }) else {
-        return -libc::EINVAL;
-    };
-    let Some(i) = usize::try_from(idx).ok().and_then(ReaderIndex::from_raw) else {
-        return -libc::EINVAL;
-    };
-    d.srcu.read_unlock(&d.plat(), i);
-    0
 }
 
 /// Wait for a full grace period: every reader that entered before this call has left. Returns
@@ -267,5 +246,5 @@ pub extern "C" fn srcu_rs_features() -> c_uint {
 /// unavailable or its critical section aborted (process-wide, racy).
 #[no_mangle]
 pub extern "C" fn srcu_rs_rseq_fallbacks() -> c_ulong {
-    shim::fallbacks() as c_ulong
+    crate::domain::rseq_fallbacks() as c_ulong
 }

@@ -18,8 +18,14 @@ use crate::shim;
 use srcu_core::{CallbackList, Cookie, Counter, Fault, Platform, Srcu};
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::atomic::{compiler_fence, fence, AtomicUsize, Ordering};
+use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::Once;
+
+/// An SRCU domain (the C handle of a [`Domain`]). Opaque: create with `srcu_rs_create()`, free
+/// with `srcu_rs_destroy()`.
+pub struct srcu_rs {
+    _opaque: [u8; 0],
+}
 
 /// A C callback head (`struct srcu_rs_head`).
 #[repr(C)]
@@ -42,10 +48,9 @@ pub struct CpuCounters {
     pub atomic: [AtomicUsize; Counter::SLOTS],
 }
 
-/// Bytes between two CPUs' counters.
-pub(crate) const STRIDE: usize = std::mem::size_of::<CpuCounters>();
 /// Offset of the per-CPU-op half in [`CpuCounters`].
 pub(crate) const PERCPU_OFFSET: usize = 0;
+const _: () = assert!(std::mem::size_of::<CpuCounters>() == 1 << shim::CPU_SHIFT);
 
 /// What the callback list holds.
 pub(crate) enum Entry {
@@ -130,20 +135,21 @@ extern "C" fn worker_start(arg: *mut libc::c_void) -> *mut libc::c_void {
     std::ptr::null_mut()
 }
 
-/// One SRCU domain (`struct srcu_rs`). `#[repr(C)]`: the first three fields are the published
-/// reader layout of `include/srcu_rs.h` (`SRCU_RS_LAYOUT_VERSION`), used by the optional inline
-/// fast path.
+/// One SRCU domain (`struct srcu_rs`). `#[repr(C)]`: the first two fields are the published
+/// reader layout of `include/srcu_rs/static.h` (`SRCU_RS_LAYOUT_VERSION`, [`crate::layout`]),
+/// read by the static-inline reader.
 #[repr(C)]
 pub struct Domain {
     /// The algorithm state (`srcu_idx` is its first word).
     pub srcu: Srcu,
+    /// `counters` if readers may take the inline fast path (rseq increments and compiler
+    /// barriers: rseq and membarrier are both in use), else NULL. Set at creation from the
+    /// process-wide choice, never changed.
+    pub fast_counters: *mut CpuCounters,
     /// `nr_cpus` elements of [`CpuCounters`].
     pub counters: *mut CpuCounters,
     /// Number of elements of `counters` (one more than the highest possible CPU).
     pub nr_cpus: usize,
-    /// `SRCU_RS_LAYOUT_V1_READER_*` bits: how readers count and fence (set at creation from
-    /// the process-wide choice, never changed).
-    pub reader_flags: usize,
     fault: Fault,
     gp_lock: RawLock,
     cbs: CbList,
@@ -180,9 +186,11 @@ impl Platform for Plat<'_> {
     #[inline(always)]
     fn percpu_inc(&self, c: Counter) {
         let off = PERCPU_OFFSET + c.slot() * std::mem::size_of::<usize>();
-        // SAFETY: `counters` is this live domain's array of `nr_cpus` elements of STRIDE bytes
-        // with the per-CPU-op half at PERCPU_OFFSET; only the rseq protocol writes those words.
-        if !unsafe { shim::percpu_inc(self.d.counters.cast(), STRIDE, self.d.nr_cpus, off) } {
+        // SAFETY: `counters` is this live domain's array of `nr_cpus` elements of
+        // 1 << CPU_SHIFT bytes with the per-CPU-op half at PERCPU_OFFSET, and nr_cpus covers
+        // every possible CPU (global_init disables rseq when that number is unknown); only the
+        // rseq protocol writes those words.
+        if !unsafe { shim::percpu_inc(self.d.counters.cast::<u8>().add(off)) } {
             self.atomic_inc(c);
         }
     }
@@ -285,7 +293,22 @@ impl Platform for Plat<'_> {
 static REGISTRY: Locked<Vec<usize>> = Locked::new(Vec::new());
 static INIT: Once = Once::new();
 static NR_CPUS: AtomicUsize = AtomicUsize::new(0);
-static READER_FLAGS: AtomicUsize = AtomicUsize::new(0);
+/// Inline readers whose rseq section aborted (statistics, `srcu_rs_rseq_fallbacks()`).
+static INLINE_ABORTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Increments that took the atomic half since the process started: the shim's (rseq unusable
+/// or aborted in the out-of-line reader) and the inline reader's aborts.
+pub fn rseq_fallbacks() -> usize {
+    shim::fallbacks() as usize + INLINE_ABORTS.load(Ordering::Relaxed)
+}
+
+/// TEST ONLY (fault-injection builds, `SRCU_RS_FORK_KEEP_LOST_READERS=1`): the broken fork
+/// child handler that keeps the readers of the parent's lost threads (the C test `forkreaders`
+/// must then fail).
+static FORK_KEEPS_LOST_READERS: AtomicBool = AtomicBool::new(false);
+
+/// Whether new domains publish their counters for the inline fast path.
+static FAST_PATH: AtomicBool = AtomicBool::new(false);
 #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
 static FAULT: AtomicUsize = AtomicUsize::new(0);
 
@@ -294,14 +317,19 @@ fn env_flag(name: &str) -> bool {
 }
 
 /// Number of possible CPUs: one more than the highest number in
-/// `/sys/devices/system/cpu/possible`, and at least `sysconf(_SC_NPROCESSORS_CONF)`.
-fn possible_cpus() -> usize {
+/// `/sys/devices/system/cpu/possible`, and at least `sysconf(_SC_NPROCESSORS_CONF)`. The
+/// second value is false if the possible-CPU list could not be read: then a CPU number the
+/// kernel reports might exceed the count, and rseq (which indexes the counters with it
+/// unchecked) must not be used.
+fn possible_cpus() -> (usize, bool) {
     let mut n = 0usize;
+    let mut known = false;
     if let Ok(s) = std::fs::read_to_string("/sys/devices/system/cpu/possible") {
         for part in s.trim().split(',') {
             let hi = part.rsplit('-').next().unwrap_or("");
             if let Ok(v) = hi.trim().parse::<usize>() {
                 n = n.max(v.saturating_add(1));
+                known = true;
             }
         }
     }
@@ -310,7 +338,7 @@ fn possible_cpus() -> usize {
     if conf > 0 {
         n = n.max(conf as usize);
     }
-    n.clamp(1, 1 << 16)
+    (n.clamp(1, 1 << 16), known && n <= 1 << 16)
 }
 
 fn global_init() {
@@ -324,21 +352,21 @@ fn global_init() {
         #[cfg(not(feature = "fault-injection"))]
         let fault = Fault::None;
         FAULT.store(fault as usize, Ordering::Relaxed);
+        #[cfg(feature = "fault-injection")]
+        FORK_KEEPS_LOST_READERS.store(
+            env_flag("SRCU_RS_FORK_KEEP_LOST_READERS"),
+            Ordering::Relaxed,
+        );
         let broken_percpu = fault == Fault::NmiInPercpuHalf;
+        let (nr_cpus, cpus_known) = possible_cpus();
         let have = shim::init(shim::InitFlags {
-            disable_rseq: env_flag("SRCU_RS_DISABLE_RSEQ"),
+            disable_rseq: env_flag("SRCU_RS_DISABLE_RSEQ") || !cpus_known,
             disable_membarrier: env_flag("SRCU_RS_DISABLE_MEMBARRIER"),
             broken_percpu,
         });
-        let mut flags = 0;
-        if have & shim::HAVE_RSEQ != 0 && !broken_percpu {
-            flags |= crate::layout::SRCU_RS_LAYOUT_V1_READER_RSEQ;
-        }
-        if have & shim::HAVE_MEMBARRIER != 0 {
-            flags |= crate::layout::SRCU_RS_LAYOUT_V1_READER_MEMBARRIER;
-        }
-        READER_FLAGS.store(flags, Ordering::Relaxed);
-        NR_CPUS.store(possible_cpus(), Ordering::Relaxed);
+        let both = shim::HAVE_RSEQ | shim::HAVE_MEMBARRIER;
+        FAST_PATH.store(have & both == both && !broken_percpu, Ordering::Relaxed);
+        NR_CPUS.store(nr_cpus, Ordering::Relaxed);
         // SAFETY: the handlers are plain extern "C" functions valid for the program's life.
         unsafe {
             libc::pthread_atfork(
@@ -395,6 +423,9 @@ extern "C" fn atfork_child() {
         d.gp_lock.reinit();
         d.worker_cond.reinit();
         d.barrier_cond.reinit();
+        if !FORK_KEEPS_LOST_READERS.load(Ordering::Relaxed) {
+            d.forget_lost_readers();
+        }
         // A callback the parent's thread had dequeued but not finished runs in the parent
         // only: what is outstanding here is exactly what is queued.
         // SAFETY: the prepare handler locked the callback list; we are its only thread.
@@ -459,14 +490,18 @@ impl Domain {
             return Err(CreateError::NoMemory);
         }
         let fault = Fault::from_raw(FAULT.load(Ordering::Relaxed) as u32).unwrap_or(Fault::None);
-        let reader_flags = READER_FLAGS.load(Ordering::Relaxed);
+        let fast_counters = if FAST_PATH.load(Ordering::Relaxed) {
+            counters
+        } else {
+            std::ptr::null_mut()
+        };
         // SAFETY: p is a fresh allocation with Domain's layout.
         unsafe {
             p.write(Domain {
                 srcu: Srcu::new(),
+                fast_counters,
                 counters,
                 nr_cpus: n,
-                reader_flags,
                 fault,
                 gp_lock: RawLock::new(),
                 cbs: CbList(Locked::new(CbQueue {
@@ -669,15 +704,41 @@ impl Domain {
         Ok(())
     }
 
-    /// The out-of-line half of the header's inline reader (`srcu_rs_layout_v1_count_slow`):
-    /// count `c` for a reader whose inline rseq section aborted (atomic half), or that runs
-    /// without rseq (the platform's own `percpu_inc`, which picks the half).
-    pub fn count_slow(&self, c: Counter) {
+    /// The inline reader's rseq section aborted (`srcu_rs_layout_v2_count_atomic`): count `c`
+    /// in the calling CPU's atomic half, as the platform's `percpu_inc` does after an abort.
+    pub fn count_atomic(&self, c: Counter) {
+        INLINE_ABORTS.fetch_add(1, Ordering::Relaxed);
+        self.plat().atomic_inc(c);
+    }
+
+    /// In a `fork()` child (one thread, no reader running): drop the readers that the parent's
+    /// other threads were inside when it forked. Their counts were copied into the child, but
+    /// their threads do not exist here, so they would never unlock and every grace period
+    /// would wait for them forever. What remains for each index is what the forking thread
+    /// itself holds through its index-free readers (`srcu_rs_read_enter()`); an indexed reader
+    /// held by the forking thread across `fork()` is not supported (undefined, documented).
+    ///
+    /// Rebalances by adding `locks - unlocks - kept` to CPU 0's atomic unlock half: the sums
+    /// are what srcu-core compares, and nothing else runs in the child to race with it.
+    fn forget_lost_readers(&self) {
         let p = self.plat();
-        if self.reader_flags & crate::layout::SRCU_RS_LAYOUT_V1_READER_RSEQ != 0 {
-            p.atomic_inc(c);
-        } else {
-            p.percpu_inc(c);
+        for idx in 0..2 {
+            let (lock, unlock) = (Counter::lock(idx), Counter::unlock(idx));
+            let mut locks = 0usize;
+            let mut unlocks = 0usize;
+            for cpu in 0..self.nr_cpus {
+                locks = locks
+                    .wrapping_add(p.percpu_read(cpu, lock))
+                    .wrapping_add(p.atomic_read(cpu, lock));
+                unlocks = unlocks
+                    .wrapping_add(p.percpu_read(cpu, unlock))
+                    .wrapping_add(p.atomic_read(cpu, unlock));
+            }
+            let kept = shim::readers_held((self as *const Domain).cast(), idx);
+            let lost = locks.wrapping_sub(unlocks).wrapping_sub(kept);
+            if let Some(slot) = self.cpu(0).atomic.get(unlock.slot()) {
+                slot.fetch_add(lost, Ordering::Relaxed);
+            }
         }
     }
 
@@ -694,7 +755,7 @@ mod tests {
 
     #[test]
     fn possible_cpus_covers_this_machine() {
-        let n = possible_cpus();
+        let (n, _) = possible_cpus();
         assert!(n >= 1);
         assert!(shim::current_cpu() < n || shim::current_cpu() == 0);
     }
@@ -716,12 +777,12 @@ mod tests {
     }
 
     #[test]
-    fn slow_count_balances_fast_counts() {
+    fn atomic_count_balances_fast_counts() {
         let p = Domain::create().unwrap_or_else(|_| panic!("create"));
         // SAFETY: p is live until the try_destroy below.
         let d = unsafe { &*p };
         let idx = d.srcu.read_lock(&d.plat());
-        d.count_slow(Counter::unlock(idx.get())); // the inline path's slow half
+        d.count_atomic(Counter::unlock(idx.get())); // the inline path's abort half
         assert!(!d.srcu.readers_active(&d.plat()));
         // SAFETY: p is live; nothing uses it afterwards.
         assert_eq!(unsafe { Domain::try_destroy(p) }, Ok(()));

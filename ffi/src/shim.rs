@@ -56,19 +56,22 @@ pub fn membarrier_in_use() -> bool {
     MEMBARRIER.load(Ordering::Relaxed)
 }
 
-/// rseq increment of the word at `base + cpu * stride + offset`; `false` if the caller must use
-/// the atomic half.
+/// log2 of the bytes between two CPUs' words for [`percpu_inc`].
+pub const CPU_SHIFT: u32 = sys::SRCU_SHIM_CPU_SHIFT;
+
+/// rseq increment of the word at `word + (cpu << CPU_SHIFT)` for the calling thread's current
+/// CPU; `false` if the caller must use the atomic half.
 ///
 /// # Safety
-/// `base` must point to `nr_cpus` live elements of `stride` bytes, each with a `usize` at
-/// `offset`, that only this protocol writes (see `Domain::counters`).
+/// For every possible CPU `cpu` (any number the kernel may report), `word + (cpu << CPU_SHIFT)`
+/// must be a live, aligned `usize` that only this protocol writes (see `Domain::counters`).
 #[inline(always)]
-pub unsafe fn percpu_inc(base: *mut u8, stride: usize, nr_cpus: usize, offset: usize) -> bool {
-    // SAFETY: the caller passes the domain's live counter array (the contract above): every
-    // address the shim may write, base + cpu * stride + offset with cpu < nr_cpus, is a
-    // usize-aligned word of that array. The shim writes it only inside a committed rseq
-    // critical section, or (test-only broken mode) with a plain store.
-    unsafe { sys::srcu_shim_percpu_inc(base.cast(), stride, nr_cpus, offset) == 0 }
+pub unsafe fn percpu_inc(word: *mut u8) -> bool {
+    // SAFETY: the caller passes a word of the domain's live counter array with one element per
+    // possible CPU (the contract above), so every address the shim may write is a word of that
+    // array. The shim writes it only inside a committed rseq critical section, or (test-only
+    // broken mode) with a plain store.
+    unsafe { sys::srcu_shim_percpu_inc(word.cast()) == 0 }
 }
 
 /// The current CPU (a hint).
@@ -88,4 +91,12 @@ pub fn membarrier() -> bool {
 pub fn fallbacks() -> u64 {
     // SAFETY: no preconditions.
     unsafe { sys::srcu_shim_fallbacks() as u64 }
+}
+
+/// How many index-free readers (`srcu_rs_read_enter()`) of `domain` with index `idx` the calling
+/// thread holds.
+pub fn readers_held(domain: *const u8, idx: usize) -> usize {
+    // SAFETY: the shim only compares `domain` with the pointers on the calling thread's reader
+    // stack; it never dereferences it.
+    unsafe { sys::srcu_shim_readers_held(domain.cast(), idx as libc::c_int) as usize }
 }

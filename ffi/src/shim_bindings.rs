@@ -9,6 +9,7 @@ pub const SRCU_SHIM_DISABLE_MEMBARRIER: u32 = 2;
 pub const SRCU_SHIM_BROKEN_PERCPU: u32 = 4;
 pub const SRCU_SHIM_HAVE_RSEQ: u32 = 1;
 pub const SRCU_SHIM_HAVE_MEMBARRIER: u32 = 2;
+pub const SRCU_SHIM_CPU_SHIFT: u32 = 7;
 unsafe extern "C" {
     pub fn srcu_shim_init(flags: ::core::ffi::c_uint) -> ::core::ffi::c_uint;
 }
@@ -16,12 +17,7 @@ unsafe extern "C" {
     pub fn srcu_shim_features() -> ::core::ffi::c_uint;
 }
 unsafe extern "C" {
-    pub fn srcu_shim_percpu_inc(
-        base: *mut ::core::ffi::c_void,
-        stride: usize,
-        nr_cpus: usize,
-        offset: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn srcu_shim_percpu_inc(word: *mut ::core::ffi::c_void) -> ::core::ffi::c_int;
 }
 unsafe extern "C" {
     pub fn srcu_shim_current_cpu() -> ::core::ffi::c_uint;
@@ -31,4 +27,10 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn srcu_shim_fallbacks() -> ::core::ffi::c_ulong;
+}
+unsafe extern "C" {
+    pub fn srcu_shim_readers_held(
+        domain: *const ::core::ffi::c_void,
+        idx: ::core::ffi::c_int,
+    ) -> ::core::ffi::c_uint;
 }

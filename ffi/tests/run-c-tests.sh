@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
 # The C test suite of libsrcu_rs.a (ffi/tests/c/test_srcu.c):
 #   1. builds target/release/libsrcu_rs.a and a fault-injection variant (target/fault/),
-#      checks that the static library exports every srcu_rs_* function;
-#   2. runs every test against the release library: as is (rseq + membarrier), with the
-#      fallback paths forced (SRCU_RS_DISABLE_RSEQ=1, SRCU_RS_DISABLE_MEMBARRIER=1), under
-#      AddressSanitizer, and under valgrind (which has no rseq: the fallback path again);
+#      checks that the static library exports every srcu_rs_* function, and runs the
+#      disassembly check of the inline reader (check-inline-reader.sh, with its self-test);
+#   2. runs every test against the release library with the header's default readers (static
+#      inline) and with SRCU_RS_NO_INLINE (the exported C readers): as is (rseq + membarrier),
+#      with the fallback paths forced (SRCU_RS_DISABLE_RSEQ=1, SRCU_RS_DISABLE_MEMBARRIER=1),
+#      under AddressSanitizer, and under valgrind (which has no rseq: the fallback path again);
 #   3. shows that the safety tests can fail: each must FAIL against a deliberately broken
 #      variant (SRCU_RS_FAULT=n, srcu_core::Fault numbers; 4 = non-rseq per-CPU increment).
 # Prints one line per run and "N passed, M failed"; exits non-zero on any failure.
@@ -55,36 +57,39 @@ LIBS=$("$ROOT/ffi/tests/native-libs.sh")
 
 missing=""
 for f in create destroy read_lock read_unlock synchronize synchronize_expedited call barrier \
-	get_state start_poll poll_state; do
+	get_state start_poll poll_state layout_v2_read_lock_slow layout_v2_read_unlock_slow \
+	layout_v2_count_atomic; do
 	readelf -sW "$LIB" | grep -Eq "FUNC +GLOBAL +DEFAULT +[0-9]+ srcu_rs_$f\$" || missing="$missing srcu_rs_$f"
 done
 echo "missing:${missing:-none}" >"$OUT/symbols.log"
 result "libsrcu_rs.a exports the C API" "$([ -z "$missing" ] && echo 0 || echo 1)" pass "$OUT/symbols.log"
+run "inline reader: <= 33 instructions per pair; untrimmed variant rejected" pass \
+	bash "$ROOT/ffi/tests/check-inline-reader.sh" --self-test
 
 CFLAGS="-std=gnu11 -g -Wall -Wextra -Werror -I$ROOT/include"
 SRC=$ROOT/ffi/tests/c/test_srcu.c
 gcc $CFLAGS -O2 "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu" || exit 1
-gcc $CFLAGS -O2 -DTEST_INLINE "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu_inline" || exit 1
+gcc $CFLAGS -O2 -DTEST_NO_INLINE "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu_noinline" || exit 1
 gcc $CFLAGS -O2 "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault" || exit 1
-gcc $CFLAGS -O2 -DTEST_INLINE "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault_inline" || exit 1
+gcc $CFLAGS -O2 -DTEST_NO_INLINE "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault_noinline" || exit 1
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer "$SRC" "$LIB" $LIBS \
 		-o "$OUT/test_srcu_asan" || exit 1
-	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer -DTEST_INLINE "$SRC" "$LIB" $LIBS \
-		-o "$OUT/test_srcu_inline_asan" || exit 1
+	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer -DTEST_NO_INLINE "$SRC" "$LIB" $LIBS \
+		-o "$OUT/test_srcu_noinline_asan" || exit 1
 fi
 
-TESTS="api badinput deadlk sigtorture updaters callbacks polling fork destroy layout"
+TESTS="api badinput deadlk sigtorture updaters callbacks polling fork forkreaders destroy layout port"
 T=$OUT/test_srcu
 
-note "== release library (rseq + membarrier when the kernel has them)"
-for t in $TESTS; do run "$t" pass env EXPECT_RSEQ_IF_KERNEL=1 "$T" "$t" "$SECS"; done
-note "== header inline fast path (SRCU_RS_INLINE): every reader inline"
-for t in $TESTS; do run "$t [inline]" pass "$OUT/test_srcu_inline" "$t" 1; done
-note "== fallback paths forced: SRCU_RS_DISABLE_RSEQ=1 (atomic half only)"
+note "== release library, default header: every reader static inline (rseq + membarrier when the kernel has them)"
+for t in $TESTS; do run "$t" pass env EXPECT_FAST_IF_KERNEL=1 "$T" "$t" "$SECS"; done
+note "== SRCU_RS_NO_INLINE: every reader calls the library's exported C readers"
+for t in $TESTS; do run "$t [no-inline]" pass env EXPECT_FAST_IF_KERNEL=1 "$OUT/test_srcu_noinline" "$t" 1; done
+note "== fallback paths forced: SRCU_RS_DISABLE_RSEQ=1 (no fast path: inline readers call srcu-core's reader; atomic half only)"
 for t in $TESTS; do run "$t [no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$T" "$t" 1; done
 for t in api sigtorture layout; do
-	run "$t [inline, no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$OUT/test_srcu_inline" "$t" 1
+	run "$t [no-inline, no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$OUT/test_srcu_noinline" "$t" 1
 done
 note "== SRCU_RS_DISABLE_MEMBARRIER=1 (full fences on both sides)"
 for t in api sigtorture updaters callbacks; do
@@ -95,7 +100,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	note "== AddressSanitizer"
 	for t in $TESTS; do run "$t [asan]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_asan" "$t" 1; done
 	for t in sigtorture layout; do
-		run "$t [asan, inline]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_inline_asan" "$t" 1
+		run "$t [asan, no-inline]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_noinline_asan" "$t" 1
 	done
 fi
 
@@ -108,9 +113,9 @@ if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
 				--errors-for-leak-kinds=definite,indirect "$T" "$t" 0.5
 		done
 		for t in sigtorture layout; do
-			run "$t [valgrind, inline]" pass env EXPECT_NO_RSEQ=1 valgrind -q --error-exitcode=99 \
+			run "$t [valgrind, no-inline]" pass env EXPECT_NO_RSEQ=1 valgrind -q --error-exitcode=99 \
 				--leak-check=full --show-leak-kinds=definite,indirect \
-				--errors-for-leak-kinds=definite,indirect "$OUT/test_srcu_inline" "$t" 0.5
+				--errors-for-leak-kinds=definite,indirect "$OUT/test_srcu_noinline" "$t" 0.5
 		done
 	else
 		run "valgrind is installed" pass false
@@ -133,13 +138,16 @@ for f in 2 5; do
 		run "SRCU_RS_FAULT=$f $t" fail env SRCU_RS_FAULT=$f SRCU_TEST_WATCHDOG=30 "$F" "$t" "$secs"
 	done
 done
+# The fork child handler that keeps the lost threads' readers: the child's grace periods never end.
+run "SRCU_RS_FORK_KEEP_LOST_READERS=1 forkreaders" fail env SRCU_RS_FORK_KEEP_LOST_READERS=1 \
+	SRCU_TEST_WATCHDOG=60 "$F" forkreaders 1
 # Fault 4: the per-CPU half incremented without rseq (load, add, store). Signal-handler and
 # preempting readers lose counts: grace periods stall (watchdog) or end early (poison).
 run "SRCU_RS_FAULT=4 sigtorture" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 "$F" sigtorture 2
-run "SRCU_RS_FAULT=4 sigtorture [inline]" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 \
-	"$OUT/test_srcu_fault_inline" sigtorture 2
-run "SRCU_RS_FAULT=2 sigtorture [inline]" fail env SRCU_RS_FAULT=2 SRCU_TEST_WATCHDOG=30 \
-	"$OUT/test_srcu_fault_inline" sigtorture 8
+run "SRCU_RS_FAULT=4 sigtorture [no-inline]" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 \
+	"$OUT/test_srcu_fault_noinline" sigtorture 2
+run "SRCU_RS_FAULT=2 sigtorture [no-inline]" fail env SRCU_RS_FAULT=2 SRCU_TEST_WATCHDOG=30 \
+	"$OUT/test_srcu_fault_noinline" sigtorture 8
 
 note ""
 if [ "$failed" -ne 0 ]; then

@@ -3,24 +3,20 @@
  * C tests of libsrcu_rs.a through include/srcu_rs.h. Run by ffi/tests/run-c-tests.sh.
  *
  *   test_srcu <test> [seconds]      test: api badinput deadlk sigtorture updaters callbacks
- *                                         polling fork destroy all
+ *                                         polling fork forkreaders destroy layout port all
+ *
+ * Built twice: as is (every srcu_rs_read_lock/unlock is the header's static-inline reader) and
+ * with -DTEST_NO_INLINE (SRCU_RS_NO_INLINE: every reader calls the library).
  *
  * Exit status 0: pass. Anything else: fail (a poisoned read, a reader not waited for, wrong
  * accounting, or the watchdog's SIGALRM on a hang).
  */
 #define _GNU_SOURCE
-#ifdef TEST_INLINE /* every reader uses the header's inline fast path */
-#define SRCU_RS_INLINE
+#ifdef TEST_NO_INLINE /* every reader calls the library's exported functions */
+#define SRCU_RS_NO_INLINE
 #endif
 #include <srcu_rs.h>
-#ifdef TEST_INLINE
-#ifndef SRCU_RS_HAVE_INLINE
-#error "TEST_INLINE: this platform has no inline fast path"
-#endif
-/* Function-like, so that (srcu_rs_read_lock)(s) still names the library function. */
-#define srcu_rs_read_lock(s) srcu_rs_read_lock_inline(s)
-#define srcu_rs_read_unlock(s, i) srcu_rs_read_unlock_inline(s, i)
-#endif
+#include <srcu_rs/static.h> /* the *_inline names, for the layout test in both builds */
 
 #include <dirent.h>
 #include <pthread.h>
@@ -630,6 +626,77 @@ static void test_fork(void)
 	printf("fork: child and parent both completed grace periods and callbacks\n");
 }
 
+/* ---------------------------------------------------------------- forkreaders */
+
+/*
+ * Fork while other threads are inside readers (tight loops, and one in a long section): those
+ * threads do not exist in the child, so their readers must not hold up the child's grace
+ * periods. The forking thread's own index-free reader does: the child waits for it until it
+ * exits it.
+ */
+static struct srcu_rs *fr_s;
+static atomic_int fr_stop;
+
+static void *fr_reader(void *arg)
+{
+	long sleep = (long)(intptr_t)arg;
+	while (!atomic_load(&fr_stop)) {
+		int idx = srcu_rs_read_lock(fr_s);
+		if (sleep)
+			sleep_us(sleep);
+		CHECK(srcu_rs_read_unlock(fr_s, idx) == 0);
+	}
+	return NULL;
+}
+
+static void test_forkreaders(void)
+{
+	pthread_t t[3];
+	int rounds = 0, status;
+	double t0;
+
+	fr_s = srcu_rs_create();
+	CHECK(fr_s);
+	for (int i = 0; i < 3; i++)
+		CHECK(pthread_create(&t[i], NULL, fr_reader, (void *)(intptr_t)(i == 2 ? 200000 : 0)) == 0);
+	sleep_us(10000);
+	t0 = now();
+	while (now() - t0 < seconds / 2 || rounds < 10) {
+		pid_t pid;
+		CHECK(srcu_rs_read_enter(fr_s) == 0);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			unsigned long c;
+			alarm(10); /* a child stuck on a lost reader fails, it does not hang the test */
+			c = srcu_rs_start_poll(fr_s);
+			sleep_us(5000);
+			if (srcu_rs_poll_state(fr_s, c)) /* our own reader must hold it up */
+				_exit(4);
+			if (srcu_rs_read_exit(fr_s) != 0 || srcu_rs_synchronize(fr_s) != 0 ||
+			    srcu_rs_synchronize_expedited(fr_s) != 0 || !srcu_rs_poll_state(fr_s, c))
+				_exit(3);
+			_exit(0);
+		}
+		CHECK(srcu_rs_read_exit(fr_s) == 0);
+		CHECK(waitpid(pid, &status, 0) == pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "forkreaders: child %s %d in round %d\n",
+				WIFEXITED(status) ? "exited with" : "killed by signal",
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), rounds);
+			exit(1);
+		}
+		rounds++;
+	}
+	atomic_store(&fr_stop, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK(srcu_rs_synchronize(fr_s) == 0);
+	CHECK(srcu_rs_destroy(fr_s) == 0);
+	printf("forkreaders: %d forks with readers running in 3 other threads; every child's grace "
+	       "periods ended\n", rounds);
+}
+
 /* ---------------------------------------------------------------- destroy */
 
 static void test_destroy(void)
@@ -656,41 +723,149 @@ static void test_destroy(void)
 static void test_layout(void)
 {
 	struct srcu_rs *s = srcu_rs_create();
-	size_t d[7];
+	const struct srcu_rs_layout_v2 *l;
+	size_t d[5];
+	unsigned long c;
+	int a, b;
+
 	CHECK(s);
-	CHECK(srcu_rs_layout_v1_describe(s, d) == 7);
-	CHECK(d[0] == SRCU_RS_LAYOUT_VERSION);
-	CHECK(d[1] == SRCU_RS_LAYOUT_V1_COUNTERS && d[2] == SRCU_RS_LAYOUT_V1_NR_CPUS);
-	CHECK(d[3] == SRCU_RS_LAYOUT_V1_READER_FLAGS && d[4] == SRCU_RS_LAYOUT_V1_CPU_STRIDE);
-	CHECK(d[5] == SRCU_RS_LAYOUT_V1_PERCPU_HALF);
-	CHECK(!!(d[6] & SRCU_RS_LAYOUT_V1_READER_RSEQ) == !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ));
-#ifdef SRCU_RS_HAVE_INLINE
+	l = (const void *)s;
+	CHECK(srcu_rs_layout_v2_describe(s, d) == 5);
+	CHECK(srcu_rs_layout_v2_describe(NULL, d) == -EINVAL);
+	CHECK(d[0] == SRCU_RS_LAYOUT_VERSION && d[1] == SRCU_RS_LAYOUT_V2_FAST_COUNTERS);
+	CHECK(d[2] == SRCU_RS_LAYOUT_V2_CPU_SHIFT && d[3] == SRCU_RS_LAYOUT_V2_PERCPU_HALF);
+	/* The fast path is on exactly when rseq and membarrier both are. */
+	CHECK(d[4] == ((srcu_rs_features() & (SRCU_RS_FEATURE_RSEQ | SRCU_RS_FEATURE_MEMBARRIER)) ==
+		       (SRCU_RS_FEATURE_RSEQ | SRCU_RS_FEATURE_MEMBARRIER)));
+	CHECK(!!l->fast_counters == !!d[4]);
+	if (getenv("EXPECT_FAST_IF_KERNEL") && SRCU_RSEQ_SUPPORTED &&
+	    (srcu_rs_features() & SRCU_RS_FEATURE_RSEQ))
+		CHECK(l->fast_counters);
+	/* Inline lock, library unlock, and the reverse: the grace period waits for both. */
+	a = srcu_rs_read_lock_inline(s);
+	b = (srcu_rs_read_lock)(s);
+	c = srcu_rs_start_poll(s);
+	sleep_us(20000);
+	CHECK(!srcu_rs_poll_state(s, c));
+	CHECK((srcu_rs_read_unlock)(s, a) == 0);
+	sleep_us(20000);
+	CHECK(!srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_read_unlock_inline(s, b) == 0);
+	CHECK(srcu_rs_synchronize(s) == 0);
+	CHECK(srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_read_unlock_inline(s, 2) == -EINVAL);
+	CHECK(srcu_rs_read_unlock_inline(NULL, 0) == -EINVAL);
+	CHECK(srcu_rs_read_lock_inline(NULL) == -EINVAL);
+	/* Function pointers name the exported functions. */
 	{
-		const struct srcu_rs_layout_v1 *l = (const void *)s;
-		unsigned long c;
-		int a, b;
-		CHECK(l->reader_flags == d[6] && l->nr_cpus >= 1 && l->counters);
-		/* Inline lock, library unlock, and the reverse: the grace period waits for both. */
-		a = srcu_rs_read_lock_inline(s);
-		b = (srcu_rs_read_lock)(s);
-		c = srcu_rs_start_poll(s);
-		sleep_us(20000);
-		CHECK(!srcu_rs_poll_state(s, c));
-		CHECK((srcu_rs_read_unlock)(s, a) == 0);
-		sleep_us(20000);
-		CHECK(!srcu_rs_poll_state(s, c));
-		CHECK(srcu_rs_read_unlock_inline(s, b) == 0);
-		CHECK(srcu_rs_synchronize(s) == 0);
-		CHECK(srcu_rs_poll_state(s, c));
-		CHECK(srcu_rs_read_unlock_inline(s, 2) == -EINVAL);
-		CHECK(srcu_rs_read_unlock_inline(NULL, 0) == -EINVAL);
-		CHECK(srcu_rs_read_lock_inline(NULL) == -EINVAL);
-		printf("layout: v%d, inline fast path mixed with library calls\n", SRCU_RS_LAYOUT_VERSION);
+		int (*lock)(struct srcu_rs *) = &srcu_rs_read_lock;
+		int (*unlock)(struct srcu_rs *, int) = &srcu_rs_read_unlock;
+		a = lock(s);
+		CHECK(a == 0 || a == 1);
+		CHECK(unlock(s, a) == 0);
+		CHECK(unlock(s, 5) == -EINVAL);
 	}
-#else
-	printf("layout: v%d (no inline fast path in this build)\n", SRCU_RS_LAYOUT_VERSION);
-#endif
+	printf("layout: v%d, fast path %s, inline and library readers mixed\n", SRCU_RS_LAYOUT_VERSION,
+	       l->fast_counters ? "on" : "off");
 	CHECK(srcu_rs_destroy(s) == 0);
+}
+
+/* ---------------------------------------------------------------- port */
+
+/* What a port from liburcu uses: a domain made before main(), index-free readers, read_held. */
+SRCU_RS_DEFINE(port_domain);
+static SRCU_RS_DEFINE(port_local);
+static int port_ctor_ok;
+
+__attribute__((constructor)) static void port_ctor(void)
+{
+	/* A constructor of default priority runs after SRCU_RS_DEFINE's (priority 101). */
+	port_ctor_ok = port_domain && srcu_rs_read_enter(port_domain) == 0 &&
+		       srcu_rs_read_held(port_domain) && srcu_rs_read_exit(port_domain) == 0 &&
+		       !srcu_rs_read_held(port_domain);
+}
+
+static atomic_int port_handler_bad, port_handler_runs;
+
+static void port_signal(int sig)
+{
+	int saved = errno;
+	(void)sig;
+	/* The interrupted thread may be inside enter/exit of the same domain. */
+	if (srcu_rs_read_enter(port_domain) != 0 || !srcu_rs_read_held(port_domain) ||
+	    srcu_rs_read_exit(port_domain) != 0)
+		atomic_fetch_add(&port_handler_bad, 1);
+	atomic_fetch_add(&port_handler_runs, 1);
+	errno = saved;
+}
+
+static void test_port(void)
+{
+	struct srcu_rs *s = port_domain;
+	struct itimerspec its = { { 0, 50000 }, { 0, 50000 } };
+	struct sigevent sev;
+	struct sigaction sa;
+	timer_t t;
+	unsigned long c;
+	double t0;
+	int i;
+
+	CHECK(port_ctor_ok);
+	CHECK(s && port_local && s != port_local);
+	CHECK(!srcu_rs_read_held(s) && !srcu_rs_read_held(NULL));
+	/* Nesting across two domains; held is per domain and nesting-aware. */
+	CHECK(srcu_rs_read_enter(s) == 0);
+	CHECK(srcu_rs_read_enter(port_local) == 0);
+	CHECK(srcu_rs_read_enter(s) == 0);
+	CHECK(srcu_rs_read_held(s) && srcu_rs_read_held(port_local));
+	CHECK(srcu_rs_read_exit(port_local) == -EINVAL); /* not the innermost: nothing done */
+	CHECK(srcu_rs_read_exit(s) == 0);
+	CHECK(srcu_rs_read_held(s));
+	CHECK(srcu_rs_read_exit(port_local) == 0);
+	CHECK(!srcu_rs_read_held(port_local) && srcu_rs_read_held(s));
+	/* A grace period waits for an index-free reader. */
+	c = srcu_rs_start_poll(s);
+	sleep_us(20000);
+	CHECK(!srcu_rs_poll_state(s, c));
+	CHECK((srcu_rs_read_exit)(s) == 0); /* the exported function */
+	CHECK(!srcu_rs_read_held(s));
+	CHECK(srcu_rs_read_exit(s) == -EINVAL && srcu_rs_read_exit(NULL) == -EINVAL);
+	CHECK(srcu_rs_read_enter(NULL) == -EINVAL);
+	CHECK(srcu_rs_synchronize(s) == 0 && srcu_rs_poll_state(s, c));
+	/* 32 levels, then -ENOSPC with nothing entered. */
+	for (i = 0; i < SRCU_RS_LAYOUT_V2_STACK_DEPTH; i++)
+		CHECK((i % 2 ? srcu_rs_read_enter(s) : (srcu_rs_read_enter)(s)) == 0);
+	CHECK(srcu_rs_read_enter(s) == -ENOSPC);
+	for (i = 0; i < SRCU_RS_LAYOUT_V2_STACK_DEPTH; i++)
+		CHECK(srcu_rs_read_exit(s) == 0);
+	CHECK(!srcu_rs_read_held(s) && srcu_rs_read_exit(s) == -EINVAL);
+	CHECK(srcu_rs_synchronize(s) == 0);
+	/* Signal-handler readers interrupting enter/exit of the same domain. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = port_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+	memset(&sev, 0, sizeof(sev)); /* a timer of its own: SIGALRM is the watchdog's */
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR2;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
+	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+	t0 = now();
+	while (now() - t0 < seconds / 4 || (atomic_load(&port_handler_runs) < 50 && now() - t0 < 60)) {
+		CHECK(srcu_rs_read_enter(s) == 0);
+		CHECK(srcu_rs_read_enter(port_local) == 0);
+		CHECK(srcu_rs_read_held(s));
+		CHECK(srcu_rs_read_exit(port_local) == 0);
+		CHECK(srcu_rs_read_exit(s) == 0);
+	}
+	CHECK(timer_delete(t) == 0);
+	signal(SIGUSR2, SIG_DFL);
+	CHECK(atomic_load(&port_handler_bad) == 0);
+	CHECK(!srcu_rs_read_held(s) && srcu_rs_synchronize(s) == 0);
+	printf("port: SRCU_RS_DEFINE domains ready in a constructor; index-free readers nest across "
+	       "domains; %d signal-handler readers\n", atomic_load(&port_handler_runs));
 }
 
 /* ---------------------------------------------------------------- main */
@@ -701,8 +876,8 @@ static const struct {
 } tests[] = {
 	{ "api", test_api },           { "badinput", test_badinput }, { "deadlk", test_deadlk },
 	{ "sigtorture", test_sigtorture }, { "updaters", test_updaters }, { "callbacks", test_callbacks },
-	{ "polling", test_polling },   { "fork", test_fork },         { "destroy", test_destroy },
-	{ "layout", test_layout },
+	{ "polling", test_polling },   { "fork", test_fork },         { "forkreaders", test_forkreaders },         { "destroy", test_destroy },
+	{ "layout", test_layout },     { "port", test_port },
 };
 
 int main(int argc, char **argv)
