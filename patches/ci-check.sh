@@ -29,21 +29,21 @@
 #      KERNEL_BUILD=1 config (run KERNEL_BUILD=1 first, or in the same call).
 #
 # Environment: LINUX_TARBALL (default /usr/src/linux-source-6.12.tar.xz) or LINUX_SRC (an
-# unpacked pristine tree, used when the tarball is absent); WORK (default
-# /work/kbuild/ci); JOBS (default 2). Each step prints its start time in seconds.
+# unpacked pristine tree, used when the tarball is absent; no default); WORK (default
+# <repo>/target/patches-ci); JOBS (default 2). Each step prints its start time in seconds.
 set -euo pipefail
 # The whole script is one compound command, parsed before it runs: editing this file during
 # a long run cannot change what the run executes.
 {
 repo=$(cd "$(dirname "$0")/.." && pwd)
 series=$repo/patches/linux-6.12
-WORK=${WORK:-/work/kbuild/ci}
+WORK=${WORK:-$repo/target/patches-ci}
 JOBS=${JOBS:-2}
 # ccache rewrites absolute paths under $WORK to relative ones: a second checkout of the same
 # machine (its own WORK) hits the cache. A fresh machine has no cache for it to hit.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$WORK}
 LINUX_TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-LINUX_SRC=${LINUX_SRC:-/work/kbuild/linux-6.12}
+LINUX_SRC=${LINUX_SRC:-}
 frag=$repo/kernel-tests/config/srcu-rs.fragment
 mitig=$repo/kernel-tests/config/mitigations.fragment
 t0=$SECONDS
@@ -62,7 +62,7 @@ if [ ! -d "$tree/.git" ] || ! git -C "$tree" rev-parse -q --verify srcu-rs-base 
 	if [ -f "$LINUX_TARBALL" ]; then
 		mkdir -p "$tree"
 		tar -C "$tree" --strip-components=1 -xf "$LINUX_TARBALL"
-	elif [ -f "$LINUX_SRC/Makefile" ]; then
+	elif [ -n "$LINUX_SRC" ] && [ -f "$LINUX_SRC/Makefile" ]; then
 		cp -a "$LINUX_SRC" "$tree"
 	else
 		fail "no Linux 6.12 source: apt-get install linux-source-6.12, or set LINUX_SRC"

@@ -20,8 +20,9 @@ mod shim;
 /// cbindgen:ignore
 #[allow(missing_docs, dead_code, clippy::all)]
 mod shim_bindings;
-/// Test support for the torture test (`tests/torture.rs`), not part of the C library.
-#[doc(hidden)]
+/// Test support for the torture test (`tests/torture.rs`), not part of the C library: built only
+/// with the test-only `test-nmi` feature.
+#[cfg(feature = "test-nmi")]
 pub mod test_nmi;
 
 pub use api::*;

@@ -373,10 +373,14 @@ static int srcu_rs_test_gp_thread(void *arg)
 {
 	struct srcu_rs_test_nmi *t = arg;
 
-	while (!READ_ONCE(t->gp_stop)) {
+	/*
+	 * At least one grace period, even when the readers are done before
+	 * this thread first runs: the case expects gps > 0.
+	 */
+	do {
 		synchronize_srcu_rs(&t->ssp);
 		atomic_long_inc(&t->gps);
-	}
+	} while (!READ_ONCE(t->gp_stop));
 	complete(&t->gp_done);
 	return 0;
 }

@@ -6,8 +6,6 @@
 //! (callback, cookie). Under `--cfg loom` its lock is loom's, so the models explore it.
 
 #![allow(dead_code)]
-// `cfg(loom)` is declared in the srcu-core package; the torture test's package does not know it.
-#![allow(unexpected_cfgs)]
 
 use srcu_core::{CallbackList, Cookie};
 use std::collections::VecDeque;
