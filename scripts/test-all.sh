@@ -6,10 +6,15 @@
 # prints one line per stage and a closing "N passed, N failed".
 #
 #   scripts/test-all.sh              all stages
-#   scripts/test-all.sh loom torture only the named stages
+#   scripts/test-all.sh loom c-tests only the named stages
+#
+# On demand, not stages: scripts/mutants.sh (cargo-mutants over srcu-core), patches/ci-check.sh
+# with KERNEL_BUILD=1 / MODULES=1 / BISECT=1 / TEST_OPTIONS=1.
 #
 # Environment:
 #   SRCU_TORTURE_SECS   duration of the correct torture run (default 5)
+#   SRCU_TORTURE_SLACK  multiplies the torture test's stall limit and kill timeout (default
+#                       1 + the one-minute load average per CPU)
 #   SRCU_TEST_SECONDS   duration of each timed C test (default 2)
 #   SKIP_INSTALL=1      do not run apt-get / rustup
 #   KERNEL_TIER=0       skip the bounded kernel tier (scripts/main-job.sh --ci, as root: the
