@@ -41,6 +41,8 @@
 	} while (0)
 
 static double seconds = 2.0;
+/* Where a test stands, for the watchdog's message (set by tests that can block). */
+static volatile sig_atomic_t watchdog_phase;
 
 static double now(void)
 {
@@ -649,6 +651,30 @@ static void *fr_reader(void *arg)
 	return NULL;
 }
 
+/*
+ * Wait for a forkreaders child, bounded: the child arms its own alarm only once fork() has
+ * returned in it, so a child stuck in the fork handlers would block a plain waitpid() forever.
+ */
+static int fr_wait_child(pid_t pid, int round)
+{
+	int status;
+
+	for (int ms = 0; ms < 30000; ms += 10) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		CHECK(r >= 0);
+		if (r == pid)
+			return status;
+		sleep_us(10000);
+	}
+	fprintf(stderr, "forkreaders: child %d still running after 30 s in round %d "
+		"(stuck before its own alarm: in fork()'s child handlers?); killing it\n",
+		(int)pid, round);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	exit(1);
+}
+
 static void test_forkreaders(void)
 {
 	pthread_t t[3];
@@ -663,12 +689,15 @@ static void test_forkreaders(void)
 	t0 = now();
 	while (now() - t0 < seconds / 2 || rounds < 10) {
 		pid_t pid;
+		watchdog_phase = 1; /* forking */
 		CHECK(srcu_rs_read_enter(fr_s) == 0);
 		pid = fork();
 		CHECK(pid >= 0);
 		if (pid == 0) {
 			unsigned long c;
-			alarm(10); /* a child stuck on a lost reader fails, it does not hang the test */
+			/* a child stuck on a lost reader fails, it does not hang the test */
+			signal(SIGALRM, SIG_DFL);
+			alarm(10);
 			c = srcu_rs_start_poll(fr_s);
 			sleep_us(5000);
 			if (srcu_rs_poll_state(fr_s, c)) /* our own reader must hold it up */
@@ -679,7 +708,8 @@ static void test_forkreaders(void)
 			_exit(0);
 		}
 		CHECK(srcu_rs_read_exit(fr_s) == 0);
-		CHECK(waitpid(pid, &status, 0) == pid);
+		watchdog_phase = 2; /* waiting for the child */
+		status = fr_wait_child(pid, rounds);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			fprintf(stderr, "forkreaders: child %s %d in round %d\n",
 				WIFEXITED(status) ? "exited with" : "killed by signal",
@@ -689,10 +719,13 @@ static void test_forkreaders(void)
 		rounds++;
 	}
 	atomic_store(&fr_stop, 1);
+	watchdog_phase = 3; /* joining the reader threads */
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
+	watchdog_phase = 4; /* the parent's own grace period */
 	CHECK(srcu_rs_synchronize(fr_s) == 0);
 	CHECK(srcu_rs_destroy(fr_s) == 0);
+	watchdog_phase = 0;
 	printf("forkreaders: %d forks with readers running in 3 other threads; every child's grace "
 	       "periods ended\n", rounds);
 }
@@ -870,6 +903,25 @@ static void test_port(void)
 
 /* ---------------------------------------------------------------- main */
 
+static const char *watchdog_test = "?";
+
+/*
+ * The watchdog fired: say which test and where it stood (async-signal-safe writes only), then
+ * end as SIGALRM's default action would (exit status 128 + SIGALRM).
+ */
+static void watchdog_fired(int sig)
+{
+	char phase[2] = { (char)('0' + watchdog_phase % 10), 0 };
+
+	(void)sig;
+	(void)!write(2, "watchdog: test ", 15);
+	(void)!write(2, watchdog_test, strlen(watchdog_test));
+	(void)!write(2, " did not finish in time, at phase ", 34);
+	(void)!write(2, phase, 1);
+	(void)!write(2, "\n", 1);
+	_exit(128 + SIGALRM);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -889,11 +941,13 @@ int main(int argc, char **argv)
 		seconds = atof(argv[2]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* Watchdog: a hang (a lost reader count stalls grace periods forever) is a failure. */
+	signal(SIGALRM, watchdog_fired);
 	alarm(getenv("SRCU_TEST_WATCHDOG") ? (unsigned int)atoi(getenv("SRCU_TEST_WATCHDOG"))
 					   : (unsigned int)(seconds * 10 + 60));
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		if (strcmp(which, "all") && strcmp(which, tests[i].name))
 			continue;
+		watchdog_test = tests[i].name;
 		tests[i].fn();
 		ran++;
 	}
