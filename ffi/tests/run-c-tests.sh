@@ -107,13 +107,16 @@ fi
 if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
 	if command -v valgrind >/dev/null; then
 		note "== valgrind (no rseq under valgrind: exercises the atomic-half fallback)"
+		# --fair-sched=yes: valgrind runs one thread at a time, and its default lock is unfair.
+		# On an idle machine two reader threads that spin without a syscall keep taking it
+		# back, starving the main thread for tens of seconds (forkreaders hit its watchdog).
 		for t in $TESTS; do
-			run "$t [valgrind]" pass env EXPECT_NO_RSEQ=1 valgrind -q --error-exitcode=99 \
+			run "$t [valgrind]" pass env EXPECT_NO_RSEQ=1 valgrind -q --fair-sched=yes --error-exitcode=99 \
 				--leak-check=full --show-leak-kinds=definite,indirect \
 				--errors-for-leak-kinds=definite,indirect "$T" "$t" 0.5
 		done
 		for t in sigtorture layout; do
-			run "$t [valgrind, no-inline]" pass env EXPECT_NO_RSEQ=1 valgrind -q --error-exitcode=99 \
+			run "$t [valgrind, no-inline]" pass env EXPECT_NO_RSEQ=1 valgrind -q --fair-sched=yes --error-exitcode=99 \
 				--leak-check=full --show-leak-kinds=definite,indirect \
 				--errors-for-leak-kinds=definite,indirect "$OUT/test_srcu_noinline" "$t" 0.5
 		done
