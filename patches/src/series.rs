@@ -157,13 +157,18 @@ fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
         "kernel/rcu/srcu_rs_merge.lds",
         &c.src("c-shim/kernel/merge.lds")?,
     )?;
-    let check = c.src("c-shim/kernel/check-object.sh")?;
-    let check = check.replace("# check-object.sh OBJECT", "# srcu_rs_check_object.sh OBJECT").replace(
-        "#!/bin/bash\n# SPDX-License-Identifier: MIT OR GPL-2.0-only\n",
-        "#!/bin/bash\n# SPDX-License-Identifier: GPL-2.0-only\n# From the srcu-rs repository (c-shim/kernel/check-object.sh).\n",
-    );
-    write(&c.tree, "scripts/srcu_rs_check_object.sh", &check)?;
-    set_exec(&c.tree.join("scripts/srcu_rs_check_object.sh"))?;
+    install_script(c, "check-object.sh", "scripts/srcu_rs_check_object.sh")?;
+    install_script(c, "target-spec.sh", "scripts/srcu_rs_target_spec.sh")?;
+    let builtins = c.src("c-shim/kernel/srcu_rs_builtins.rs")?;
+    write(
+        &c.tree,
+        "kernel/rcu/srcu_rs_builtins.rs",
+        &builtins.replacen(
+            "// SPDX-License-Identifier: MIT OR GPL-2.0-only\n",
+            "// SPDX-License-Identifier: GPL-2.0-only\n",
+            1,
+        ),
+    )?;
     let kconfig = c.src("c-shim/kernel/Kconfig.srcu_rs")?;
     edit(&c.tree, "kernel/rcu/Kconfig", |s| {
         let anchor = "config NEED_SRCU_NMI_SAFE\n\tdef_bool HAVE_NMI && !ARCH_HAS_NMI_SAFE_THIS_CPU_OPS && !TINY_SRCU\n\n";
@@ -180,10 +185,36 @@ fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
         "kernel/rcu/srcu_rs_core.h".into(),
         "kernel/rcu/srcu_rs_core.rs".into(),
         "kernel/rcu/srcu_rs_merge.lds".into(),
+        "kernel/rcu/srcu_rs_builtins.rs".into(),
         "scripts/srcu_rs_check_object.sh".into(),
+        "scripts/srcu_rs_target_spec.sh".into(),
         "kernel/rcu/Kconfig".into(),
         "kernel/rcu/Makefile".into(),
     ])
+}
+
+/// Install c-shim/kernel/`name` (a shell script) as `dest` in the tree: executable, GPL-2.0-only
+/// like the kernel, its usage line naming the installed file.
+fn install_script(c: &Ctx, name: &str, dest: &str) -> Result<()> {
+    let text = c.src(&format!("c-shim/kernel/{name}"))?;
+    let shell = text.lines().next().unwrap_or_default();
+    let installed = dest.rsplit('/').next().unwrap_or(dest);
+    let text = text
+        .replacen(&format!("# {name} "), &format!("# {installed} "), 1)
+        .replacen(
+            &format!("{shell}\n# SPDX-License-Identifier: MIT OR GPL-2.0-only\n"),
+            &format!(
+                "{shell}\n# SPDX-License-Identifier: GPL-2.0-only\n\
+                 # From the srcu-rs repository (c-shim/kernel/{name}).\n"
+            ),
+            1,
+        );
+    ensure!(
+        text.contains("GPL-2.0-only\n# From the srcu-rs"),
+        "c-shim/kernel/{name} does not start with a shell line and the SPDX line"
+    );
+    write(&c.tree, dest, &text)?;
+    set_exec(&c.tree.join(dest))
 }
 
 fn set_exec(p: &Path) -> Result<()> {
