@@ -29,10 +29,11 @@ set -u
 obj=${1:?usage: check-object.sh OBJECT [EXTRA_ALLOWED_UNDEFINED_REGEX]}
 extra=${2:-}
 [ -f "$obj" ] || { echo "check-object: $obj: no such file"; exit 2; }
-readelf=${READELF:-readelf}
-command -v "$readelf" >/dev/null ||
-	{ echo "check-object: $readelf not found (install binutils)"; exit 2; }
-machine=$("$readelf" -h "$obj" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+# A tool variable may carry options (powerpc's NM is "nm --synthetic"): split it into words.
+read -ra readelf <<<"${READELF:-readelf}"
+command -v "${readelf[0]}" >/dev/null ||
+	{ echo "check-object: ${readelf[0]} not found (install binutils)"; exit 2; }
+machine=$("${readelf[@]}" -h "$obj" 2>/dev/null | sed -n 's/^ *Machine: *//p')
 case $machine in
 *X86-64*)
 	arch=x86_64 prefix= pkg=binutils ;;
@@ -42,16 +43,16 @@ PowerPC64*)
 	echo "check-object: $obj: machine '$machine' has no rules (x86_64 and powerpc64 only)"
 	exit 2 ;;
 esac
-nm=${NM:-${prefix}nm}
-readelf=${READELF:-${prefix}readelf}
-objdump=${OBJDUMP:-${prefix}objdump}
-for tool in "$nm" "$readelf" "$objdump"; do
+read -ra nm <<<"${NM:-${prefix}nm}"
+read -ra readelf <<<"${READELF:-${prefix}readelf}"
+read -ra objdump <<<"${OBJDUMP:-${prefix}objdump}"
+for tool in "${nm[0]}" "${readelf[0]}" "${objdump[0]}"; do
 	command -v "$tool" >/dev/null ||
 		{ echo "check-object: $tool not found (install $pkg)"; exit 2; }
 done
-disasm=$("$objdump" -d --no-show-raw-insn "$obj" 2>&1) ||
-	{ echo "check-object: $objdump cannot disassemble $obj (install $pkg): $disasm"; exit 2; }
-relocs=$("$readelf" -rW "$obj")
+disasm=$("${objdump[@]}" -d --no-show-raw-insn "$obj" 2>&1) ||
+	{ echo "check-object: ${objdump[*]} cannot disassemble $obj (install $pkg): $disasm"; exit 2; }
+relocs=$("${readelf[@]}" -rW "$obj")
 bad=0
 report() { # what lines...
 	local what=$1
@@ -68,7 +69,7 @@ allowed='^srcu_rs_shim_[a-z0-9_]+$'
 undef=
 while read -r sym; do
 	[ -z "$sym" ] || [[ $sym =~ $allowed ]] || undef+="$sym"$'\n'
-done < <("$nm" -u "$obj" | awk '{print $NF}')
+done < <("${nm[@]}" -u "$obj" | awk '{print $NF}')
 report "undefined symbol (not a shim function: a panic path, a library call or core code that was not inlined)" "${undef%$'\n'}"
 
 case $arch in
@@ -83,7 +84,7 @@ x86_64)
 	report "indirect branch (retpoline)" "$(grep -E '	(call|jmp)[a-z]* +\*' <<<"$disasm")"
 	;;
 powerpc64)
-	flags=$("$readelf" -h "$obj" | sed -n 's/^ *Flags: *//p')
+	flags=$("${readelf[@]}" -h "$obj" | sed -n 's/^ *Flags: *//p')
 	[[ $flags == *abiv2* ]] || report "not ELFv2 (e_flags: $flags)" "$obj"
 	ok='R_PPC64_(REL24|REL16_HA|REL16_LO|TOC16_HA|TOC16_LO|TOC16_LO_DS|ADDR64|REL32|REL64)'
 	report "relocation the kernel's C does not use" \
