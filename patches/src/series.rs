@@ -649,7 +649,7 @@ kernel Rust).  powerpc64le has no prebuilt core without FP, AltiVec and\n\
 VSX, so, as rust/Makefile does, core is built from rust-src (its metadata\n\
 only) for a target spec that scripts/srcu_rs_target_spec.sh writes: ELFv2,\n\
 soft-float, no AltiVec/VSX, no prefixed or PC-relative instructions, with\n\
-the medium code model, so data is addressed from the TOC like the kernel's C.\n\
+the medium code model, so data is addressed from the TOC as in the C.\n\
 A rustc upgrade rebuilds the object.  ld -r merges its sections, and\n\
 scripts/srcu_rs_check_object.sh fails the build if the object has an\n\
 undefined symbol other than the shim's, memcpy/memset/memmove and the\n\
