@@ -87,5 +87,20 @@ expect_reject powerpc64 tls ppc-gnu bad_tls.rs "relocation the kernel's C does n
 	'r13 \(PACA\) operand'
 expect_reject powerpc64 pcrel-got ppc-gnu-pwr10 bad_pcrel.rs "relocation the kernel's C does not use: .*R_PPC64_GOT_PCREL34"
 
+# An ELFv1 object (function descriptors, the big-endian kernel's ABI): no rustc target here
+# emits one, so it is assembled.
+if printf '\t.abiversion 1\n\t.text\n\t.globl f\nf:\n\tblr\n' |
+	powerpc64le-linux-gnu-as -a64 -o "$out/powerpc64-elfv1.o" - 2>"$out/as.log"; then
+	if msg=$("$here/check-object.sh" "$out/powerpc64-elfv1.o"); then
+		bad "powerpc64 elfv1: check-object accepted an ELFv1 object: $msg"
+	elif grep -q 'not ELFv2' <<<"$msg"; then
+		ok "powerpc64 elfv1: $msg"
+	else
+		bad "powerpc64 elfv1: rejected, but not as ELFv1: $msg"
+	fi
+else
+	bad "powerpc64 elfv1: could not assemble (binutils-powerpc64le-linux-gnu): $(cat "$out/as.log")"
+fi
+
 echo "check-object: $pass passed, $fail failed"
 [ $fail = 0 ]
