@@ -332,6 +332,7 @@ const PPC64LE_REQUIRED: &[(&str, &str)] = &[
     ("PPC64", "y"),
     ("CPU_LITTLE_ENDIAN", "y"),
     ("PPC_PSERIES", "y"),
+    ("PPC_OF_BOOT_TRAMPOLINE", "y"),
     ("HVC_CONSOLE", "y"),
     ("NMI_IPI", "y"),
 ];
@@ -482,6 +483,7 @@ pub const KERNELS: &[KernelSpec] = &[
             ("PPC64", "y"),
             ("CPU_LITTLE_ENDIAN", "y"),
             ("PPC_PSERIES", "y"),
+            ("PPC_OF_BOOT_TRAMPOLINE", "y"),
             ("HVC_CONSOLE", "y"),
             ("NMI_IPI", "y"),
             ("SRCU_RS", "y"),
