@@ -674,6 +674,9 @@ impl Job {
     /// test compares the two kernels.
     fn kut_verdicts(&mut self) -> Result<()> {
         let Some(tests) = self.s.plan.kut_tests.clone() else {
+            if !self.s.plan.arches().iter().any(|a| a.kvm) {
+                return Ok(());
+            }
             self.r.rows.push(Row {
                 phase: "kvm-unit-tests".into(),
                 kernel: "-".into(),
