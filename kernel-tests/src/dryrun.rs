@@ -72,7 +72,8 @@ pub fn render(s: &Setup) -> String {
             ))
         );
         if spec.gated {
-            let mut gate = "# gate: no objtool/linker/modpost/compiler warning in the build log".to_string();
+            let mut gate =
+                "# gate: no objtool/linker/modpost/compiler warning in the build log".to_string();
             if !spec.arch.kvm_modules.is_empty() {
                 gate.push_str(&format!(
                     "; {} built; kvm.ko imports srcu_rs symbols",
@@ -88,13 +89,8 @@ pub fn render(s: &Setup) -> String {
                 );
             }
         }
-        let ext = kbuild::ext_module_command(
-            &tree,
-            &out,
-            spec.arch,
-            &s.layout.work,
-            &s.notifier_dir(*k),
-        );
+        let ext =
+            kbuild::ext_module_command(&tree, &out, spec.arch, &s.layout.work, &s.notifier_dir(*k));
         let _ = writeln!(o, "{}", shell_line(&ext));
     }
     let _ = writeln!(
@@ -115,7 +111,11 @@ pub fn render(s: &Setup) -> String {
                 );
                 let (download, _) = guest::foreign_busybox_commands(&s.layout.work, dpkg_arch);
                 let _ = writeln!(o, "{}", shell_line(&download));
-                let _ = writeln!(o, "dpkg-deb -x busybox-static_*_{dpkg_arch}.deb {}", dir.display());
+                let _ = writeln!(
+                    o,
+                    "dpkg-deb -x busybox-static_*_{dpkg_arch}.deb {}",
+                    dir.display()
+                );
             }
         }
     }

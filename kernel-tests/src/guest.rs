@@ -226,7 +226,12 @@ pub fn foreign_busybox_commands(work: &Path, dpkg_arch: &str) -> (Command, PathB
 
 /// The foreign architecture's static busybox (see [`foreign_busybox_commands`]), downloaded once into the work
 /// directory; checked to be a static ELF file of `elf_machine`.
-pub fn foreign_busybox(work: &Path, dpkg_arch: &str, elf_machine: u16, log: &Path) -> Result<PathBuf> {
+pub fn foreign_busybox(
+    work: &Path,
+    dpkg_arch: &str,
+    elf_machine: u16,
+    log: &Path,
+) -> Result<PathBuf> {
     let dir = foreign_busybox_dir(work, dpkg_arch);
     let bin = dir.join("bin/busybox");
     if !bin.exists() {

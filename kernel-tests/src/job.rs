@@ -401,7 +401,11 @@ impl Job {
             config_secs,
             info.build_wall_secs,
             info.build_cpu_secs,
-            spec.arch.image.rsplit('/').next().unwrap_or(spec.arch.image),
+            spec.arch
+                .image
+                .rsplit('/')
+                .next()
+                .unwrap_or(spec.arch.image),
             info.bzimage_bytes / 1024
         );
         if let Some(g) = gate {
@@ -461,12 +465,8 @@ impl Job {
                     dpkg_arch,
                     elf_machine,
                 } => {
-                    let bb = guest::foreign_busybox(
-                        &self.s.layout.work,
-                        dpkg_arch,
-                        elf_machine,
-                        &glog,
-                    )?;
+                    let bb =
+                        guest::foreign_busybox(&self.s.layout.work, dpkg_arch, elf_machine, &glog)?;
                     self.busybox.insert(arch.name, bb);
                     contents.push(format!(
                         "{}: busybox-static:{dpkg_arch} (downloaded, not installed), srcu_notifier_test.ko, modules",

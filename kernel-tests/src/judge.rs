@@ -216,7 +216,8 @@ fn phase_rows(c: &Console, ph: Phase, log: Option<&PhaseLog>, r: &mut BootResult
         let last: Vec<String> = pl.lines.iter().rev().take(8).rev().cloned().collect();
         let detail = format!("{how} during this phase; last lines: {}", last.join(" / "));
         for label in &labels {
-            r.rows.push(row(c, label, Status::Fail, 0.0, detail.clone()));
+            r.rows
+                .push(row(c, label, Status::Fail, 0.0, detail.clone()));
         }
         return;
     }

@@ -508,7 +508,13 @@ pub fn build(
 }
 
 /// The external module (kernel-tests/notifier-test, copied into `dir`) against the O= build.
-pub fn ext_module_command(tree: &Path, out: &Path, arch: &Arch, work: &Path, dir: &Path) -> Command {
+pub fn ext_module_command(
+    tree: &Path,
+    out: &Path,
+    arch: &Arch,
+    work: &Path,
+    dir: &Path,
+) -> Command {
     let mut c = make_command(tree, out, arch);
     c.arg(format!("M={}", dir.display()))
         .arg(format!("CC={}", cc(arch)))
@@ -578,13 +584,7 @@ pub fn check_readers_command(repo: &Path, out: &Path) -> Command {
 /// directory is removed, so the next run compiles (through ccache, which replays the warnings) and fails again.
 /// Only the part of `build_log` from byte `from` on (the `make <image> modules` output) is read. Returns the
 /// gate's summary. The inline-reader check and the KVM modules are the architecture's (x86_64 has both).
-pub fn gate(
-    repo: &Path,
-    out: &Path,
-    arch: &Arch,
-    build_log: &Path,
-    from: u64,
-) -> Result<String> {
+pub fn gate(repo: &Path, out: &Path, arch: &Arch, build_log: &Path, from: u64) -> Result<String> {
     let kvm_modules = arch.kvm_modules;
     let text = fs::read(build_log)?;
     let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());

@@ -181,7 +181,8 @@ fn install_deps(repo: &Path) -> Result<()> {
     // the ppc64le guests' busybox is Debian's ppc64el busybox-static, downloaded (never installed) by the run
     for arch in plan::ARCHES {
         if let plan::Userspace::Debian { dpkg_arch, .. } = arch.userspace {
-            let known = host::sh(std::process::Command::new("dpkg").arg("--print-foreign-architectures"))?;
+            let known =
+                host::sh(std::process::Command::new("dpkg").arg("--print-foreign-architectures"))?;
             if !known.split_whitespace().any(|a| a == dpkg_arch) {
                 let st = std::process::Command::new("dpkg")
                     .args(["--add-architecture", dpkg_arch])
@@ -217,7 +218,12 @@ fn check() -> Result<()> {
     let bb = host::busybox()?;
     for arch in plan::ARCHES {
         let (q, v) = host::qemu(arch)?;
-        println!("{}: QEMU {v} ({}), CC={}", arch.name, q.display(), kbuild::cc(arch));
+        println!(
+            "{}: QEMU {v} ({}), CC={}",
+            arch.name,
+            q.display(),
+            kbuild::cc(arch)
+        );
     }
     println!("host OK: busybox {}", bb.display());
     Ok(())
@@ -277,26 +283,28 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// `run --dry-run ARGS` into a fresh temporary work and results directory: the plan's text; the directories
+    /// must not exist afterwards.
+    fn dry_run(args: &[&str]) -> String {
+        let tmp = std::env::temp_dir().join(format!(
+            "srcu-rs-dry-{}-{}",
+            std::process::id(),
+            args.join("_").replace(['-', ','], "")
+        ));
+        let (work, results) = (tmp.join("work"), tmp.join("results"));
+        let mut v = vec!["--dry-run", "--work", work.to_str().unwrap(), "--results"];
+        v.push(results.to_str().unwrap());
+        v.extend(args);
+        let setup = job::Setup::resolve(&parse(&v).unwrap(), default_repo()).unwrap();
+        let out = dryrun::render(&setup);
+        assert!(!tmp.exists(), "the dry run created {}", tmp.display());
+        out
+    }
+
     /// The dry run prints the plan's commands, QEMU's included, and creates nothing.
     #[test]
     fn dry_run_prints_every_boot_and_touches_nothing() {
-        let tmp = std::env::temp_dir().join(format!("srcu-rs-dry-{}", std::process::id()));
-        let work = tmp.join("work");
-        let results = tmp.join("results");
-        let a = parse(&[
-            "--ci",
-            "--dry-run",
-            "--arches",
-            "x86_64",
-            "--work",
-            work.to_str().unwrap(),
-            "--results",
-            results.to_str().unwrap(),
-        ])
-        .unwrap();
-        let setup = job::Setup::resolve(&a, default_repo()).unwrap();
-        let out = dryrun::render(&setup);
-        assert!(!tmp.exists(), "the dry run created {}", tmp.display());
+        let out = dry_run(&["--ci", "--arches", "x86_64"]);
         assert_eq!(
             out.matches("qemu-system-x86_64 -accel tcg,thread=multi")
                 .count(),
@@ -326,26 +334,21 @@ mod tests {
     /// The ppc64le rows' dry run: cross build, the ppc64el busybox, the pseries QEMU command.
     #[test]
     fn ppc64le_dry_run() {
-        let tmp = std::env::temp_dir().join(format!("srcu-rs-dry-ppc-{}", std::process::id()));
-        let work = tmp.join("work");
-        let a = parse(&[
-            "--dry-run",
-            "--kernels",
-            "ppc64le-stock,ppc64le-patched",
-            "--work",
-            work.to_str().unwrap(),
-            "--results",
-            tmp.join("results").to_str().unwrap(),
-        ])
-        .unwrap();
-        let out = dryrun::render(&job::Setup::resolve(&a, default_repo()).unwrap());
-        assert!(!tmp.exists(), "the dry run created {}", tmp.display());
+        let out = dry_run(&["--kernels", "ppc64le-stock,ppc64le-patched"]);
         assert!(out.contains("ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu- -j2 'CC=ccache powerpc64le-linux-gnu-gcc' vmlinux modules")
             || out.contains("ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu- -j2 CC=powerpc64le-linux-gnu-gcc vmlinux modules"), "{out}");
         assert!(out.contains("ppc64le.fragment") && !out.contains("mitigations.fragment"));
-        assert!(out.contains("apt-get download busybox-static:ppc64el"), "{out}");
+        assert!(
+            out.contains("apt-get download busybox-static:ppc64el"),
+            "{out}"
+        );
         assert!(!out.contains("kvm-irq-stress") || out.contains("(x86_64: kvm-irq-stress)"));
-        assert_eq!(out.matches("qemu-system-ppc64 -accel tcg,thread=multi").count(), 5, "{out}");
+        assert_eq!(
+            out.matches("qemu-system-ppc64 -accel tcg,thread=multi")
+                .count(),
+            5,
+            "{out}"
+        );
         assert_eq!(out.matches("one-insn-per-tb=on").count(), 2, "{out}");
         assert!(!out.contains("qemu-system-x86_64 -accel"), "{out}");
         assert!(!out.contains("check-readers.sh"), "{out}");

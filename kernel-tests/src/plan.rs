@@ -206,7 +206,10 @@ pub enum Userspace {
     Host,
     /// Debian's `busybox-static` of this dpkg architecture, downloaded with `apt-get download` and unpacked with
     /// `dpkg-deb -x` (never installed: it would replace the host's busybox); no in-guest programs.
-    Debian { dpkg_arch: &'static str, elf_machine: u16 },
+    Debian {
+        dpkg_arch: &'static str,
+        elf_machine: u16,
+    },
 }
 
 /// x86_64 under TCG: `-cpu EPYC` so that kvm_amd runs nested inside (SVM is what TCG emulates).
@@ -220,7 +223,11 @@ pub const X86_64: Arch = Arch {
     files: &[],
     qemu: "qemu-system-x86_64",
     qemu_package: "qemu-system-x86",
-    qemu_min: (10, 0, "Debian 12's 7.2 aborts on the kvm-unit-tests `emulator` test"),
+    qemu_min: (
+        10,
+        0,
+        "Debian 12's 7.2 aborts on the kvm-unit-tests `emulator` test",
+    ),
     qemu_machine: &["-cpu", "EPYC", "-smp", "2"],
     mem: "2G",
     console: "ttyS0",
@@ -245,7 +252,10 @@ pub const PPC64LE: Arch = Arch {
     tools: &[
         ("powerpc64le-linux-gnu-gcc", "gcc-powerpc64le-linux-gnu"),
         ("powerpc64le-linux-gnu-ld", "binutils-powerpc64le-linux-gnu"),
-        ("powerpc64le-linux-gnu-strip", "binutils-powerpc64le-linux-gnu"),
+        (
+            "powerpc64le-linux-gnu-strip",
+            "binutils-powerpc64le-linux-gnu",
+        ),
         ("dpkg-deb", "dpkg"),
     ],
     files: &[("/usr/share/qemu/vof.bin", "qemu-system-data")],
@@ -574,6 +584,20 @@ pub struct BrokenCheck {
     pub suffix: &'static str,
 }
 
+impl BrokenCheck {
+    /// `srcu_rs.fault=4` (NMI readers counted in the per-CPU half): the KUnit NMI readers case must fail.
+    fn nmi_readers(kernel: Kernel, suffix: &'static str) -> BrokenCheck {
+        BrokenCheck {
+            kernel,
+            fault: GENERIC_FAULT,
+            phases: vec![Phase::Kunit],
+            caught_by: CaughtBy::KunitCase(NMI_CASE),
+            retry_triple_fault: false,
+            suffix,
+        }
+    }
+}
+
 /// The srcu-core fault the patched-generic broken check boots with (Fault::NmiInPercpuHalf), and the KUnit case
 /// that must catch it.
 pub const GENERIC_FAULT: u32 = 4;
@@ -881,25 +905,11 @@ impl Plan {
             });
         }
         if self.has(Kernel::PatchedGeneric) {
-            v.push(BrokenCheck {
-                kernel: Kernel::PatchedGeneric,
-                fault: GENERIC_FAULT,
-                phases: vec![Phase::Kunit],
-                caught_by: CaughtBy::KunitCase(NMI_CASE),
-                retry_triple_fault: false,
-                suffix: "-broken",
-            });
+            v.push(BrokenCheck::nmi_readers(Kernel::PatchedGeneric, "-broken"));
         }
         if self.has(Kernel::Ppc64lePatched) {
             // real system-reset NMIs into the generic per-CPU increment: the NMI readers case must lose counts
-            v.push(BrokenCheck {
-                kernel: Kernel::Ppc64lePatched,
-                fault: GENERIC_FAULT,
-                phases: vec![Phase::Kunit],
-                caught_by: CaughtBy::KunitCase(NMI_CASE),
-                retry_triple_fault: false,
-                suffix: "-fault4",
-            });
+            v.push(BrokenCheck::nmi_readers(Kernel::Ppc64lePatched, "-fault4"));
             v.push(BrokenCheck {
                 kernel: Kernel::Ppc64lePatched,
                 fault: o.broken_fault,
@@ -1223,7 +1233,9 @@ mod tests {
             .append
             .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,notifier "));
         assert!(main.append.contains(" srcutest.torture_types=srcu_rs "));
-        assert!(main.append.starts_with("console=ttyS0 panic=-1 init_on_free=1 kvm_amd.nested=1 "));
+        assert!(main
+            .append
+            .starts_with("console=ttyS0 panic=-1 init_on_free=1 kvm_amd.nested=1 "));
         assert!(main.append.contains("kunit.filter_glob=srcu_rs"));
         assert_eq!(p.boots[1].phases, [Phase::Kunit]);
         assert_eq!(p.boots[1].budget, Duration::from_secs(210));
@@ -1261,7 +1273,9 @@ mod tests {
         let stock = &p.boots[0];
         assert_eq!(stock.phases, [Phase::Rcutorture, Phase::Notifier]);
         assert_eq!(stock.params.torture_types, ["srcu", "srcud"]);
-        assert!(stock.append.starts_with("console=hvc0 panic=-1 init_on_free=1 srcutest.plan="));
+        assert!(stock
+            .append
+            .starts_with("console=hvc0 panic=-1 init_on_free=1 srcutest.plan="));
         assert!(stock.append.contains("kunit.enable=0") && !stock.one_insn_per_tb);
         assert_eq!(stock.mem, "1G");
         let kunit = &p.boots[1];
@@ -1283,7 +1297,9 @@ mod tests {
         assert!(!main.one_insn_per_tb);
         let fault4 = &p.boots[3];
         assert!(fault4.one_insn_per_tb && fault4.append.ends_with("srcu_rs.fault=4"));
-        assert!(matches!(&fault4.purpose, Purpose::Broken(c) if c.caught_by == CaughtBy::KunitCase(NMI_CASE)));
+        assert!(
+            matches!(&fault4.purpose, Purpose::Broken(c) if c.caught_by == CaughtBy::KunitCase(NMI_CASE))
+        );
         let fault2 = &p.boots[4];
         assert_eq!(fault2.params.torture_types, ["srcu_rs"]);
         assert!(fault2.append.ends_with("srcu_rs.fault=2") && !fault2.one_insn_per_tb);
@@ -1303,7 +1319,11 @@ mod tests {
         // --ci: ppc64le-patched with the x86 kernels, srcu_rs for 30 s; --arches picks one architecture
         let ci = Plan::resolve(&Options::defaults(true)).unwrap();
         assert!(ci.has(Kernel::Ppc64lePatched) && ci.has(Kernel::Patched));
-        let main = ci.boots.iter().find(|b| b.name() == "ppc64le-patched").unwrap();
+        let main = ci
+            .boots
+            .iter()
+            .find(|b| b.name() == "ppc64le-patched")
+            .unwrap();
         assert_eq!(main.params.torture_types, ["srcu_rs"]);
         assert_eq!(main.params.torture_secs, 30);
         let o = Options {

@@ -746,16 +746,19 @@ mod tests {
         let (_, ph) = split_phases(c);
         assert_eq!(judge_kunit(&ph["kunit"], "other").status, Status::Fail);
         // too few NMIs landed in the window: INCONCLUSIVE, not a pass; the case's figures are kept
-        let c3 = c
-            .replace(
-                "    ok 2 srcu_rs_sync",
-                "    # srcu_rs_sync: system resets: sent=40 handled=40 in_reader=3 min=8\nKUNIT:     \
+        let c3 = c.replace(
+            "    ok 2 srcu_rs_sync",
+            "    # srcu_rs_sync: system resets: sent=40 handled=40 in_reader=3 min=8\nKUNIT:     \
                  ok 2 srcu_rs_sync # SKIP INCONCLUSIVE: 3 landings, fewer than 8",
-            );
+        );
         let (_, ph) = split_phases(&c3);
         let j = judge_kunit(&ph["kunit"], "srcu_rs");
         assert_eq!(j.status, Status::Info, "{}", j.detail);
-        assert!(j.detail.starts_with("INCONCLUSIVE") && j.detail.contains("sent=40"), "{}", j.detail);
+        assert!(
+            j.detail.starts_with("INCONCLUSIVE") && j.detail.contains("sent=40"),
+            "{}",
+            j.detail
+        );
     }
 
     #[test]
