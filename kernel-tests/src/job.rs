@@ -202,12 +202,17 @@ impl Job {
             self.r.progress = format!("boot {}/{n} {}", i + 1, b.name());
             self.save(&self.r.progress.clone())?;
             self.p.say(&format!(
-                "boot {}/{n}: {} ({}; budget {} s, TCG {})",
+                "boot {}/{n}: {} ({}; budget {} s, TCG {}{})",
                 i + 1,
                 b.name(),
                 phase_list(b),
                 b.budget.as_secs(),
-                b.tcg.name()
+                b.tcg.name(),
+                if b.one_insn_per_tb {
+                    ", one instruction per TB"
+                } else {
+                    ""
+                }
             ));
             match &b.purpose {
                 Purpose::Tests => self.tests_boot(b)?,
