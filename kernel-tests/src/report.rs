@@ -111,10 +111,15 @@ pub fn kernel_problems(lines: &[String]) -> Vec<String> {
     // (`... WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html ...`), printed for the
     // emulated EPYC's missing microcode on the stock and the patched kernel alike when they are built with the
     // mitigations fragment. A WARN() splat reads `WARNING: CPU: ...`.
-    const NOTICE: &str = "kernel.org/doc/html/latest/admin-guide/hw-vuln/";
+    // And arch/powerpc/kernel/nvram_64.c's notice about the pseries NVRAM QEMU gives a guest booted with its
+    // Virtual Open Firmware (`x-vof=on`): all zeroes, which SLOF would have formatted.
+    const NOTICES: &[&str] = &[
+        "kernel.org/doc/html/latest/admin-guide/hw-vuln/",
+        "WARNING: nvram corruption detected: 0-length partition",
+    ];
     lines
         .iter()
-        .filter(|l| PAT.iter().any(|p| l.contains(p)) && !l.contains(NOTICE))
+        .filter(|l| PAT.iter().any(|p| l.contains(p)) && !NOTICES.iter().any(|n| l.contains(n)))
         .take(10)
         .cloned()
         .collect()
@@ -686,6 +691,10 @@ mod tests {
     #[test]
     fn mitigation_notices_are_not_kernel_problems() {
         let l = |s: &str| vec![s.to_string()];
+        assert!(kernel_problems(&l(
+            "[    0.242118] WARNING: nvram corruption detected: 0-length partition"
+        ))
+        .is_empty());
         assert!(kernel_problems(&l("[    5.49] Speculative Return Stack Overflow: WARNING: See \
             https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options.")).is_empty());
         assert_eq!(
