@@ -968,7 +968,8 @@ static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE(srcu_rs_test_cleanup_refusal),
 	KUNIT_CASE(srcu_rs_test_readers_locked),
 	KUNIT_CASE(srcu_rs_test_early_boot),
-	KUNIT_CASE(srcu_rs_test_nmi_readers),
+	/* 30 s of system resets under TCG on powerpc. */
+	KUNIT_CASE_SLOW(srcu_rs_test_nmi_readers),
 	{}
 };
 
