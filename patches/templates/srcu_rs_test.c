@@ -637,7 +637,7 @@ struct srcu_rs_test_sreset {
 
 DEFINE_STATIC_SRCU_RS(srcu_rs_test_sreset_ssp);
 static struct srcu_rs_test_sreset srcu_rs_test_sreset;
-/* A run whose grace-period thread never returned: its state stays in use. */
+/* A run whose grace-period or target thread never returned: its state is in use. */
 static bool srcu_rs_test_sreset_leaked;
 
 /*
@@ -891,7 +891,7 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 	target_done = wait_for_completion_timeout(&t->target_done, 30 * HZ);
 	finished = srcu_rs_test_gps_stop(&t->gp);
 	set_cpus_allowed_ptr(current, cpu_possible_mask);
-	if (!finished)
+	if (!finished || !target_done)
 		srcu_rs_test_sreset_leaked = true;
 
 	locked = srcu_rs_readers_locked(ssp) - before;
