@@ -1,45 +1,91 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
 #
-# Show that check-object.sh rejects objects that break each rule (and accepts the real one):
-#   bad_panic.rs  -> undefined core panic symbol
-#   bad_got.rs    -> GOT relocation (memcpy@GOTPCREL)
-#   bad_float.rs  -> SSE instructions (built without -sse), x87 instructions (built with -sse)
+# Show that check-object.sh rejects objects built to break each of its rules, for the reason
+# of that rule, and accepts the real object (build-object.sh), on x86_64 and powerpc64le.
+# Every case is a row of the table below: arch, name, how it is built, source, and the
+# patterns the rejection must contain. A bad object that does not build is a failure too.
+#
+# Needs: rustup targets x86_64-unknown-none and powerpc64le-unknown-linux-gnu, the rust-src
+# component, binutils-powerpc64le-linux-gnu.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+tests=$here/tests
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-base=(--edition=2021 --crate-type=lib --emit=obj -C opt-level=2 -C panic=abort -C codegen-units=1
-	-C code-model=kernel -C relocation-model=static -C no-redzone=yes -C force-unwind-tables=n
-	-C overflow-checks=n --cap-lints=allow)
-nosse=(-C target-feature=-sse,-sse2,-sse3,-ssse3,-sse4.1,-sse4.2,-avx,-avx2)
+export RUSTC_BOOTSTRAP=1
+pass=0
 fail=0
-expect_reject() { # name pattern object
-	local name=$1 pattern=$2 obj=$3 msg
-	if msg=$("$here/check-object.sh" "$obj"); then
-		echo "FAIL $name: check-object accepted a bad object"; fail=1
-	elif ! grep -qE "$pattern" <<<"$msg"; then
-		echo "FAIL $name: rejected for the wrong reason: $msg"; fail=1
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+
+# The real objects first: the powerpc64le build also leaves the core metadata and target spec
+# that the powerpc64le "kernel" cases below are built against.
+for arch in x86_64 powerpc64le; do
+	if msg=$("$here/build-object.sh" --arch $arch "$out/real-$arch" 2>&1); then
+		ok "$arch real: srcu-core + glue object accepted: $(tail -n 1 <<<"$msg")"
 	else
-		echo "ok   $name: $(head -1 <<<"$msg")"
+		bad "$arch real: the srcu-core object was not built or was rejected:"
+		sed 's/^/     | /' <<<"$msg"
 	fi
-}
-build() { rustc "${base[@]}" "$@" 2>/dev/null; }
-build "${nosse[@]}" -o "$out/panic.o" "$here/tests/bad_panic.rs" &&
-	expect_reject panic 'undefined symbol .*panic' "$out/panic.o"
-build "${nosse[@]}" -o "$out/got.o" "$here/tests/bad_got.rs" &&
-	expect_reject got 'GOT relocation' "$out/got.o"
-build -o "$out/sse.o" "$here/tests/bad_float.rs" &&
-	expect_reject sse 'FPU/SIMD instruction: .*%xmm' "$out/sse.o"
-build "${nosse[@]}" -o "$out/x87.o" "$here/tests/bad_float.rs" &&
-	expect_reject x87 'FPU/SIMD instruction: .*	f' "$out/x87.o"
-for o in panic got sse x87; do
-	[ -f "$out/$o.o" ] || { echo "FAIL $o: could not build the bad object"; fail=1; }
 done
-if "$here/build-object.sh" "$out/real" >/dev/null; then
-	echo "ok   real: srcu-core + glue object accepted"
-else
-	echo "FAIL real: the srcu-core object was rejected"; fail=1
-fi
-if [ $fail = 0 ]; then echo "check-object: 5 passed, 0 failed"; else echo "check-object: failures above"; fi
-exit $fail
+
+common=(--edition=2021 --crate-type=lib --emit=obj -C opt-level=2 -C panic=abort
+	-C codegen-units=1 -C relocation-model=static -C force-unwind-tables=n)
+ppc=$out/real-powerpc64le
+# Build kinds: the kernel's own target and flags, or a target with what the kernel forbids.
+flags() {
+	case $1 in
+	x86-kernel) echo --target=x86_64-unknown-none -C code-model=kernel -C no-redzone=y ;;
+	x86-gnu) echo --target=x86_64-unknown-linux-gnu -C code-model=kernel -C no-redzone=y ;;
+	ppc-kernel) echo -Z unstable-options --target="$ppc/srcu_rs_target.json" --sysroot=/dev/null \
+		--extern core="$ppc/libcore-srcu_rs.rmeta" \
+		--extern compiler_builtins="$ppc/libcompiler_builtins-srcu_rs.rmeta" \
+		-L dependency="$ppc" -C code-model=medium ;;
+	ppc-gnu) echo --target=powerpc64le-unknown-linux-gnu -C code-model=medium ;;
+	ppc-gnu-pwr10) echo --target=powerpc64le-unknown-linux-gnu -C code-model=medium -C target-cpu=pwr10 ;;
+	esac
+}
+
+# arch name build source pattern...
+expect_reject() {
+	local arch=$1 name=$2 build=$3 src=$4 obj msg p
+	shift 4
+	obj=$out/$arch-$name.o
+	# shellcheck disable=SC2046 # flags() prints words on purpose
+	if ! msg=$(rustc "${common[@]}" $(flags "$build") -o "$obj" "$tests/$src" 2>&1); then
+		bad "$arch $name: could not build the bad object ($src):"
+		sed 's/^/     | /' <<<"$msg"
+		return
+	fi
+	[ -z "$msg" ] || { bad "$arch $name: rustc printed warnings:"; sed 's/^/     | /' <<<"$msg"; return; }
+	if msg=$("$here/check-object.sh" "$obj"); then
+		bad "$arch $name: check-object accepted a bad object: $msg"
+		return
+	fi
+	for p in "$@"; do
+		grep -qE "$p" <<<"$msg" ||
+			{ bad "$arch $name: rejected, but without /$p/:"; sed 's/^/     | /' <<<"$msg"; return; }
+	done
+	ok "$arch $name: $(grep -E "$1" <<<"$msg" | head -n 1)"
+}
+
+expect_reject x86_64 panic x86-kernel bad_panic.rs 'undefined symbol .*panic'
+expect_reject x86_64 extern-call x86-kernel bad_extern.rs 'undefined symbol .*: schedule$'
+expect_reject x86_64 got x86-kernel bad_got.rs 'GOT relocation: .*GOTPCREL'
+expect_reject x86_64 tls x86-gnu bad_tls.rs 'TLS relocation: .*TPOFF'
+expect_reject x86_64 sse x86-gnu bad_float.rs 'FPU/SIMD instruction: .*%xmm'
+expect_reject x86_64 x87 x86-kernel bad_x87.rs 'FPU/SIMD instruction: .*	f'
+expect_reject x86_64 indirect-call x86-kernel bad_indirect.rs 'indirect branch \(retpoline\): .*call +\*'
+
+expect_reject powerpc64 panic ppc-kernel bad_panic.rs 'undefined symbol .*panic'
+expect_reject powerpc64 extern-call ppc-kernel bad_extern.rs 'undefined symbol .*: schedule$'
+expect_reject powerpc64 soft-float ppc-kernel bad_float.rs 'undefined symbol .*: __[a-z]+df[0-9]?$'
+expect_reject powerpc64 hard-float ppc-gnu bad_float.rs 'floating-point/vector instruction: .*	(f[a-z]+|lf[a-z]+) +f[0-9]'
+expect_reject powerpc64 vsx ppc-gnu bad_vector.rs 'floating-point/vector instruction: .*	(lxv|stxv)[a-z0-9]* +vs[0-9]'
+expect_reject powerpc64 tls ppc-gnu bad_tls.rs "relocation the kernel's C does not use: .*R_PPC64_TPREL16" \
+	'r13 \(PACA\) operand'
+expect_reject powerpc64 pcrel-got ppc-gnu-pwr10 bad_pcrel.rs "relocation the kernel's C does not use: .*R_PPC64_GOT_PCREL34"
+
+echo "check-object: $pass passed, $fail failed"
+[ $fail = 0 ]

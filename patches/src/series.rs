@@ -157,13 +157,18 @@ fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
         "kernel/rcu/srcu_rs_merge.lds",
         &c.src("c-shim/kernel/merge.lds")?,
     )?;
-    let check = c.src("c-shim/kernel/check-object.sh")?;
-    let check = check.replace("# check-object.sh OBJECT", "# srcu_rs_check_object.sh OBJECT").replace(
-        "#!/bin/bash\n# SPDX-License-Identifier: MIT OR GPL-2.0-only\n",
-        "#!/bin/bash\n# SPDX-License-Identifier: GPL-2.0-only\n# From the srcu-rs repository (c-shim/kernel/check-object.sh).\n",
-    );
-    write(&c.tree, "scripts/srcu_rs_check_object.sh", &check)?;
-    set_exec(&c.tree.join("scripts/srcu_rs_check_object.sh"))?;
+    install_script(c, "check-object.sh", "scripts/srcu_rs_check_object.sh")?;
+    install_script(c, "target-spec.sh", "scripts/srcu_rs_target_spec.sh")?;
+    let builtins = c.src("c-shim/kernel/srcu_rs_builtins.rs")?;
+    write(
+        &c.tree,
+        "kernel/rcu/srcu_rs_builtins.rs",
+        &builtins.replacen(
+            "// SPDX-License-Identifier: MIT OR GPL-2.0-only\n",
+            "// SPDX-License-Identifier: GPL-2.0-only\n",
+            1,
+        ),
+    )?;
     let kconfig = c.src("c-shim/kernel/Kconfig.srcu_rs")?;
     edit(&c.tree, "kernel/rcu/Kconfig", |s| {
         let anchor = "config NEED_SRCU_NMI_SAFE\n\tdef_bool HAVE_NMI && !ARCH_HAS_NMI_SAFE_THIS_CPU_OPS && !TINY_SRCU\n\n";
@@ -180,10 +185,36 @@ fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
         "kernel/rcu/srcu_rs_core.h".into(),
         "kernel/rcu/srcu_rs_core.rs".into(),
         "kernel/rcu/srcu_rs_merge.lds".into(),
+        "kernel/rcu/srcu_rs_builtins.rs".into(),
         "scripts/srcu_rs_check_object.sh".into(),
+        "scripts/srcu_rs_target_spec.sh".into(),
         "kernel/rcu/Kconfig".into(),
         "kernel/rcu/Makefile".into(),
     ])
+}
+
+/// Install c-shim/kernel/`name` (a shell script) as `dest` in the tree: executable, GPL-2.0-only
+/// like the kernel, its usage line naming the installed file.
+fn install_script(c: &Ctx, name: &str, dest: &str) -> Result<()> {
+    let text = c.src(&format!("c-shim/kernel/{name}"))?;
+    let shell = text.lines().next().unwrap_or_default();
+    let installed = dest.rsplit('/').next().unwrap_or(dest);
+    let text = text
+        .replacen(&format!("# {name} "), &format!("# {installed} "), 1)
+        .replacen(
+            &format!("{shell}\n# SPDX-License-Identifier: MIT OR GPL-2.0-only\n"),
+            &format!(
+                "{shell}\n# SPDX-License-Identifier: GPL-2.0-only\n\
+                 # From the srcu-rs repository (c-shim/kernel/{name}).\n"
+            ),
+            1,
+        );
+    ensure!(
+        text.contains("GPL-2.0-only\n# From the srcu-rs"),
+        "c-shim/kernel/{name} does not start with a shell line and the SPDX line"
+    );
+    write(&c.tree, dest, &text)?;
+    set_exec(&c.tree.join(dest))
 }
 
 fn set_exec(p: &Path) -> Result<()> {
@@ -612,13 +643,23 @@ The algorithm (reader protocol, two-scan grace periods, polling cookies,\n\
 callback readiness) is srcu-core, a no_std Rust crate without unsafe\n\
 code, vendored as the generated kernel/rcu/srcu_rs_core.rs together with\n\
 its platform glue.  Kbuild compiles it with the machine's rustc, without\n\
-CONFIG_RUST: kernel code model, no red zone, static relocations, no SSE,\n\
-no jump tables, panic=abort, and -Z flags for return thunks, IBT and\n\
-function padding (RUSTC_BOOTSTRAP=1 for this object, as the top Makefile\n\
-does for all kernel Rust).  ld -r merges its sections, and\n\
+CONFIG_RUST, with the kernel's code generation for the architecture:\n\
+panic=abort, static relocations, no unwind tables.  x86_64 builds for\n\
+rustc's x86_64-unknown-none (soft-float, no red zone, kernel code model,\n\
+as the kernel's own target.json) with -Z flags for return thunks, IBT and\n\
+function padding (RUSTC_BOOTSTRAP=1, as the top Makefile sets it for all\n\
+kernel Rust).  powerpc64le has no prebuilt core without FP, AltiVec and\n\
+VSX, so, as rust/Makefile does, core is built from rust-src (its metadata\n\
+only) for a target spec that scripts/srcu_rs_target_spec.sh writes: ELFv2,\n\
+soft-float, no AltiVec/VSX, no prefixed or PC-relative instructions, with\n\
+the medium code model, so data is addressed from the TOC as in the C.\n\
+A rustc upgrade rebuilds the object.  ld -r merges its sections, and\n\
 scripts/srcu_rs_check_object.sh fails the build if the object has an\n\
 undefined symbol other than the shim's, memcpy/memset/memmove and the\n\
-return thunk, a GOT relocation, or an SSE/x87 instruction.\n\
+return thunk; on x86_64 a GOT or TLS relocation, an SSE/x87 instruction or\n\
+an indirect branch; on powerpc a relocation outside those gcc emits for\n\
+the kernel's C (no GOT, TLS or PC-relative), an FP/vector instruction or\n\
+register, or an r13 (PACA) operand.\n\
 \n\
 kernel/rcu/srcu_rs.c is the platform: alloc_percpu() counters, a mutex\n\
 for grace-period state, delayed work (queued through irq_work from\n\
@@ -927,8 +968,9 @@ How to test:\n\
   make O=out -j$(nproc)\n\
 (srcu-rs.fragment: x86_64, SMP, ACPI, KVM=y, KVM_AMD=y, KVM_INTEL=y,\n\
 CPU_FREQ=y; add the mitigations fragment for RETPOLINE, RETHUNK, IBT and\n\
-CALL_PADDING.)  Requires rustc >= 1.93 with the x86_64-unknown-linux-gnu\n\
-standard library; no rust-src or bindgen.\n\
+CALL_PADDING.)  Requires rustc >= 1.93: on x86_64 with its prebuilt\n\
+x86_64-unknown-none target, on powerpc64le (pseries, Book3S-64) with the\n\
+rust-src component, from which kbuild builds core; no bindgen.\n\
 \n\
 scripts/checkpatch.pl --strict results:\n\
 {report}\n\
