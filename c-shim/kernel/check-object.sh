@@ -51,7 +51,8 @@ for tool in "${nm[0]}" "${readelf[0]}" "${objdump[0]}"; do
 		{ echo "check-object: $tool not found (install $pkg)"; exit 2; }
 done
 disasm=$("${objdump[@]}" -d --no-show-raw-insn "$obj" 2>&1) ||
-	{ echo "check-object: ${objdump[*]} cannot disassemble $obj (install $pkg): $disasm"; exit 2; }
+	{ echo "check-object: ${objdump[*]} cannot disassemble $obj (install $pkg):"
+	  echo "$disasm"; exit 2; }
 relocs=$("${readelf[@]}" -rW "$obj")
 bad=0
 report() { # what lines...
@@ -70,17 +71,20 @@ undef=
 while read -r sym; do
 	[ -z "$sym" ] || [[ $sym =~ $allowed ]] || undef+="$sym"$'\n'
 done < <("${nm[@]}" -u "$obj" | awk '{print $NF}')
-report "undefined symbol (not a shim function: a panic path, a library call or core code that was not inlined)" "${undef%$'\n'}"
+why="not a shim function: a panic path, a library call or core code that was not inlined"
+report "undefined symbol ($why)" "${undef%$'\n'}"
 
 case $arch in
 x86_64)
 	report "GOT relocation" "$(grep -E 'R_X86_64_(REX_)?GOT' <<<"$relocs")"
-	report "TLS relocation" "$(grep -E 'R_X86_64_(TPOFF|DTPOFF|DTPMOD|GOTTPOFF|TLSGD|TLSLD|TLSDESC)' <<<"$relocs")"
-	x87='ld|st|stp|add|addp|sub|subp|subr|mul|mulp|div|divp|divr|ild|ist|istp|isttp|xch|com|comp'
-	x87="$x87|ucom|ucomi|comi|chs|abs|sqrt|prem|rndint|scale|xam|tst|init|ninit|wait|save|nsave"
-	x87="$x87|rstor|ldcw|nstcw|stcw|ldenv|nstenv|free|decstp|incstp|cmov[a-z]*|ld1|ldz|ldpi|ldl2e"
-	x87="$x87|ldl2t|ldlg2|ldln2|xsave|xrstor|emms"
-	report "FPU/SIMD instruction" "$(grep -E "%[xyz]mm[0-9]|mxcsr|	f($x87)[sltq]?( |\$)" <<<"$disasm")"
+	tls='R_X86_64_(TPOFF|DTPOFF|DTPMOD|GOTTPOFF|TLSGD|TLSLD|TLSDESC)'
+	report "TLS relocation" "$(grep -E "$tls" <<<"$relocs")"
+	x87='ld|st|stp|add|addp|sub|subp|subr|mul|mulp|div|divp|divr|ild|ist|istp|isttp|xch'
+	x87="$x87|com|comp|ucom|ucomi|comi|chs|abs|sqrt|prem|rndint|scale|xam|tst|init|ninit"
+	x87="$x87|wait|save|nsave|rstor|ldcw|nstcw|stcw|ldenv|nstenv|free|decstp|incstp"
+	x87="$x87|cmov[a-z]*|ld1|ldz|ldpi|ldl2e|ldl2t|ldlg2|ldln2|xsave|xrstor|emms"
+	fpu="%[xyz]mm[0-9]|mxcsr|	f($x87)[sltq]?( |\$)"
+	report "FPU/SIMD instruction" "$(grep -E "$fpu" <<<"$disasm")"
 	report "indirect branch (retpoline)" "$(grep -E '	(call|jmp)[a-z]* +\*' <<<"$disasm")"
 	;;
 powerpc64)
@@ -92,15 +96,19 @@ powerpc64)
 	# Mnemonics: FP arithmetic, loads and stores (lf*, stf*, plfd...), FPSCR moves,
 	# AltiVec (v*, lv*, stv*, m[ft]vscr, m[ft]vrsave, dss/dst*), VSX (xs*, xv*, xx*, lx*,
 	# stx*, m[ft]vsr*); operands f0-f31, v0-v31, vs0-vs63.
-	insn='	p?(f[a-z]|l[fvx]|st[fvx]|v[a-z]|x[svx]|m[ft]fs|mcrfs|m[ft]vs|m[ft]vrsave|dss|dst)[a-z0-9.+-]*( |$)'
-	report "floating-point/vector instruction" "$(grep -E "$insn|[ ,(](f|v|vs)[0-9]+([,)]|\$)" <<<"$disasm")"
-	report "r13 (PACA) operand" "$(grep -E '	[a-z.+-]+ +([^	]*[ ,(])?r13([,)]|$)' <<<"$disasm")"
+	insn='f[a-z]|l[fvx]|st[fvx]|v[a-z]|x[svx]|m[ft]fs|mcrfs|m[ft]vs|m[ft]vrsave|dss|dst'
+	fpvec="	p?($insn)[a-z0-9.+-]*( |\$)|[ ,(](f|v|vs)[0-9]+([,)]|\$)"
+	report "floating-point/vector instruction" "$(grep -E "$fpvec" <<<"$disasm")"
+	r13='	[a-z.+-]+ +([^	]*[ ,(])?r13([,)]|$)'
+	report "r13 (PACA) operand" "$(grep -E "$r13" <<<"$disasm")"
 	;;
 esac
 [ $bad = 0 ] && case $arch in
 x86_64)
-	echo "check-object: $obj: ok (x86_64: no foreign undefined symbols, no GOT/TLS relocations, no SSE/x87, no indirect branches)" ;;
+	echo "check-object: $obj: ok (x86_64: no foreign undefined symbols," \
+		"no GOT/TLS relocations, no SSE/x87, no indirect branches)" ;;
 powerpc64)
-	echo "check-object: $obj: ok (powerpc64: ELFv2, no foreign undefined symbols, only kernel C relocations, no FP/vector, no r13)" ;;
+	echo "check-object: $obj: ok (powerpc64: ELFv2, no foreign undefined symbols," \
+		"only kernel C relocations, no FP/vector, no r13)" ;;
 esac
 exit $bad

@@ -551,14 +551,17 @@ const KUNIT_KCONFIG: &str = "config SRCU_RS_KUNIT_TEST
 \t  KUnit tests of srcu_rs: grace periods that must wait for a
 \t  reader, readers nested three deep whose outermost unlock runs
 \t  on another CPU, hardirq readers and call_srcu_rs() from hardirq
-\t  (irq_work), NMI readers (self-NMIs, x86) while grace periods
-\t  run, call_srcu_rs() and start_poll_synchronize_srcu_rs() issued
-\t  in early boot (built-in only), the polling API,
+\t  (irq_work), NMI readers while grace periods run (x86
+\t  self-NMIs; on powerpc Book3S-64 with NMI_IPI, built-in only,
+\t  system resets sent from one CPU into the other's per-CPU
+\t  increments), call_srcu_rs() and start_poll_synchronize_srcu_rs()
+\t  issued in early boot (built-in only), the polling API,
 \t  cleanup_srcu_rs() refusing to free a domain with an active
 \t  reader, and the reader count of srcu_rs_readers_locked().
-\t  With SRCU_RS_GENERIC_PERCPU, each NMI is sent between the load
-\t  and the store of a per-CPU increment, so that srcu_rs.fault=4
-\t  (NMI readers in the per-CPU half) makes the NMI test fail.
+\t  On powerpc, and on x86 with SRCU_RS_GENERIC_PERCPU, NMIs land
+\t  between the load and the store of a per-CPU increment, so that
+\t  srcu_rs.fault=4 (NMI readers in the per-CPU half) makes the NMI
+\t  test fail.
 \n\t  Say N unless you are testing srcu_rs.
 
 ";
@@ -613,7 +616,7 @@ fn p6_refscale(c: &Ctx) -> Result<Vec<String>> {
         replace_n(
             &s,
             "\t\t&rcu_ops, &srcu_ops, RCU_TRACE_OPS RCU_TASKS_OPS &refcnt_ops, &rwlock_ops,\n",
-            "\t\t&rcu_ops, &srcu_ops, RCU_TRACE_OPS RCU_TASKS_OPS &refcnt_ops, &rwlock_ops,\n#ifdef CONFIG_SRCU_RS\n\t\t&srcu_rs_ops,\n#endif\n",
+            "\t\t&rcu_ops, &srcu_ops, RCU_TRACE_OPS RCU_TASKS_OPS &refcnt_ops, &rwlock_ops,\n#ifdef CONFIG_SRCU_RS\n\t\t&srcu_rs_ops, &srcu_nmisafe_ops,\n#endif\n",
             1,
             "scale_ops[]",
         )
@@ -649,7 +652,7 @@ kernel Rust).  powerpc64le has no prebuilt core without FP, AltiVec and\n\
 VSX, so, as rust/Makefile does, core is built from rust-src (its metadata\n\
 only) for a target spec that scripts/srcu_rs_target_spec.sh writes: ELFv2,\n\
 soft-float, no AltiVec/VSX, no prefixed or PC-relative instructions, with\n\
-the medium code model, so data is addressed from the TOC like the kernel's C.\n\
+the medium code model, so data is addressed from the TOC as in the C.\n\
 A rustc upgrade rebuilds the object.  ld -r merges its sections, and\n\
 scripts/srcu_rs_check_object.sh fails the build if the object has an\n\
 undefined symbol other than the shim's, memcpy/memset/memmove and the\n\
@@ -750,6 +753,21 @@ between the load and the store of the task's per-CPU increment, and\n\
 waited for there: at least one NMI must land in that window, and\n\
 srcu_rs.fault=4 (NMI readers counted in the per-CPU half) must fail.\n\
 \n\
+NMI readers (powerpc Book3S-64, CONFIG_NMI_IPI, built-in because\n\
+smp_send_nmi_ipi() is not exported): one CPU sends system resets to a\n\
+kthread on the other that runs reader pairs with interrupts hard-disabled\n\
+in bounded chunks; each reset is sent only while the target is in a\n\
+chunk, and the next only after the target's loop has moved on past the\n\
+previous handler, so that none lands with MSR[RI]=0, nests, or arrives\n\
+after the sender stopped waiting.  The handler takes and releases a read\n\
+lock, checks in_nmi(), and classifies the interrupted nip: inside the\n\
+reader functions, and between the load and the store of a per-CPU\n\
+increment, found by decoding the out-of-line task readers.  Every count\n\
+must be kept; fewer than 8 resets inside a lock increment make the case\n\
+inconclusive (skipped), not a pass.  Under QEMU TCG, boot with\n\
+-accel tcg,one-insn-per-tb=on: TCG takes interrupts only between\n\
+translation blocks.\n\
+\n\
 Early boot (built-in): an early_initcall, linked before srcu_rs.o so that\n\
 srcu_rs is still in boot mode, issues call_srcu_rs(),\n\
 start_poll_synchronize_srcu_rs() and call_srcu_rs() on a static domain;\n\
@@ -762,7 +780,12 @@ polled grace period completed.{sob}"
             subject: "refscale: add scale_type=srcu_rs",
             body: format!(
                 "Measure the srcu_rs_read_lock()/srcu_rs_read_unlock() pair next to\n\
-scale_type=srcu, on a statically defined domain.{sob}"
+scale_type=srcu, on a statically defined domain, and add\n\
+scale_type=srcu-nmisafe, srcu_read_lock_nmisafe() and\n\
+srcu_read_unlock_nmisafe() on a domain of its own: the in-tree reader\n\
+that srcu_rs replaces where NMI safety is needed.  Where per-CPU\n\
+operations are not NMI-safe (NEED_SRCU_NMI_SAFE, e.g. powerpc) it pays\n\
+an atomic increment per side, while srcu_rs pays an in_nmi() test.{sob}"
             ),
             apply: p6_refscale,
         },
@@ -932,7 +955,7 @@ Patches:\n\
      a per-VM debugfs file irq_srcu with its reader and grace-period counts\n\
   4: rcutorture torture_type=srcu_rs and srcu_rsd\n\
   5: KUnit tests (CONFIG_SRCU_RS_KUNIT_TEST)\n\
-  6: refscale scale_type=srcu_rs\n\
+  6: refscale scale_type=srcu_rs and srcu-nmisafe\n\
 \n\
 Base: Debian linux-source-6.12 {}, Makefile SUBLEVEL {}.\n\
 Generated by srcu-rs-patches from the srcu-rs repository; do not edit by\n\
