@@ -84,6 +84,11 @@ install_deps() {
 	if ! rustup component list --installed 2>/dev/null | grep -q '^rustfmt'; then
 		rustup component add rustfmt >"$logs/rustup.log" 2>&1 || say "setup: rustup component add rustfmt failed"
 	fi
+	# The kernel's Rust objects: x86_64-unknown-none's prebuilt core; on ppc64le core is built from rust-src.
+	rustup target list --installed 2>/dev/null | grep -q '^x86_64-unknown-none$' ||
+		rustup target add x86_64-unknown-none >>"$logs/rustup.log" 2>&1 || say "setup: rustup target add x86_64-unknown-none failed"
+	rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
+		rustup component add rust-src >>"$logs/rustup.log" 2>&1 || say "setup: rustup component add rust-src failed"
 }
 
 passed=0
