@@ -85,9 +85,14 @@ install_deps() {
 	if ! rustup component list --installed 2>/dev/null | grep -q '^rustfmt'; then
 		rustup component add rustfmt >"$logs/rustup.log" 2>&1 || say "setup: rustup component add rustfmt failed"
 	fi
-	# The kernel's Rust objects: x86_64-unknown-none's prebuilt core; on ppc64le core is built from rust-src.
-	rustup target list --installed 2>/dev/null | grep -q '^x86_64-unknown-none$' ||
-		rustup target add x86_64-unknown-none >>"$logs/rustup.log" 2>&1 || say "setup: rustup target add x86_64-unknown-none failed"
+	# The kernel object (kernel-object stage, patched kernels): x86_64 builds for rustc's
+	# prebuilt x86_64-unknown-none, powerpc64le builds core from rust-src; the object checker's
+	# test also builds bad objects for powerpc64le-unknown-linux-gnu (hard float, VSX, TLS).
+	local t
+	for t in x86_64-unknown-none powerpc64le-unknown-linux-gnu; do
+		rustup target list --installed 2>/dev/null | grep -qx "$t" ||
+			rustup target add "$t" >>"$logs/rustup.log" 2>&1 || say "setup: rustup target add $t failed"
+	done
 	rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
 		rustup component add rust-src >>"$logs/rustup.log" 2>&1 || say "setup: rustup component add rust-src failed"
 }
@@ -217,7 +222,7 @@ kernel_object() {
 	c-shim/kernel/test-check-object.sh || return 1
 	bash c-shim/kernel/test-check-readers.sh || return 1
 }
-stage kernel-object "srcu-core compiled with kernel codegen flags; object and inline-reader checkers reject bad input" \
+stage kernel-object "srcu-core compiled with kernel codegen flags (x86_64, powerpc64le); object and inline-reader checkers reject bad input" \
 	kernel_object
 stage c-tests "C tests: API, bad input, signal readers, updaters, callbacks, polling; ASan, valgrind" \
 	bash ffi/tests/run-c-tests.sh
