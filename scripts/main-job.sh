@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
 #
 # The main job (README): on a fresh Debian 12 x86_64 machine, install what it needs, then build,
-# boot and test the stock and the srcu-rs kernels on the default tree (Debian's pinned
-# linux-source-6.12). Arguments go to `srcu-rs-kernel-tests run` (e.g. --ci, --dry-run,
+# boot and test the stock and the srcu-rs kernels, x86_64 and ppc64le, on the default tree
+# (Debian's pinned linux-source-6.12). Arguments go to `srcu-rs-kernel-tests run` (e.g. --ci, --dry-run,
 # --tree DIR, --kvm-unit-tests DIR); see kernel-tests/README.md.
 #
 # Needs root: it adds bookworm-backports to the APT sources (for QEMU 10) and apt-get installs
@@ -26,5 +26,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
 		apt-get update -qq
 	fi
 	cargo run -q --release -p srcu-rs-kernel-tests -- install-deps
+	# The series' Rust objects: x86_64-unknown-none's prebuilt core (x86_64); core from rust-src (ppc64le).
+	rustup target list --installed | grep -q '^x86_64-unknown-none$' || rustup target add x86_64-unknown-none
+	rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 fi
 exec cargo run -q --release -p srcu-rs-kernel-tests -- run "$@"

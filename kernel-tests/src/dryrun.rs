@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::guest;
 use crate::job::{phase_list, Setup};
 use crate::kbuild::{self, Series};
-use crate::plan::{self, shell_line, Purpose};
+use crate::plan::{self, shell_line, Purpose, Userspace};
 
 pub fn render(s: &Setup) -> String {
     let mut o = String::new();
@@ -23,11 +23,22 @@ pub fn render(s: &Setup) -> String {
         s.layout.work.display(),
         s.layout.results.display()
     );
-    let _ = writeln!(
-        o,
-        "# host: check tools, {} >= 10, static busybox",
-        plan::X86_64.qemu
-    );
+    for arch in plan.arches() {
+        let tools: Vec<&str> = arch.tools.iter().map(|(t, _)| *t).collect();
+        let (major, minor, _) = arch.qemu_min;
+        let _ = writeln!(
+            o,
+            "# host ({}): check tools{}{}, {} >= {major}.{minor}{}",
+            arch.name,
+            if tools.is_empty() { "" } else { ", " },
+            tools.join(", "),
+            arch.qemu,
+            match arch.userspace {
+                Userspace::Host => ", the host's static busybox",
+                Userspace::Debian { .. } => "",
+            }
+        );
+    }
     trees(s, &mut o);
     for k in &plan.kernels {
         let spec = k.spec();
@@ -46,7 +57,7 @@ pub fn render(s: &Setup) -> String {
             required.join(" "),
             if spec.gated { "; gated" } else { "" }
         );
-        for c in kbuild::configure_commands(&tree, &out, spec.arch.make_arch, &s.fragments(*k)) {
+        for c in kbuild::configure_commands(&tree, &out, spec.arch, &s.fragments(*k)) {
             let _ = writeln!(o, "{}", shell_line(&c));
         }
         let _ = writeln!(
@@ -55,43 +66,65 @@ pub fn render(s: &Setup) -> String {
             shell_line(&kbuild::build_command(
                 &tree,
                 &out,
-                spec.arch.make_arch,
+                spec.arch,
                 &s.layout.work,
                 s.jobs
             ))
         );
         if spec.gated {
-            let _ = writeln!(
-                o,
-                "# gate: no objtool/linker/modpost/compiler warning in the build log; {} built; kvm.ko imports srcu_rs symbols",
-                spec.arch.kvm_modules.join(", ")
-            );
-            let _ = writeln!(
-                o,
-                "{}",
-                shell_line(&kbuild::check_readers_command(&s.repo, &out))
-            );
+            let mut gate =
+                "# gate: no objtool/linker/modpost/compiler warning in the build log".to_string();
+            if !spec.arch.kvm_modules.is_empty() {
+                gate.push_str(&format!(
+                    "; {} built; kvm.ko imports srcu_rs symbols",
+                    spec.arch.kvm_modules.join(", ")
+                ));
+            }
+            let _ = writeln!(o, "{gate}");
+            if spec.arch.readers_check {
+                let _ = writeln!(
+                    o,
+                    "{}",
+                    shell_line(&kbuild::check_readers_command(&s.repo, &out))
+                );
+            }
         }
-        let ext = kbuild::ext_module_command(
-            &tree,
-            &out,
-            spec.arch.make_arch,
-            &s.layout.work,
-            &s.notifier_dir(*k),
-        );
+        let ext =
+            kbuild::ext_module_command(&tree, &out, spec.arch, &s.layout.work, &s.notifier_dir(*k));
         let _ = writeln!(o, "{}", shell_line(&ext));
     }
     let _ = writeln!(
         o,
-        "# initramfs: busybox, /init, kvm-irq-stress, srcu_notifier_test.ko, the kernel's modules"
+        "# initramfs: busybox, /init, srcu_notifier_test.ko, the kernel's modules (x86_64: kvm-irq-stress)"
     );
-    let _ = writeln!(o, "{}", shell_line(&guest::guest_programs_command(&s.repo)));
+    for arch in plan.arches() {
+        match arch.userspace {
+            Userspace::Host => {
+                let _ = writeln!(o, "{}", shell_line(&guest::guest_programs_command(&s.repo)));
+            }
+            Userspace::Debian { dpkg_arch, .. } => {
+                let dir = guest::foreign_busybox_dir(&s.layout.work, dpkg_arch);
+                let _ = writeln!(
+                    o,
+                    "# {}: Debian's busybox-static:{dpkg_arch}, downloaded once and unpacked, never installed",
+                    arch.name
+                );
+                let (download, _) = guest::foreign_busybox_commands(&s.layout.work, dpkg_arch);
+                let _ = writeln!(o, "{}", shell_line(&download));
+                let _ = writeln!(
+                    o,
+                    "dpkg-deb -x busybox-static_*_{dpkg_arch}.deb {}",
+                    dir.display()
+                );
+            }
+        }
+    }
     for k in &plan.kernels {
         let stage = s.layout.work.join(format!("stage-{}", k.name()));
         let mi = guest::modules_install_command(
             &s.tree(k.spec().source),
             &s.layout.out(*k),
-            k.spec().arch.make_arch,
+            k.spec().arch,
             &stage,
         );
         let _ = writeln!(o, "{}", shell_line(&mi));
@@ -102,8 +135,6 @@ pub fn render(s: &Setup) -> String {
             s.layout.initramfs(*k).display()
         );
     }
-    let qemu =
-        crate::host::which(plan::X86_64.qemu).unwrap_or_else(|| PathBuf::from(plan::X86_64.qemu));
     let n = plan.boots.len();
     for (i, b) in plan.boots.iter().enumerate() {
         let what = match &b.purpose {
@@ -118,13 +149,20 @@ pub fn render(s: &Setup) -> String {
         };
         let _ = writeln!(
             o,
-            "# boot {}/{n} {}: {}; budget {} s; TCG {}{what}",
+            "# boot {}/{n} {}: {}; budget {} s; TCG {}{}{what}",
             i + 1,
             b.name(),
             phase_list(b),
             b.budget.as_secs(),
-            b.tcg.name()
+            b.tcg.name(),
+            if b.one_insn_per_tb {
+                ", one instruction per TB"
+            } else {
+                ""
+            }
         );
+        let arch = b.kernel.spec().arch;
+        let qemu = crate::host::which(arch.qemu).unwrap_or_else(|| PathBuf::from(arch.qemu));
         let cmd = plan::qemu_command(
             &qemu,
             b.kernel.spec().arch,

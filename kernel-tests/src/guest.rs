@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::host::{self, run_logged};
+use crate::host::{self, run_logged, HostError};
+use crate::kbuild;
+use crate::plan::{Arch, Userspace};
 
 pub const GUEST_INIT: &str = include_str!("../guest/init");
 
@@ -62,14 +64,11 @@ pub fn guest_programs_command(repo: &Path) -> Command {
 /// The in-guest KVM stress program's crate.
 pub const GUEST_MANIFEST: &str = "kernel-tests/kvm-irq-stress/Cargo.toml";
 
-/// `make modules_install` of the O= build into the initramfs staging directory (stripped; runs depmod).
-pub fn modules_install_command(tree: &Path, out: &Path, arch: &str, stage: &Path) -> Command {
-    let mut c = Command::new("make");
+/// `make modules_install` of the O= build into the initramfs staging directory (stripped with the
+/// architecture's `strip`; runs depmod).
+pub fn modules_install_command(tree: &Path, out: &Path, arch: &Arch, stage: &Path) -> Command {
+    let mut c = kbuild::make_command(tree, out, arch);
     c.arg("-s")
-        .arg("-C")
-        .arg(tree)
-        .arg(format!("O={}", out.display()))
-        .arg(format!("ARCH={arch}"))
         .arg(format!("INSTALL_MOD_PATH={}", stage.display()))
         .arg("INSTALL_MOD_STRIP=1")
         .arg("modules_install");
@@ -208,12 +207,80 @@ pub fn kut_plan(kut: &Path, only: &[String]) -> Result<Vec<KutTest>> {
     Ok(out)
 }
 
+/// Where a foreign architecture's busybox is unpacked in the work directory.
+pub fn foreign_busybox_dir(work: &Path, dpkg_arch: &str) -> PathBuf {
+    work.join(format!("busybox-{dpkg_arch}"))
+}
+
+/// `apt-get download busybox-static:<arch>` (into `debs`, the current directory) and `dpkg-deb -x` of it into
+/// `dir`: Debian's static busybox of a foreign architecture, never installed (installing it would replace the
+/// host's own busybox, which the x86_64 initramfs uses).
+pub fn foreign_busybox_commands(work: &Path, dpkg_arch: &str) -> (Command, PathBuf) {
+    let debs = work.join(format!("debs-{dpkg_arch}"));
+    let mut c = Command::new("apt-get");
+    c.current_dir(&debs)
+        .arg("download")
+        .arg(format!("busybox-static:{dpkg_arch}"));
+    (c, debs)
+}
+
+/// The foreign architecture's static busybox (see [`foreign_busybox_commands`]), downloaded once into the work
+/// directory; checked to be a static ELF file of `elf_machine`.
+pub fn foreign_busybox(
+    work: &Path,
+    dpkg_arch: &str,
+    elf_machine: u16,
+    log: &Path,
+) -> Result<PathBuf> {
+    let dir = foreign_busybox_dir(work, dpkg_arch);
+    let bin = dir.join("bin/busybox");
+    if !bin.exists() {
+        let (mut download, debs) = foreign_busybox_commands(work, dpkg_arch);
+        let _ = fs::remove_dir_all(&debs);
+        fs::create_dir_all(&debs)?;
+        host::need("apt-get", "apt")?;
+        host::need("dpkg-deb", "dpkg")?;
+        run_logged(&mut download, log, &mut |_| {}).with_context(|| {
+            format!(
+                "apt-get download busybox-static:{dpkg_arch}: the {dpkg_arch} packages must be known to apt                  (as root: dpkg --add-architecture {dpkg_arch} && apt-get update; `install-deps` does it)"
+            )
+        })?;
+        let deb = fs::read_dir(&debs)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "deb"))
+            .with_context(|| format!("apt-get download left no .deb in {}", debs.display()))?;
+        let tmp = work.join(format!("busybox-{dpkg_arch}.tmp"));
+        let _ = fs::remove_dir_all(&tmp);
+        run_logged(
+            Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp),
+            log,
+            &mut |_| {},
+        )?;
+        let _ = fs::remove_dir_all(&dir);
+        fs::rename(&tmp, &dir)?;
+    }
+    if !host::elf_is_static(&bin)? || host::elf_machine(&bin)? != elf_machine {
+        bail!(HostError::MissingTool {
+            tool: format!(
+                "a static {dpkg_arch} busybox ({} is not one; remove {} to download it again)",
+                bin.display(),
+                dir.display()
+            ),
+            package: format!("busybox-static:{dpkg_arch} (apt-get download, never install)"),
+        });
+    }
+    Ok(bin)
+}
+
 pub struct InitramfsInputs<'a> {
-    /// `make ARCH=`.
-    pub arch: &'a str,
+    pub arch: &'static Arch,
     pub tree: &'a Path,
     pub out: &'a Path,
-    pub stress: &'a Path,
+    /// The static busybox of the kernel's architecture.
+    pub busybox: &'a Path,
+    /// The in-guest KVM stress program (architectures with KVM phases).
+    pub stress: Option<&'a Path>,
     pub notifier_ko: &'a Path,
     pub kut: Option<(&'a Path, &'a [KutTest])>,
 }
@@ -254,19 +321,25 @@ pub fn build_initramfs(
         fs::create_dir_all(stage.join(d))?;
     }
     symlink("bin", stage.join("sbin"))?;
-    let bb = host::busybox()?;
-    fs::copy(&bb, stage.join("bin/busybox"))?;
-    let list = host::sh(Command::new(&bb).arg("--list"))?;
-    for a in list.lines().filter(|a| *a != "busybox" && !a.is_empty()) {
-        let _ = symlink("busybox", stage.join("bin").join(a));
+    fs::copy(inp.busybox, stage.join("bin/busybox"))?;
+    if inp.arch.userspace == Userspace::Host {
+        let list = host::sh(Command::new(inp.busybox).arg("--list"))?;
+        for a in list.lines().filter(|a| *a != "busybox" && !a.is_empty()) {
+            let _ = symlink("busybox", stage.join("bin").join(a));
+        }
+    } else {
+        // a foreign busybox cannot list its applets here: /init installs them (`busybox --install -s`)
+        symlink("busybox", stage.join("bin/sh"))?;
     }
     fs::write(stage.join("init"), GUEST_INIT)?;
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(stage.join("init"), fs::Permissions::from_mode(0o755))?;
-    fs::copy(inp.stress, stage.join("bin/kvm-irq-stress"))?;
-    let _ = Command::new("strip")
-        .arg(stage.join("bin/kvm-irq-stress"))
-        .status();
+    if let Some(stress) = inp.stress {
+        fs::copy(stress, stage.join("bin/kvm-irq-stress"))?;
+        let _ = Command::new("strip")
+            .arg(stage.join("bin/kvm-irq-stress"))
+            .status();
+    }
     fs::copy(
         inp.notifier_ko,
         stage.join("lib/modules/extra/srcu_notifier_test.ko"),

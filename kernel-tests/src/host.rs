@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::plan::{Arch, Userspace};
+
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
     #[error(
@@ -59,10 +61,11 @@ pub fn need(tool: &str, package: &str) -> Result<PathBuf> {
     })
 }
 
-pub fn check_host() -> Result<()> {
+/// The host tools and files the run's architectures need (x86_64 only as the host).
+pub fn check_host(arches: &[&Arch]) -> Result<()> {
     if std::env::consts::OS != "linux" || std::env::consts::ARCH != "x86_64" {
         bail!(HostError::Unsupported(format!(
-            "{}-{}: the kernels are x86_64 and the in-guest programs are built for x86_64-unknown-linux-gnu",
+            "{}-{}: the harness runs on x86_64 (the in-guest programs are built for x86_64-unknown-linux-gnu)",
             std::env::consts::ARCH,
             std::env::consts::OS
         )));
@@ -81,8 +84,22 @@ pub fn check_host() -> Result<()> {
             });
         }
     }
+    for arch in arches {
+        for (t, p) in arch.tools {
+            need(t, p)?;
+        }
+        for (f, p) in arch.files {
+            if !Path::new(f).exists() {
+                bail!(HostError::MissingTool {
+                    tool: (*f).into(),
+                    package: (*p).into()
+                });
+            }
+        }
+    }
     // Static glibc for the in-guest programs (-C target-feature=+crt-static).
-    if !Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
+    let host_userspace = arches.iter().any(|a| a.userspace == Userspace::Host);
+    if host_userspace && !Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
         bail!(HostError::MissingTool {
             tool: "libc.a (static glibc)".into(),
             package: "libc6-dev".into()
@@ -133,28 +150,35 @@ pub fn elf_is_static(p: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// QEMU for the outer VM: 10.x or newer (Debian 12's 7.2 aborts on the kvm-unit-tests `emulator` test).
-pub fn qemu() -> Result<(PathBuf, String)> {
-    let q = need(
-        "qemu-system-x86_64",
-        "qemu-system-x86 (version 10 from bookworm-backports)",
-    )?;
+/// The ELF header's `e_machine` of a little-endian ELF file (62 x86_64, 21 ppc64).
+pub fn elf_machine(p: &Path) -> Result<u16> {
+    let b = fs::read(p).with_context(|| format!("read {}", p.display()))?;
+    if b.len() < 20 || &b[..4] != b"\x7fELF" || b[5] != 1 {
+        bail!("{} is not a little-endian ELF file", p.display());
+    }
+    Ok(u16::from_le_bytes([b[18], b[19]]))
+}
+
+/// The outer VM's QEMU for an architecture, at least its `qemu_min` (QEMU 10 comes from bookworm-backports).
+pub fn qemu(arch: &Arch) -> Result<(PathBuf, String)> {
+    let backports = format!(
+        "{pkg} from bookworm-backports (apt-get install -t bookworm-backports {pkg})",
+        pkg = arch.qemu_package
+    );
+    let q = need(arch.qemu, &backports)?;
     let out = Command::new(&q)
         .arg("--version")
         .output()
-        .context("qemu-system-x86_64 --version")?;
+        .with_context(|| format!("{} --version", arch.qemu))?;
     let s = String::from_utf8_lossy(&out.stdout).to_string();
     let ver = s.split_whitespace().nth(3).unwrap_or("").to_string();
-    let major: u32 = ver
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    if major < 10 {
+    let mut v = ver.split('.').map(|m| m.parse::<u32>().unwrap_or(0));
+    let found = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+    let (major, minor, why) = arch.qemu_min;
+    if found < (major, minor) {
         bail!(HostError::MissingTool {
-            tool: format!("qemu-system-x86_64 >= 10 (found {ver})"),
-            package: "qemu-system-x86/bookworm-backports (apt-get install -t bookworm-backports qemu-system-x86)"
-                .into()
+            tool: format!("{} >= {major}.{minor} (found {ver}; {why})", arch.qemu),
+            package: backports,
         });
     }
     Ok((q, ver))

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use crate::guest::{self, KutTest};
 use crate::judge::{self, BootEnv, BootResult};
 use crate::kbuild::{self, PinnedSource, Series};
-use crate::plan::{Boot, Kernel, Layout, Options, Plan, Purpose, Source};
+use crate::plan::{Boot, Kernel, Layout, Options, Plan, Purpose, Source, Userspace};
 use crate::progress::Progress;
 use crate::report::{self, Row, Status};
 use crate::results::{BuildInfo, Results};
@@ -46,6 +46,7 @@ impl Setup {
         let opts = Options {
             ci: a.ci,
             kernels: a.kernels.clone(),
+            arches: a.arches.clone(),
             phases: a.phases.clone(),
             no_debug_variants: a.no_debug_variants,
             torture_secs: a.torture_secs,
@@ -135,9 +136,12 @@ pub struct Job {
     s: Setup,
     p: Progress,
     r: Results,
-    qemu: PathBuf,
+    /// The outer VM's QEMU and the guest's busybox, per architecture name.
+    qemu: BTreeMap<&'static str, PathBuf>,
+    busybox: BTreeMap<&'static str, PathBuf>,
     kos: BTreeMap<Kernel, PathBuf>,
-    stress_bin: PathBuf,
+    /// The in-guest KVM stress program (when an architecture with KVM phases is in the plan).
+    stress_bin: Option<PathBuf>,
     kut_by_kernel: BTreeMap<Kernel, BTreeMap<String, (String, f64)>>,
 }
 
@@ -154,9 +158,10 @@ impl Job {
             s,
             p: Progress::new(),
             r,
-            qemu: PathBuf::new(),
+            qemu: BTreeMap::new(),
+            busybox: BTreeMap::new(),
             kos: BTreeMap::new(),
-            stress_bin: PathBuf::new(),
+            stress_bin: None,
             kut_by_kernel: BTreeMap::new(),
         })
     }
@@ -197,12 +202,17 @@ impl Job {
             self.r.progress = format!("boot {}/{n} {}", i + 1, b.name());
             self.save(&self.r.progress.clone())?;
             self.p.say(&format!(
-                "boot {}/{n}: {} ({}; budget {} s, TCG {})",
+                "boot {}/{n}: {} ({}; budget {} s, TCG {}{})",
                 i + 1,
                 b.name(),
                 phase_list(b),
                 b.budget.as_secs(),
-                b.tcg.name()
+                b.tcg.name(),
+                if b.one_insn_per_tb {
+                    ", one instruction per TB"
+                } else {
+                    ""
+                }
             ));
             match &b.purpose {
                 Purpose::Tests => self.tests_boot(b)?,
@@ -212,7 +222,7 @@ impl Job {
         }
         self.r.progress = format!("boot {n}/{n} done; verdicts");
         self.kut_verdicts()?;
-        self.refscale_row();
+        self.refscale_rows();
         Ok(())
     }
 
@@ -228,13 +238,23 @@ impl Job {
     fn host(&mut self) -> Result<()> {
         self.p.begin("host checks");
         let t = Instant::now();
-        crate::host::check_host()?;
-        let (qemu, qver) = crate::host::qemu()?;
-        crate::host::busybox()?;
-        self.qemu = qemu;
+        let arches = self.s.plan.arches();
+        crate::host::check_host(&arches)?;
+        let mut qvers = Vec::new();
+        let mut ccs = Vec::new();
+        for arch in &arches {
+            let (qemu, qver) = crate::host::qemu(arch)?;
+            qvers.push(format!("{} {qver}", arch.qemu));
+            ccs.push(kbuild::cc(arch));
+            self.qemu.insert(arch.name, qemu);
+            if arch.userspace == Userspace::Host {
+                self.busybox.insert(arch.name, crate::host::busybox()?);
+            }
+        }
+        let (qver, cc) = (qvers.join(", "), ccs.join(", "));
         let h = &mut self.r.host;
         h.insert("qemu".into(), qver.clone());
-        h.insert("cc".into(), kbuild::cc());
+        h.insert("cc".into(), cc.clone());
         h.insert("work".into(), self.s.layout.work.display().to_string());
         h.insert(
             "results".into(),
@@ -255,8 +275,7 @@ impl Job {
             },
         );
         self.p.say(&format!(
-            "QEMU {qver}; CC={}; work {}; results {}",
-            kbuild::cc(),
+            "QEMU {qver}; CC={cc}; work {}; results {}",
             self.s.layout.work.display(),
             self.s.layout.results.display()
         ));
@@ -316,7 +335,7 @@ impl Job {
         let dropped = kbuild::configure(
             &tree,
             &out,
-            spec.arch.make_arch,
+            spec.arch,
             &self.s.fragments(k),
             spec.required,
             &blog,
@@ -333,7 +352,7 @@ impl Job {
         let timed = kbuild::build(
             &tree,
             &out,
-            spec.arch.make_arch,
+            spec.arch,
             &work,
             self.s.jobs,
             &blog,
@@ -348,7 +367,7 @@ impl Job {
             Some(kbuild::gate(
                 &self.s.repo,
                 &out,
-                spec.arch.kvm_modules,
+                spec.arch,
                 &blog,
                 make_from,
             )?)
@@ -359,7 +378,7 @@ impl Job {
         let ko = kbuild::build_ext_module(
             &tree,
             &out,
-            spec.arch.make_arch,
+            spec.arch,
             &work,
             &src,
             &self.s.notifier_dir(k),
@@ -380,12 +399,18 @@ impl Job {
             srcu_rs: kbuild::config_value(&out, "SRCU_RS"),
         };
         let mut detail = format!(
-            "{} SRCU_RS={}: config {:.0} s, make {:.0} s wall / {:.0} CPU-s, bzImage {} KiB",
+            "{} {} SRCU_RS={}: config {:.0} s, make {:.0} s wall / {:.0} CPU-s, {} {} KiB",
+            spec.arch.name,
             info.release,
             info.srcu_rs,
             config_secs,
             info.build_wall_secs,
             info.build_cpu_secs,
+            spec.arch
+                .image
+                .rsplit('/')
+                .next()
+                .unwrap_or(spec.arch.image),
             info.bzimage_bytes / 1024
         );
         if let Some(g) = gate {
@@ -415,11 +440,13 @@ impl Job {
         out: &'a Path,
         kut: Option<&'a [KutTest]>,
     ) -> guest::InitramfsInputs<'a> {
+        let arch = k.spec().arch;
         guest::InitramfsInputs {
-            arch: k.spec().arch.make_arch,
+            arch,
             tree,
             out,
-            stress: &self.stress_bin,
+            busybox: &self.busybox[arch.name],
+            stress: self.stress_bin.as_deref().filter(|_| arch.kvm),
             notifier_ko: &self.kos[&k],
             kut: self.s.kut_dir.as_deref().zip(kut),
         }
@@ -429,7 +456,30 @@ impl Job {
         self.p.begin("initramfs");
         let t = Instant::now();
         let glog = self.log("initramfs.log");
-        self.stress_bin = guest::build_guest_programs(&self.s.repo, &glog)?;
+        let mut contents = Vec::new();
+        for arch in self.s.plan.arches() {
+            match arch.userspace {
+                Userspace::Host => {
+                    self.stress_bin = Some(guest::build_guest_programs(&self.s.repo, &glog)?);
+                    contents.push(format!(
+                        "{}: busybox-static, kvm-irq-stress (static), srcu_notifier_test.ko, modules",
+                        arch.name
+                    ));
+                }
+                Userspace::Debian {
+                    dpkg_arch,
+                    elf_machine,
+                } => {
+                    let bb =
+                        guest::foreign_busybox(&self.s.layout.work, dpkg_arch, elf_machine, &glog)?;
+                    self.busybox.insert(arch.name, bb);
+                    contents.push(format!(
+                        "{}: busybox-static:{dpkg_arch} (downloaded, not installed), srcu_notifier_test.ko, modules",
+                        arch.name
+                    ));
+                }
+            }
+        }
         for k in self.s.plan.kernels.clone() {
             let img = self.s.layout.initramfs(k);
             let (tree, out) = (self.s.tree(k.spec().source), self.s.layout.out(k));
@@ -455,8 +505,7 @@ impl Job {
             kernel: "-".into(),
             status: Status::Pass,
             secs,
-            detail: "busybox-static, kvm-irq-stress (static), srcu_notifier_test.ko, modules"
-                .into(),
+            detail: contents.join("; "),
         });
         self.p.end("initramfs", secs);
         Ok(())
@@ -465,7 +514,7 @@ impl Job {
     /// One boot, judged.
     fn boot(&mut self, b: &Boot, initrd: &Path) -> Result<BootResult> {
         let env = BootEnv {
-            qemu: &self.qemu,
+            qemu: &self.qemu[b.kernel.spec().arch.name],
             layout: &self.s.layout,
             qemu_args: &self.s.qemu_args,
         };
@@ -504,7 +553,9 @@ impl Job {
     fn tests_boot(&mut self, b: &Boot) -> Result<()> {
         let o = self.boot_once_more_after_triple_fault(b)?;
         let k = b.kernel.name();
-        self.r.phase_secs.insert(format!("boot+tests {k}"), o.secs);
+        self.r
+            .phase_secs
+            .insert(format!("boot+tests {}", b.name()), o.secs);
         self.r.rows.extend(o.rows);
         if let Some(r) = o.refscale {
             self.r.refscale.insert(k.into(), r);
@@ -628,6 +679,9 @@ impl Job {
     /// test compares the two kernels.
     fn kut_verdicts(&mut self) -> Result<()> {
         let Some(tests) = self.s.plan.kut_tests.clone() else {
+            if !self.s.plan.arches().iter().any(|a| a.kvm) {
+                return Ok(());
+            }
             self.r.rows.push(Row {
                 phase: "kvm-unit-tests".into(),
                 kernel: "-".into(),
@@ -707,43 +761,69 @@ impl Job {
         Ok(merged)
     }
 
-    /// refscale side by side: srcu and srcu_rs measured in the same boot of the patched kernel.
-    fn refscale_row(&mut self) {
-        let Some(r) = self.r.refscale.get("patched") else {
-            return;
+    /// refscale side by side, one row per patched kernel that measured it: srcu_rs against the in-tree readers
+    /// (srcu; on ppc64le also srcu-nmisafe) in the same boot, as ratios of medians.
+    fn refscale_rows(&mut self) {
+        let measured: Vec<(Kernel, Vec<&'static str>)> = self
+            .s
+            .plan
+            .boots
+            .iter()
+            .filter(|b| b.phases.contains(&crate::plan::Phase::Refscale))
+            .filter(|b| b.params.refscale_types.contains(&"srcu_rs"))
+            .map(|b| (b.kernel, b.params.refscale_types.clone()))
+            .collect();
+        for (k, types) in measured {
+            let runs = self.r.refscale.get(k.name()).cloned().unwrap_or_default();
+            let row = refscale_row(k.name(), &types, &runs);
+            self.r.rows.push(row);
+        }
+    }
+}
+
+/// The refscale comparison row of one boot: each type's median (and mean), then srcu_rs's median over each
+/// other type's.
+fn refscale_row(kernel: &str, types: &[&str], runs: &BTreeMap<String, Vec<f64>>) -> Row {
+    let phase = format!("refscale {}", types.join(" vs "));
+    let got: Vec<(&str, &[f64])> = types
+        .iter()
+        .map(|t| (*t, runs.get(*t).map(Vec::as_slice).unwrap_or_default()))
+        .collect();
+    if got.iter().any(|(_, v)| v.len() < 10) {
+        let counts: Vec<String> = got
+            .iter()
+            .map(|(t, v)| format!("{t} {} runs", v.len()))
+            .collect();
+        return Row {
+            phase,
+            kernel: kernel.into(),
+            status: Status::Fail,
+            secs: 0.0,
+            detail: format!("missing runs: {}", counts.join(", ")),
         };
-        let (s, rs) = (r.get("srcu"), r.get("srcu_rs"));
-        let row = match (s, rs) {
-            (Some(s), Some(rs)) if s.len() >= 10 && rs.len() >= 10 => Row {
-                phase: "refscale srcu vs srcu_rs".into(),
-                kernel: "patched".into(),
-                status: Status::Info,
-                secs: 0.0,
-                detail: format!(
-                    "read-side pair ns, median (mean) of {}/{} runs: srcu {:.2} ({:.2}), srcu_rs {:.2} ({:.2}); \
-                     ratio srcu_rs/srcu {:.2}",
-                    s.len(),
-                    rs.len(),
-                    report::median(s),
-                    report::mean(s),
-                    report::median(rs),
-                    report::mean(rs),
-                    report::median(rs) / report::median(s)
-                ),
-            },
-            _ => Row {
-                phase: "refscale srcu vs srcu_rs".into(),
-                kernel: "patched".into(),
-                status: Status::Fail,
-                secs: 0.0,
-                detail: format!(
-                    "missing runs: srcu {} runs, srcu_rs {} runs",
-                    s.map(|v| v.len()).unwrap_or(0),
-                    rs.map(|v| v.len()).unwrap_or(0)
-                ),
-            },
-        };
-        self.r.rows.push(row);
+    }
+    let counts: Vec<String> = got.iter().map(|(_, v)| v.len().to_string()).collect();
+    let each: Vec<String> = got
+        .iter()
+        .map(|(t, v)| format!("{t} {:.2} ({:.2})", report::median(v), report::mean(v)))
+        .collect();
+    let rs = report::median(&runs["srcu_rs"]);
+    let ratios: Vec<String> = got
+        .iter()
+        .filter(|(t, _)| *t != "srcu_rs")
+        .map(|(t, v)| format!("srcu_rs/{t} {:.2}", rs / report::median(v)))
+        .collect();
+    Row {
+        phase,
+        kernel: kernel.into(),
+        status: Status::Info,
+        secs: 0.0,
+        detail: format!(
+            "read-side pair ns, median (mean) of {} runs: {}; ratio {}",
+            counts.join("/"),
+            each.join(", "),
+            ratios.join(", ")
+        ),
     }
 }
 

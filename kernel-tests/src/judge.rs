@@ -152,14 +152,19 @@ fn boot_row(c: &Console, pre: &[String]) -> Row {
     let init_seen = console.contains("SRCUTEST: INIT");
     let (pre, kunit_warnings) = report::without_kunit_suite(pre, "srcu_rs");
     let problems = report::kernel_problems(&pre);
-    let ok = init_seen && cpus >= 2 && kvm == "yes" && problems.is_empty();
+    let needs_kvm = c.boot.kernel.spec().arch.kvm;
+    let ok = init_seen && cpus >= 2 && (kvm == "yes" || !needs_kvm) && problems.is_empty();
     let detail = if !init_seen {
         format!(
             "/init never started; last console lines:\n{}",
             host::tail_lines(&c.clog, 15)
         )
     } else {
-        let mut d = format!("{cpus} CPUs online, /dev/kvm {kvm}");
+        let mut d = if needs_kvm {
+            format!("{cpus} CPUs online, /dev/kvm {kvm}")
+        } else {
+            format!("{cpus} CPUs online")
+        };
         if kunit_warnings > 0 {
             d.push_str(&format!(
                 "; {kunit_warnings} kernel warning(s) inside the KUnit srcu_rs run (judged by KUnit)"
@@ -179,17 +184,19 @@ fn boot_row(c: &Console, pre: &[String]) -> Row {
     )
 }
 
-/// A phase's row (and, for the KVM stress, its srcu_rs counters row).
+/// A phase's rows (one per rcutorture torture type; for the KVM stress, its srcu_rs counters row too).
 fn phase_rows(c: &Console, ph: Phase, log: Option<&PhaseLog>, r: &mut BootResult) {
     let params = &c.boot.params;
-    let label = ph.label(params);
+    let labels = ph.labels(params);
     let Some(pl) = log else {
         let why = if c.outcome.timed_out {
             "not reached: guest killed at the timeout"
         } else {
             "not reached (guest died earlier)"
         };
-        r.rows.push(row(c, &label, Status::Fail, 0.0, why.into()));
+        for label in &labels {
+            r.rows.push(row(c, label, Status::Fail, 0.0, why.into()));
+        }
         return;
     };
     if !pl.ended {
@@ -208,16 +215,21 @@ fn phase_rows(c: &Console, ph: Phase, log: Option<&PhaseLog>, r: &mut BootResult
         };
         let last: Vec<String> = pl.lines.iter().rev().take(8).rev().cloned().collect();
         let detail = format!("{how} during this phase; last lines: {}", last.join(" / "));
-        r.rows.push(row(c, &label, Status::Fail, 0.0, detail));
+        for label in &labels {
+            r.rows
+                .push(row(c, label, Status::Fail, 0.0, detail.clone()));
+        }
         return;
     }
-    let mut j = judge_phase(ph, params, pl, r);
+    let judged = judge_phase(ph, params, pl, r);
     let problems = report::kernel_problems(&pl.lines);
-    if !problems.is_empty() {
-        j.status = Status::Fail;
-        j.detail = format!("kernel problems: {}; {}", problems.join(" / "), j.detail);
+    for (label, mut j) in labels.iter().zip(judged) {
+        if !problems.is_empty() {
+            j.status = Status::Fail;
+            j.detail = format!("kernel problems: {}; {}", problems.join(" / "), j.detail);
+        }
+        r.rows.push(row(c, label, j.status, pl.secs, j.detail));
     }
-    r.rows.push(row(c, &label, j.status, pl.secs, j.detail));
     if let Some(m) = r.stress.get(ph.name()) {
         // proof that the kernel runs on srcu_rs: the domain's counters across the stress
         let j = report::judge_proof(m, !c.boot.kernel.spec().patched());
@@ -230,11 +242,17 @@ fn phase_rows(c: &Console, ph: Phase, log: Option<&PhaseLog>, r: &mut BootResult
     }
 }
 
-/// A finished phase's judge.
-fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResult) -> Judged {
-    match ph {
+/// A finished phase's judges, one per row of [`Phase::labels`].
+fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResult) -> Vec<Judged> {
+    let one = match ph {
         Phase::Kunit => report::judge_kunit(pl, "srcu_rs"),
-        Phase::Rcutorture => report::judge_rcutorture(pl, params.torture_type),
+        Phase::Rcutorture => {
+            return params
+                .torture_types
+                .iter()
+                .map(|t| report::judge_rcutorture(pl, t))
+                .collect()
+        }
         Phase::Kvmstress | Phase::Kvmpoll => {
             let (j, m) = report::judge_kvmstress(pl);
             r.stress.insert(ph.name().to_string(), m);
@@ -279,7 +297,8 @@ fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResul
                 detail,
             }
         }
-    }
+    };
+    vec![one]
 }
 
 /// The guest row: present only when the guest hung or did not reach DONE.
@@ -329,7 +348,7 @@ pub fn as_evidence(rows: Vec<Row>) -> impl Iterator<Item = Row> {
 pub fn broken_verdict(check: &BrokenCheck, params: &PhaseParams, rows: &[Row]) -> (bool, String) {
     match check.caught_by {
         CaughtBy::FailedPhaseOrGuest(phases) => {
-            let labels: Vec<String> = phases.iter().map(|ph| ph.label(params)).collect();
+            let labels: Vec<String> = phases.iter().flat_map(|ph| ph.labels(params)).collect();
             let caught: Vec<String> = rows
                 .iter()
                 .filter(|r| {
@@ -345,8 +364,10 @@ pub fn broken_verdict(check: &BrokenCheck, params: &PhaseParams, rows: &[Row]) -
             if caught.is_empty() {
                 (
                     false,
-                    "rcutorture and the KVM stress both passed on a deliberately broken srcu_rs"
-                        .into(),
+                    format!(
+                        "{} passed on a deliberately broken srcu_rs",
+                        labels.join(", ")
+                    ),
                 )
             } else {
                 (true, format!("caught by {}", caught.join(" | ")))

@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::host::{self, run_logged, HostError, Timed};
+use crate::plan::Arch;
 
 pub const SOURCE_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 
@@ -339,16 +340,12 @@ pub fn patched_tree(
 pub fn configure_commands(
     tree: &Path,
     out: &Path,
-    arch: &str,
+    arch: &Arch,
     fragments: &[PathBuf],
 ) -> Vec<Command> {
     let make = |t: &str| -> Command {
-        let mut c = Command::new("make");
-        c.arg("-C")
-            .arg(tree)
-            .arg(format!("O={}", out.display()))
-            .arg(format!("ARCH={arch}"))
-            .arg(t);
+        let mut c = make_command(tree, out, arch);
+        c.arg(t);
         c
     };
     let mut m = Command::new(tree.join("scripts/kconfig/merge_config.sh"));
@@ -368,7 +365,7 @@ pub fn configure_commands(
 pub fn configure(
     tree: &Path,
     out: &Path,
-    arch: &str,
+    arch: &Arch,
     fragments: &[PathBuf],
     required: &[(&str, &str)],
     log: &Path,
@@ -458,11 +455,27 @@ fn kconfig_deps(tree: &Path, sym: &str) -> Vec<String> {
     deps
 }
 
-pub fn cc() -> String {
+/// `make -C <tree> O=<out> ARCH=<arch>` (and `CROSS_COMPILE=` for a foreign architecture): the start of every
+/// kbuild command.
+pub fn make_command(tree: &Path, out: &Path, arch: &Arch) -> Command {
+    let mut c = Command::new("make");
+    c.arg("-C")
+        .arg(tree)
+        .arg(format!("O={}", out.display()))
+        .arg(format!("ARCH={}", arch.make_arch));
+    if !arch.cross_compile.is_empty() {
+        c.arg(format!("CROSS_COMPILE={}", arch.cross_compile));
+    }
+    c
+}
+
+/// The C compiler of an architecture's builds, through ccache when there is one.
+pub fn cc(arch: &Arch) -> String {
+    let gcc = format!("{}gcc", arch.cross_compile);
     if host::which("ccache").is_some() {
-        "ccache gcc".into()
+        format!("ccache {gcc}")
     } else {
-        "gcc".into()
+        gcc
     }
 }
 
@@ -472,16 +485,12 @@ fn ccache_env(c: &mut Command, work: &Path) {
     c.env("CCACHE_BASEDIR", work);
 }
 
-/// `make bzImage modules` in `out`.
-pub fn build_command(tree: &Path, out: &Path, arch: &str, work: &Path, jobs: usize) -> Command {
-    let mut c = Command::new("make");
-    c.arg("-C")
-        .arg(tree)
-        .arg(format!("O={}", out.display()))
-        .arg(format!("ARCH={arch}"))
-        .arg(format!("-j{jobs}"))
-        .arg(format!("CC={}", cc()))
-        .args(["bzImage", "modules"]);
+/// `make <image> modules` in `out` (`bzImage` on x86, `vmlinux` on powerpc).
+pub fn build_command(tree: &Path, out: &Path, arch: &Arch, work: &Path, jobs: usize) -> Command {
+    let mut c = make_command(tree, out, arch);
+    c.arg(format!("-j{jobs}"))
+        .arg(format!("CC={}", cc(arch)))
+        .args(arch.make_targets);
     ccache_env(&mut c, work);
     c
 }
@@ -489,7 +498,7 @@ pub fn build_command(tree: &Path, out: &Path, arch: &str, work: &Path, jobs: usi
 pub fn build(
     tree: &Path,
     out: &Path,
-    arch: &str,
+    arch: &Arch,
     work: &Path,
     jobs: usize,
     log: &Path,
@@ -499,14 +508,16 @@ pub fn build(
 }
 
 /// The external module (kernel-tests/notifier-test, copied into `dir`) against the O= build.
-pub fn ext_module_command(tree: &Path, out: &Path, arch: &str, work: &Path, dir: &Path) -> Command {
-    let mut c = Command::new("make");
-    c.arg("-C")
-        .arg(tree)
-        .arg(format!("O={}", out.display()))
-        .arg(format!("ARCH={arch}"))
-        .arg(format!("M={}", dir.display()))
-        .arg(format!("CC={}", cc()))
+pub fn ext_module_command(
+    tree: &Path,
+    out: &Path,
+    arch: &Arch,
+    work: &Path,
+    dir: &Path,
+) -> Command {
+    let mut c = make_command(tree, out, arch);
+    c.arg(format!("M={}", dir.display()))
+        .arg(format!("CC={}", cc(arch)))
         .arg("modules");
     ccache_env(&mut c, work);
     c
@@ -515,7 +526,7 @@ pub fn ext_module_command(tree: &Path, out: &Path, arch: &str, work: &Path, dir:
 pub fn build_ext_module(
     tree: &Path,
     out: &Path,
-    arch: &str,
+    arch: &Arch,
     work: &Path,
     src: &Path,
     dir: &Path,
@@ -571,15 +582,10 @@ pub fn check_readers_command(repo: &Path, out: &Path) -> Command {
 /// objtool, linker, modpost or compiler warning in `build_log`, the inline readers survived compilation, and the
 /// KVM modules were built and import srcu_rs symbols (modpost passed, so they are exported). On a warning the O=
 /// directory is removed, so the next run compiles (through ccache, which replays the warnings) and fails again.
-/// Only the part of `build_log` from byte `from` on (the `make bzImage modules` output) is read. Returns the
-/// gate's summary.
-pub fn gate(
-    repo: &Path,
-    out: &Path,
-    kvm_modules: &[&str],
-    build_log: &Path,
-    from: u64,
-) -> Result<String> {
+/// Only the part of `build_log` from byte `from` on (the `make <image> modules` output) is read. Returns the
+/// gate's summary. The inline-reader check and the KVM modules are the architecture's (x86_64 has both).
+pub fn gate(repo: &Path, out: &Path, arch: &Arch, build_log: &Path, from: u64) -> Result<String> {
+    let kvm_modules = arch.kvm_modules;
     let text = fs::read(build_log)?;
     let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());
     let bad = build_warnings(&text);
@@ -593,12 +599,14 @@ pub fn gate(
             out.display()
         );
     }
-    run_logged(
-        &mut check_readers_command(repo, out),
-        build_log,
-        &mut |_| {},
-    )
-    .context("the inline srcu_rs readers check (c-shim/kernel/check-readers.sh)")?;
+    if arch.readers_check {
+        run_logged(
+            &mut check_readers_command(repo, out),
+            build_log,
+            &mut |_| {},
+        )
+        .context("the inline srcu_rs readers check (c-shim/kernel/check-readers.sh)")?;
+    }
     let mut imports = Vec::new();
     for m in kvm_modules {
         let ko = out.join(m);
@@ -620,10 +628,14 @@ pub fn gate(
             bail!("{kvm} uses no srcu_rs symbol: is irq_srcu on srcu_rs?");
         }
     }
-    Ok(format!(
-        "gate: no objtool/linker/modpost/compiler warning; inline readers in srcu_notifier_call_chain; kvm.ko imports {}",
-        imports.join(" ")
-    ))
+    let mut summary = "gate: no objtool/linker/modpost/compiler warning".to_string();
+    if arch.readers_check {
+        summary.push_str("; inline readers in srcu_notifier_call_chain");
+    }
+    if !imports.is_empty() {
+        summary.push_str(&format!("; kvm.ko imports {}", imports.join(" ")));
+    }
+    Ok(summary)
 }
 
 pub fn kernel_release(out: &Path) -> Result<String> {
@@ -662,9 +674,10 @@ mod tests {
         );
         let kernel = debian_packages(repo, "kernel").unwrap();
         assert!(kernel.iter().any(|p| p == "busybox-static"));
+        assert!(kernel.iter().any(|p| p == "gcc-powerpc64le-linux-gnu"));
         assert_eq!(
             debian_packages(repo, "backports").unwrap(),
-            ["qemu-system-x86"]
+            ["qemu-system-x86", "qemu-system-ppc", "qemu-system-data"]
         );
         assert!(debian_packages(repo, "bogus").is_err());
     }

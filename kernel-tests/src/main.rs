@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use plan::{Kernel, Phase, TcgThreads};
+use plan::{ArchName, Kernel, Phase, TcgThreads};
 
 #[derive(Parser)]
 #[command(
@@ -39,10 +39,10 @@ struct Cli {
 enum Cmd {
     /// The main job: tree, kernels, initramfs, boot, in-guest tests, results.
     Run(RunArgs),
-    /// Only check the host (tools, QEMU version, busybox-static).
+    /// Only check the host (tools, cross tools, QEMU versions, busybox-static).
     Check,
     /// apt-get install what the job needs (Debian 12; QEMU 10 from bookworm-backports, which must be in the APT
-    /// sources already); needs root.
+    /// sources already; the ppc64el dpkg architecture for the ppc64le guests' busybox); needs root.
     InstallDeps,
 }
 
@@ -60,8 +60,9 @@ pub struct RunArgs {
     /// Results directory (default: <repo>/results/kernel-tests-<unix time>).
     #[arg(long)]
     results: Option<PathBuf>,
-    /// Bounded CI tier: the patched kernel (build, boot, KUnit, short rcutorture, KVM irq stress, notifier test) and
-    /// the patched-generic test-options kernel (KUnit only, then KUnit with srcu_rs.fault=4, which must fail).
+    /// Bounded CI tier: the patched kernel (build, boot, KUnit, short rcutorture, KVM irq stress, notifier test),
+    /// the patched-generic test-options kernel (KUnit only, then KUnit with srcu_rs.fault=4, which must fail) and
+    /// the ppc64le-patched kernel (KUnit with real NMIs, rcutorture 30 s, notifier test, fault=4 and fault=2).
     #[arg(long)]
     ci: bool,
     /// A built kvm-unit-tests tree: its x86 tests run inside the guest on both kernels.
@@ -70,9 +71,12 @@ pub struct RunArgs {
     /// kvm-unit-tests tests to run (comma-separated; default: the list in the README).
     #[arg(long, value_delimiter = ',')]
     kut_tests: Vec<String>,
-    /// Kernels to build and test (comma-separated; default: all; --ci: patched,patched-generic).
+    /// Kernels to build and test (comma-separated; default: all; --ci: patched,patched-generic,ppc64le-patched).
     #[arg(long, value_delimiter = ',')]
     kernels: Vec<Kernel>,
+    /// Only the kernels of these architectures (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    arches: Vec<ArchName>,
     /// rcutorture duration per kernel, seconds (default 180; --ci 60).
     #[arg(long)]
     torture_secs: Option<u64>,
@@ -100,14 +104,16 @@ pub struct RunArgs {
     /// Extra QEMU arguments for the outer VM, space-separated (e.g. `-d cpu_reset -D /tmp/qemu.log`).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     qemu_args: String,
-    /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs (stock, patched, patched-generic).
+    /// Full job without the lockdep/PROVE_RCU and KASAN kernel pairs (stock, patched, patched-generic and the
+    /// ppc64le pair).
     #[arg(long)]
     no_debug_variants: bool,
     /// Run only these in-guest phases (comma-separated; default: all).
     #[arg(long, value_delimiter = ',')]
     phases: Vec<Phase>,
-    /// Skip the broken-variant checks (patched kernel booted with srcu_rs.fault=N must fail rcutorture or the KVM
-    /// stress; patched-generic booted with srcu_rs.fault=4 must fail the KUnit NMI readers case).
+    /// Skip the broken-variant checks (patched kernels booted with srcu_rs.fault=N must fail rcutorture or the KVM
+    /// stress; patched-generic and ppc64le-patched booted with srcu_rs.fault=4 must fail the KUnit NMI readers
+    /// case).
     #[arg(long)]
     no_broken_check: bool,
     /// srcu-core fault number for the broken-variant check (2 = the grace period skips its second scan).
@@ -172,6 +178,22 @@ fn install_deps(repo: &Path) -> Result<()> {
         args.extend(pkgs.iter().map(String::as_str));
         apt(&args)
     };
+    // the ppc64le guests' busybox is Debian's ppc64el busybox-static, downloaded (never installed) by the run
+    for arch in plan::ARCHES {
+        if let plan::Userspace::Debian { dpkg_arch, .. } = arch.userspace {
+            let known =
+                host::sh(std::process::Command::new("dpkg").arg("--print-foreign-architectures"))?;
+            if !known.split_whitespace().any(|a| a == dpkg_arch) {
+                let st = std::process::Command::new("dpkg")
+                    .args(["--add-architecture", dpkg_arch])
+                    .status()
+                    .context("dpkg --add-architecture")?;
+                if !st.success() {
+                    bail!("dpkg --add-architecture {dpkg_arch} failed ({st})");
+                }
+            }
+        }
+    }
     apt(&["update"])?;
     install(&kbuild::debian_packages(repo, "kernel")?, &[])?;
     let pin = kbuild::PinnedSource::read(repo)?;
@@ -183,7 +205,7 @@ fn install_deps(repo: &Path) -> Result<()> {
         );
         install(std::slice::from_ref(&pin.package), &[])?;
     }
-    if host::qemu().is_err() {
+    if plan::ARCHES.iter().any(|a| host::qemu(a).is_err()) {
         install(&kbuild::debian_packages(repo, "backports")?, &["-t", "bookworm-backports"]).context(
             "QEMU 10 comes from bookworm-backports: add bookworm-backports to the APT sources, then run this again",
         )?;
@@ -192,15 +214,18 @@ fn install_deps(repo: &Path) -> Result<()> {
 }
 
 fn check() -> Result<()> {
-    host::check_host()?;
-    let (q, v) = host::qemu()?;
+    host::check_host(plan::ARCHES)?;
     let bb = host::busybox()?;
-    println!(
-        "host OK: QEMU {v} ({}), busybox {}, CC={}",
-        q.display(),
-        bb.display(),
-        kbuild::cc()
-    );
+    for arch in plan::ARCHES {
+        let (q, v) = host::qemu(arch)?;
+        println!(
+            "{}: QEMU {v} ({}), CC={}",
+            arch.name,
+            q.display(),
+            kbuild::cc(arch)
+        );
+    }
+    println!("host OK: busybox {}", bb.display());
     Ok(())
 }
 
@@ -258,24 +283,28 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// `run --dry-run ARGS` into a fresh temporary work and results directory: the plan's text; the directories
+    /// must not exist afterwards.
+    fn dry_run(args: &[&str]) -> String {
+        let tmp = std::env::temp_dir().join(format!(
+            "srcu-rs-dry-{}-{}",
+            std::process::id(),
+            args.join("_").replace(['-', ','], "")
+        ));
+        let (work, results) = (tmp.join("work"), tmp.join("results"));
+        let mut v = vec!["--dry-run", "--work", work.to_str().unwrap(), "--results"];
+        v.push(results.to_str().unwrap());
+        v.extend(args);
+        let setup = job::Setup::resolve(&parse(&v).unwrap(), default_repo()).unwrap();
+        let out = dryrun::render(&setup);
+        assert!(!tmp.exists(), "the dry run created {}", tmp.display());
+        out
+    }
+
     /// The dry run prints the plan's commands, QEMU's included, and creates nothing.
     #[test]
     fn dry_run_prints_every_boot_and_touches_nothing() {
-        let tmp = std::env::temp_dir().join(format!("srcu-rs-dry-{}", std::process::id()));
-        let work = tmp.join("work");
-        let results = tmp.join("results");
-        let a = parse(&[
-            "--ci",
-            "--dry-run",
-            "--work",
-            work.to_str().unwrap(),
-            "--results",
-            results.to_str().unwrap(),
-        ])
-        .unwrap();
-        let setup = job::Setup::resolve(&a, default_repo()).unwrap();
-        let out = dryrun::render(&setup);
-        assert!(!tmp.exists(), "the dry run created {}", tmp.display());
+        let out = dry_run(&["--ci", "--arches", "x86_64"]);
         assert_eq!(
             out.matches("qemu-system-x86_64 -accel tcg,thread=multi")
                 .count(),
@@ -300,5 +329,28 @@ mod tests {
         );
         assert!(out.contains("mitigations.fragment") && out.contains("kvm-modules.fragment"));
         assert!(out.contains("check-readers.sh"), "{out}");
+    }
+
+    /// The ppc64le rows' dry run: cross build, the ppc64el busybox, the pseries QEMU command.
+    #[test]
+    fn ppc64le_dry_run() {
+        let out = dry_run(&["--kernels", "ppc64le-stock,ppc64le-patched"]);
+        assert!(out.contains("ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu- -j2 'CC=ccache powerpc64le-linux-gnu-gcc' vmlinux modules")
+            || out.contains("ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu- -j2 CC=powerpc64le-linux-gnu-gcc vmlinux modules"), "{out}");
+        assert!(out.contains("ppc64le.fragment") && !out.contains("mitigations.fragment"));
+        assert!(
+            out.contains("apt-get download busybox-static:ppc64el"),
+            "{out}"
+        );
+        assert!(!out.contains("kvm-irq-stress") || out.contains("(x86_64: kvm-irq-stress)"));
+        assert_eq!(
+            out.matches("qemu-system-ppc64 -accel tcg,thread=multi")
+                .count(),
+            5,
+            "{out}"
+        );
+        assert_eq!(out.matches("one-insn-per-tb=on").count(), 2, "{out}");
+        assert!(!out.contains("qemu-system-x86_64 -accel"), "{out}");
+        assert!(!out.contains("check-readers.sh"), "{out}");
     }
 }

@@ -52,12 +52,28 @@ impl Phase {
     pub fn label(self, p: &PhaseParams) -> String {
         match self {
             Phase::Kunit => "KUnit srcu_rs".into(),
-            Phase::Rcutorture => format!("rcutorture {} {}s", p.torture_type, p.torture_secs),
+            Phase::Rcutorture => format!(
+                "rcutorture {} {}s",
+                p.torture_types.join("+"),
+                p.torture_secs
+            ),
             Phase::Kvmstress => format!("KVM irq stress {}s", p.kvm_secs),
             Phase::Kvmpoll => format!("KVM irq stress, polled APIC {}s", p.kvm_secs),
             Phase::Notifier => format!("srcu notifier test {}s", p.notifier_secs),
             Phase::Refscale => format!("refscale {}", p.refscale_types.join("+")),
             Phase::Kut => "kvm-unit-tests run".into(),
+        }
+    }
+
+    /// The phase's rows' labels: one per torture type for rcutorture, else [`Phase::label`].
+    pub fn labels(self, p: &PhaseParams) -> Vec<String> {
+        match self {
+            Phase::Rcutorture => p
+                .torture_types
+                .iter()
+                .map(|t| format!("rcutorture {t} {}s", p.torture_secs))
+                .collect(),
+            _ => vec![self.label(p)],
         }
     }
 
@@ -67,10 +83,12 @@ impl Phase {
         match self {
             // the NMI readers case waits up to 30 s for a grace period that a lost count keeps from ending
             Phase::Kunit => 90,
-            Phase::Rcutorture => p.torture_secs + 90,
+            Phase::Rcutorture => p.torture_types.len() as u64 * (p.torture_secs + 90),
             Phase::Kvmstress | Phase::Kvmpoll => p.kvm_secs + 60,
             Phase::Notifier => p.notifier_secs + 60,
-            Phase::Refscale => p.refscale_types.len() as u64 * (REFSCALE_SECS + 20),
+            Phase::Refscale => {
+                REFSCALE_ROUNDS * p.refscale_types.len() as u64 * (REFSCALE_SECS + 20)
+            }
             Phase::Kut => p.kut_count as u64 * 100,
         }
     }
@@ -78,8 +96,13 @@ impl Phase {
 
 /// Seconds the guest waits for one refscale load (`srcutest.refscale_secs`).
 const REFSCALE_SECS: u64 = 180;
+/// refscale loads per type, interleaved (`srcutest.refscale_rounds`: types a, b, a, b, …), so that a change of the
+/// host's load during the phase falls on every type alike; each load does `nruns` runs.
+const REFSCALE_ROUNDS: u64 = 3;
 /// Seconds of a boot before its first phase.
 const BOOT_SECS: u64 = 120;
+/// How many times longer a boot with one instruction per translation block may take.
+const SLOW_TCG: u64 = 3;
 
 /// QEMU TCG threading for the outer VM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -110,6 +133,8 @@ pub enum Kernel {
     PatchedKasan,
     /// The patched test-options kernel (SRCU_RS_GENERIC_PERCPU): KUnit only, for the NMI readers case.
     PatchedGeneric,
+    Ppc64leStock,
+    Ppc64lePatched,
 }
 
 impl Kernel {
@@ -133,30 +158,151 @@ pub enum Source {
     Patched,
 }
 
-/// An architecture: how its kernels are built and booted.
+/// An architecture: how its kernels are built and booted, and what its guests can run.
 #[derive(Debug)]
 pub struct Arch {
     pub name: &'static str,
     /// `make ARCH=`.
     pub make_arch: &'static str,
+    /// `make CROSS_COMPILE=` (empty: the host's own tools).
+    pub cross_compile: &'static str,
+    /// The `make` targets that build the boot image and the modules.
+    pub make_targets: &'static [&'static str],
     /// The boot image, relative to the O= directory.
     pub image: &'static str,
+    /// Host tools this architecture's builds and boots need beyond the common ones: `(tool, Debian package)`.
+    pub tools: &'static [(&'static str, &'static str)],
+    /// Files the boots need (QEMU firmware): `(path, Debian package)`.
+    pub files: &'static [(&'static str, &'static str)],
     pub qemu: &'static str,
+    /// The Debian package of `qemu`, installed from bookworm-backports (kernel-tests/packages.list `backports:`).
+    pub qemu_package: &'static str,
+    /// The oldest QEMU accepted (major, minor), and why.
+    pub qemu_min: (u32, u32, &'static str),
     /// The outer VM's machine (besides `-accel`, `-m` and the boot files).
     pub qemu_machine: &'static [&'static str],
+    /// The outer VM's memory (the kvm-unit-tests boots take 3G).
+    pub mem: &'static str,
+    /// The kernel's console (`console=`).
+    pub console: &'static str,
+    /// Kernel command-line words every boot of this architecture has.
+    pub cmdline: &'static str,
+    /// The guest has KVM (`/dev/kvm`): the KVM stress phases and kvm-unit-tests run, the boot row requires it.
+    pub kvm: bool,
     /// Modules the guest loads for /dev/kvm when KVM is built as modules, relative to the O= directory.
     pub kvm_modules: &'static [&'static str],
+    /// Where the guest's userspace (busybox) comes from.
+    pub userspace: Userspace,
+    /// `c-shim/kernel/check-readers.sh` reads this architecture's disassembly (part of a gated build's gate).
+    pub readers_check: bool,
+    /// The KUnit phase boots on its own with `-accel tcg,one-insn-per-tb=on`: TCG takes interrupts only between
+    /// translation blocks, so with whole blocks an NMI almost never lands between the load and the store of the
+    /// generic per-CPU increment the KUnit NMI case is about. The architecture's other boots skip KUnit
+    /// (`kunit.enable=0`).
+    pub kunit_one_insn_per_tb: bool,
+    /// rcutorture seconds per torture type in `--ci`.
+    pub ci_torture_secs: u64,
+}
+
+/// The guest's userspace: busybox and the in-guest programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Userspace {
+    /// The host's static busybox and the in-guest programs built for the host.
+    Host,
+    /// Debian's `busybox-static` of this dpkg architecture, downloaded with `apt-get download` and unpacked with
+    /// `dpkg-deb -x` (never installed: it would replace the host's busybox); no in-guest programs.
+    Debian {
+        dpkg_arch: &'static str,
+        elf_machine: u16,
+    },
 }
 
 /// x86_64 under TCG: `-cpu EPYC` so that kvm_amd runs nested inside (SVM is what TCG emulates).
 pub const X86_64: Arch = Arch {
     name: "x86_64",
     make_arch: "x86_64",
+    cross_compile: "",
+    make_targets: &["bzImage", "modules"],
     image: "arch/x86/boot/bzImage",
+    tools: &[],
+    files: &[],
     qemu: "qemu-system-x86_64",
+    qemu_package: "qemu-system-x86",
+    qemu_min: (
+        10,
+        0,
+        "Debian 12's 7.2 aborts on the kvm-unit-tests `emulator` test",
+    ),
     qemu_machine: &["-cpu", "EPYC", "-smp", "2"],
+    mem: "2G",
+    console: "ttyS0",
+    cmdline: "kvm_amd.nested=1",
+    kvm: true,
     kvm_modules: &["arch/x86/kvm/kvm.ko", "arch/x86/kvm/kvm-amd.ko"],
+    userspace: Userspace::Host,
+    readers_check: true,
+    kunit_one_insn_per_tb: false,
+    ci_torture_secs: 60,
 };
+
+/// ppc64le (pseries, POWER9) under TCG: an architecture with true NMIs (system reset, sent through the
+/// `H_SIGNAL_SYS_RESET` hypercall) and the generic, NMI-unsafe `this_cpu_inc()`. No KVM phases: the stress
+/// program and kvm-unit-tests are x86/SVM.
+pub const PPC64LE: Arch = Arch {
+    name: "ppc64le",
+    make_arch: "powerpc",
+    cross_compile: "powerpc64le-linux-gnu-",
+    make_targets: &["vmlinux", "modules"],
+    image: "vmlinux",
+    tools: &[
+        ("powerpc64le-linux-gnu-gcc", "gcc-powerpc64le-linux-gnu"),
+        ("powerpc64le-linux-gnu-ld", "binutils-powerpc64le-linux-gnu"),
+        (
+            "powerpc64le-linux-gnu-strip",
+            "binutils-powerpc64le-linux-gnu",
+        ),
+        ("dpkg-deb", "dpkg"),
+    ],
+    files: &[("/usr/share/qemu/vof.bin", "qemu-system-data")],
+    qemu: "qemu-system-ppc64",
+    qemu_package: "qemu-system-ppc",
+    qemu_min: (8, 1, "`-accel tcg,one-insn-per-tb=on` needs QEMU 8.1"),
+    // x-vof=on: QEMU's Virtual Open Firmware (the client interface prom_init needs, nothing else) instead of
+    // SLOF, which takes 20 s of a 7 s boot under TCG and 125 s of a 19 s one with one instruction per TB
+    qemu_machine: &["-M", "pseries,x-vof=on", "-cpu", "power9", "-smp", "2"],
+    mem: "1G",
+    console: "hvc0",
+    cmdline: "",
+    kvm: false,
+    kvm_modules: &[],
+    userspace: Userspace::Debian {
+        dpkg_arch: "ppc64el",
+        elf_machine: 21,
+    },
+    readers_check: false,
+    kunit_one_insn_per_tb: true,
+    ci_torture_secs: 30,
+};
+
+/// Every architecture, in the order their kernels are listed.
+pub const ARCHES: &[&Arch] = &[&X86_64, &PPC64LE];
+
+/// The architectures (`--arches`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum ArchName {
+    #[value(name = "x86_64")]
+    X86_64,
+    Ppc64le,
+}
+
+impl ArchName {
+    pub fn arch(self) -> &'static Arch {
+        match self {
+            ArchName::X86_64 => &X86_64,
+            ArchName::Ppc64le => &PPC64LE,
+        }
+    }
+}
 
 /// One row of the kernel table.
 #[derive(Debug)]
@@ -169,6 +315,11 @@ pub struct KernelSpec {
     pub fragments: &'static [&'static str],
     /// The variant's own fragments (lockdep, KASAN), merged after `fragments`.
     pub variant: &'static [&'static str],
+    /// rcutorture `torture_type`s of the rcutorture phase, loaded one after the other.
+    pub torture_types: &'static [&'static str],
+    /// refscale `scale_type`s of a full run, measured in the same boot (empty: no refscale, the kernel is a debug
+    /// or test-options variant whose cost would swamp the read side).
+    pub refscale_types: &'static [&'static str],
     /// `(symbol, value)` pairs the final .config must have, or the build stops with the unmet dependencies.
     pub required: &'static [(&'static str, &'static str)],
     /// The build log must have no objtool, linker, modpost or compiler warning, and the inline srcu_rs readers
@@ -190,6 +341,18 @@ const PATCHED: &[&str] = &[
     "kvm-modules.fragment",
     "patched.fragment",
 ];
+const STOCK_TORTURE: &[&str] = &["srcu"];
+const PATCHED_TORTURE: &[&str] = &["srcu_rs"];
+/// What the ppc64le kernels must have: the pseries machine, its console and NMI IPIs (system reset through the
+/// hypercall; `smp_send_nmi_ipi()` needs it).
+const PPC64LE_REQUIRED: &[(&str, &str)] = &[
+    ("PPC64", "y"),
+    ("CPU_LITTLE_ENDIAN", "y"),
+    ("PPC_PSERIES", "y"),
+    ("PPC_OF_BOOT_TRAMPOLINE", "y"),
+    ("HVC_CONSOLE", "y"),
+    ("NMI_IPI", "y"),
+];
 const MITIGATED_KVM_M: &[(&str, &str)] = &[
     ("MITIGATION_RETPOLINE", "y"),
     ("MITIGATION_RETHUNK", "y"),
@@ -207,6 +370,8 @@ pub const KERNELS: &[KernelSpec] = &[
         source: Source::Stock,
         fragments: COMPARED,
         variant: &[],
+        torture_types: STOCK_TORTURE,
+        refscale_types: &["srcu"],
         required: MITIGATED_KVM_M,
         gated: false,
     },
@@ -217,6 +382,8 @@ pub const KERNELS: &[KernelSpec] = &[
         source: Source::Patched,
         fragments: PATCHED,
         variant: &[],
+        torture_types: PATCHED_TORTURE,
+        refscale_types: &["srcu", "srcu_rs"],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -234,6 +401,8 @@ pub const KERNELS: &[KernelSpec] = &[
         source: Source::Stock,
         fragments: COMPARED,
         variant: &["lockdep.fragment"],
+        torture_types: STOCK_TORTURE,
+        refscale_types: &[],
         required: &[("PROVE_LOCKING", "y"), ("PROVE_RCU", "y")],
         gated: false,
     },
@@ -244,6 +413,8 @@ pub const KERNELS: &[KernelSpec] = &[
         source: Source::Patched,
         fragments: PATCHED,
         variant: &["lockdep.fragment"],
+        torture_types: PATCHED_TORTURE,
+        refscale_types: &[],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -259,6 +430,8 @@ pub const KERNELS: &[KernelSpec] = &[
         source: Source::Stock,
         fragments: COMPARED,
         variant: &["kasan.fragment"],
+        torture_types: STOCK_TORTURE,
+        refscale_types: &[],
         required: &[("KASAN", "y")],
         gated: false,
     },
@@ -269,6 +442,8 @@ pub const KERNELS: &[KernelSpec] = &[
         source: Source::Patched,
         fragments: PATCHED,
         variant: &["kasan.fragment"],
+        torture_types: PATCHED_TORTURE,
+        refscale_types: &[],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -288,6 +463,8 @@ pub const KERNELS: &[KernelSpec] = &[
             "generic-percpu.fragment",
         ],
         variant: &[],
+        torture_types: PATCHED_TORTURE,
+        refscale_types: &[],
         required: &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
@@ -295,6 +472,42 @@ pub const KERNELS: &[KernelSpec] = &[
             ("SRCU_RS_FAULT_INJECTION", "y"),
         ],
         gated: false,
+    },
+    KernelSpec {
+        kernel: Kernel::Ppc64leStock,
+        name: "ppc64le-stock",
+        arch: &PPC64LE,
+        source: Source::Stock,
+        fragments: &["ppc64le.fragment"],
+        variant: &[],
+        // srcud: the in-tree NMI-safe reader (srcu_read_lock_nmisafe()), an atomic on this architecture
+        torture_types: &["srcu", "srcud"],
+        refscale_types: &["srcu"],
+        required: PPC64LE_REQUIRED,
+        gated: false,
+    },
+    KernelSpec {
+        kernel: Kernel::Ppc64lePatched,
+        name: "ppc64le-patched",
+        arch: &PPC64LE,
+        source: Source::Patched,
+        fragments: &["ppc64le.fragment", "patched.fragment"],
+        variant: &[],
+        torture_types: &["srcu_rs", "srcu", "srcud"],
+        // srcu-nmisafe: the test-only refscale op the series adds for srcu_read_lock_nmisafe()
+        refscale_types: &["srcu", "srcu_rs", "srcu-nmisafe"],
+        required: &[
+            ("PPC64", "y"),
+            ("CPU_LITTLE_ENDIAN", "y"),
+            ("PPC_PSERIES", "y"),
+            ("PPC_OF_BOOT_TRAMPOLINE", "y"),
+            ("HVC_CONSOLE", "y"),
+            ("NMI_IPI", "y"),
+            ("SRCU_RS", "y"),
+            ("SRCU_RS_KUNIT_TEST", "y"),
+            ("SRCU_RS_FAULT_INJECTION", "y"),
+        ],
+        gated: true,
     },
 ];
 
@@ -304,30 +517,35 @@ impl KernelSpec {
     }
     /// A kernel without a debug or test-options variant (the one refscale and kvm-unit-tests run on).
     pub fn plain(&self) -> bool {
-        matches!(self.kernel, Kernel::Stock | Kernel::Patched)
+        !self.refscale_types.is_empty()
     }
     /// Everything but the test-options kernel, which exists for its KUnit cases (and would confound every other
     /// phase).
     fn runs_stress(&self) -> bool {
         self.kernel != Kernel::PatchedGeneric
     }
-    pub fn torture_type(&self) -> &'static str {
-        if self.patched() {
-            "srcu_rs"
-        } else {
-            "srcu"
-        }
-    }
 }
 
-/// The kernels `--ci` builds, and a full run without `--kernels` (with or without the debug variants).
-const CI_KERNELS: &[Kernel] = &[Kernel::Patched, Kernel::PatchedGeneric];
-const NO_DEBUG_KERNELS: &[Kernel] = &[Kernel::Stock, Kernel::Patched, Kernel::PatchedGeneric];
+/// The kernels `--ci` builds (patched-generic only without ppc64le-patched: see `Plan::resolve`), and a full run
+/// without `--kernels` (with or without the debug variants).
+const CI_KERNELS: &[Kernel] = &[
+    Kernel::Patched,
+    Kernel::PatchedGeneric,
+    Kernel::Ppc64lePatched,
+];
+const NO_DEBUG_KERNELS: &[Kernel] = &[
+    Kernel::Stock,
+    Kernel::Patched,
+    Kernel::PatchedGeneric,
+    Kernel::Ppc64leStock,
+    Kernel::Ppc64lePatched,
+];
 
 /// What a boot's phases run with; it also names their rows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PhaseParams {
-    pub torture_type: &'static str,
+    /// Loaded one after the other, each for `torture_secs`.
+    pub torture_types: Vec<&'static str>,
     pub torture_secs: u64,
     pub kvm_secs: u64,
     pub notifier_secs: u64,
@@ -368,6 +586,22 @@ pub struct BrokenCheck {
     pub caught_by: CaughtBy,
     /// Boot once more when the outer VM itself triple-faulted (TCG's failure, not the broken grace period's).
     pub retry_triple_fault: bool,
+    /// The boot's suffix (a kernel with two checks needs two names).
+    pub suffix: &'static str,
+}
+
+impl BrokenCheck {
+    /// `srcu_rs.fault=4` (NMI readers counted in the per-CPU half): the KUnit NMI readers case must fail.
+    fn nmi_readers(kernel: Kernel, suffix: &'static str) -> BrokenCheck {
+        BrokenCheck {
+            kernel,
+            fault: GENERIC_FAULT,
+            phases: vec![Phase::Kunit],
+            caught_by: CaughtBy::KunitCase(NMI_CASE),
+            retry_triple_fault: false,
+            suffix,
+        }
+    }
 }
 
 /// The srcu-core fault the patched-generic broken check boots with (Fault::NmiInPercpuHalf), and the KUnit case
@@ -388,6 +622,9 @@ pub struct Boot {
     /// The guest is killed when this is over.
     pub budget: Duration,
     pub tcg: TcgThreads,
+    /// `-accel tcg,one-insn-per-tb=on`: one guest instruction per translation block, so that an interrupt can land
+    /// between any two instructions (the KUnit NMI case on ppc64le).
+    pub one_insn_per_tb: bool,
     pub mem: &'static str,
     pub purpose: Purpose,
 }
@@ -416,6 +653,8 @@ impl Boot {
 pub struct Options {
     pub ci: bool,
     pub kernels: Vec<Kernel>,
+    /// Only the kernels of these architectures (empty: all).
+    pub arches: Vec<ArchName>,
     pub phases: Vec<Phase>,
     pub no_debug_variants: bool,
     pub torture_secs: Option<u64>,
@@ -437,6 +676,7 @@ impl Options {
         Options {
             ci,
             kernels: vec![],
+            arches: vec![],
             phases: vec![],
             no_debug_variants: false,
             torture_secs: None,
@@ -477,6 +717,16 @@ impl Plan {
     pub fn any_patched(&self) -> bool {
         self.kernels.iter().any(|k| k.spec().patched())
     }
+    /// The architectures of the plan's kernels, in table order.
+    pub fn arches(&self) -> Vec<&'static Arch> {
+        let mut v: Vec<&'static Arch> = Vec::new();
+        for k in &self.kernels {
+            if !v.iter().any(|a| a.name == k.spec().arch.name) {
+                v.push(k.spec().arch);
+            }
+        }
+        v
+    }
 
     pub fn resolve(o: &Options) -> Result<Plan> {
         if o.refscale_nruns < 10 {
@@ -485,7 +735,7 @@ impl Plan {
                 o.refscale_nruns
             );
         }
-        let kernels: Vec<Kernel> = if !o.kernels.is_empty() {
+        let mut kernels: Vec<Kernel> = if !o.kernels.is_empty() {
             let mut v: Vec<Kernel> = Vec::new();
             for k in &o.kernels {
                 if !v.contains(k) {
@@ -500,6 +750,17 @@ impl Plan {
         } else {
             KERNELS.iter().map(|s| s.kernel).collect()
         };
+        if !o.arches.is_empty() {
+            kernels.retain(|k| o.arches.iter().any(|a| a.arch().name == k.spec().arch.name));
+            if kernels.is_empty() {
+                bail!("no kernel of the plan is of the architectures given with --arches");
+            }
+        }
+        if o.ci && o.kernels.is_empty() && kernels.contains(&Kernel::Ppc64lePatched) {
+            // ppc64le-patched's fault=4 boot gates the NMI readers case with real system resets; the x86 emulation
+            // of the generic increment (patched-generic) stays in the full job, and in --ci without ppc64le
+            kernels.retain(|k| *k != Kernel::PatchedGeneric);
+        }
         let mut plan = Plan {
             ci: o.ci,
             kernels,
@@ -515,8 +776,10 @@ impl Plan {
         Ok(plan)
     }
 
-    fn durations(&self, o: &Options) -> (u64, u64, u64) {
-        let torture = o.torture_secs.unwrap_or(if self.ci { 60 } else { 180 });
+    fn durations(&self, o: &Options, arch: &Arch) -> (u64, u64, u64) {
+        let torture = o
+            .torture_secs
+            .unwrap_or(if self.ci { arch.ci_torture_secs } else { 180 });
         let kvm = o.kvm_secs.unwrap_or(if self.ci { 30 } else { 60 });
         let notifier = o.notifier_secs.unwrap_or(if self.ci { 15 } else { 30 });
         (torture, kvm, notifier)
@@ -528,9 +791,15 @@ impl Plan {
         spec: &KernelSpec,
         refscale_types: Vec<&'static str>,
     ) -> PhaseParams {
-        let (torture_secs, kvm_secs, notifier_secs) = self.durations(o);
+        let (torture_secs, kvm_secs, notifier_secs) = self.durations(o, spec.arch);
+        // --ci runs the kernel's own flavour only (srcu_rs on a patched kernel)
+        let torture_types = if self.ci {
+            spec.torture_types[..1].to_vec()
+        } else {
+            spec.torture_types.to_vec()
+        };
         PhaseParams {
-            torture_type: spec.torture_type(),
+            torture_types,
             torture_secs,
             kvm_secs,
             notifier_secs,
@@ -541,21 +810,22 @@ impl Plan {
         }
     }
 
-    /// refscale only on the plain kernels of a full run: lockdep and KASAN would swamp the read-side cost. The
-    /// patched kernel measures both srcu and srcu_rs in one boot; the stock kernel only when there is none.
+    /// refscale only on the plain kernels of a full run: lockdep and KASAN would swamp the read-side cost. A
+    /// patched kernel measures srcu and srcu_rs (and, where the architecture has one, the in-tree NMI-safe reader)
+    /// in one boot; a stock kernel only when its architecture's patched kernel is not in the plan.
     fn refscale_types(&self, spec: &KernelSpec) -> Vec<&'static str> {
-        if self.ci || !spec.plain() {
+        let patched_peer = self.kernels.iter().any(|k| {
+            let s = k.spec();
+            s.patched() && s.plain() && s.arch.name == spec.arch.name
+        });
+        if self.ci || (!spec.patched() && patched_peer) {
             vec![]
-        } else if spec.patched() {
-            vec!["srcu", "srcu_rs"]
-        } else if !self.has(Kernel::Patched) {
-            vec!["srcu"]
         } else {
-            vec![]
+            spec.refscale_types.to_vec()
         }
     }
 
-    /// The kernel's own boot, and its kvm-unit-tests boot.
+    /// The kernel's own boot, its KUnit boot where KUnit needs one of its own, and its kvm-unit-tests boot.
     fn kernel_boots(&self, o: &Options, k: Kernel) -> Vec<Boot> {
         let spec = k.spec();
         let refscale = self.refscale_types(spec);
@@ -564,37 +834,46 @@ impl Plan {
             phases.push(Phase::Kunit);
         }
         if spec.runs_stress() {
-            phases.extend([
-                Phase::Rcutorture,
-                Phase::Kvmpoll,
-                Phase::Kvmstress,
-                Phase::Notifier,
-            ]);
+            phases.push(Phase::Rcutorture);
+            if spec.arch.kvm {
+                phases.extend([Phase::Kvmpoll, Phase::Kvmstress]);
+            }
+            phases.push(Phase::Notifier);
         }
         if !refscale.is_empty() {
             phases.push(Phase::Refscale);
         }
         let wanted = |ph: Phase| o.phases.is_empty() || o.phases.contains(&ph);
         phases.retain(|ph| wanted(*ph));
-        let run_kut = self.kut_tests.is_some() && spec.plain() && wanted(Phase::Kut);
+        let run_kut =
+            self.kut_tests.is_some() && spec.plain() && spec.arch.kvm && wanted(Phase::Kut);
         let extra = if spec.patched() {
             o.patched_append.as_str()
         } else {
             ""
         };
         let params = self.params(o, spec, refscale);
-        let mut boots = Vec::new();
-        // only kvm-unit-tests asked for: no empty boot before them
-        if !phases.is_empty() || !run_kut {
-            boots.push(boot(
+        let tests = |phases: Vec<Phase>, suffix: &str| {
+            boot(
                 k,
-                "",
+                suffix,
                 phases,
                 params.clone(),
                 o.tcg_threads,
                 extra,
                 Purpose::Tests,
-            ));
+            )
+        };
+        let mut boots = Vec::new();
+        if spec.arch.kunit_one_insn_per_tb && phases.contains(&Phase::Kunit) {
+            phases.retain(|ph| *ph != Phase::Kunit);
+            boots.push(tests(vec![Phase::Kunit], "-kunit"));
+            if !phases.is_empty() {
+                boots.push(tests(phases, ""));
+            }
+        } else if !phases.is_empty() || !run_kut {
+            // only kvm-unit-tests asked for: no empty boot before them
+            boots.push(tests(phases, ""));
         }
         if run_kut {
             let params = PhaseParams {
@@ -633,15 +912,22 @@ impl Plan {
                     Phase::Kvmstress,
                 ]),
                 retry_triple_fault: true,
+                suffix: "-broken",
             });
         }
         if self.has(Kernel::PatchedGeneric) {
+            v.push(BrokenCheck::nmi_readers(Kernel::PatchedGeneric, "-broken"));
+        }
+        if self.has(Kernel::Ppc64lePatched) {
+            // real system-reset NMIs into the generic per-CPU increment: the NMI readers case must lose counts
+            v.push(BrokenCheck::nmi_readers(Kernel::Ppc64lePatched, "-fault4"));
             v.push(BrokenCheck {
-                kernel: Kernel::PatchedGeneric,
-                fault: GENERIC_FAULT,
-                phases: vec![Phase::Kunit],
-                caught_by: CaughtBy::KunitCase(NMI_CASE),
+                kernel: Kernel::Ppc64lePatched,
+                fault: o.broken_fault,
+                phases: vec![Phase::Rcutorture],
+                caught_by: CaughtBy::FailedPhaseOrGuest(&[Phase::Rcutorture]),
                 retry_triple_fault: false,
+                suffix: "-broken",
             });
         }
         v
@@ -664,11 +950,13 @@ impl Plan {
                     params.kvm_secs = params.kvm_secs.min(30);
                     params.notifier_secs = 0;
                 }
+                // the grace-period fault is srcu_rs's: the in-tree flavours would only add time
+                params.torture_types.retain(|t| *t == "srcu_rs");
                 let extra = format!("srcu_rs.fault={} {}", c.fault, o.patched_append);
                 let phases = c.phases.clone();
                 boot(
                     c.kernel,
-                    "-broken",
+                    c.suffix,
                     phases,
                     params,
                     o.tcg_threads,
@@ -698,7 +986,8 @@ impl Plan {
     }
 }
 
-/// A boot with its command line, budget and TCG threading derived from its phases.
+/// A boot with its command line, budget, TCG threading and accelerator options derived from its phases and its
+/// kernel's architecture.
 fn boot(
     kernel: Kernel,
     suffix: &str,
@@ -708,11 +997,13 @@ fn boot(
     extra: &str,
     purpose: Purpose,
 ) -> Boot {
+    let arch = kernel.spec().arch;
+    let one_insn_per_tb = arch.kunit_one_insn_per_tb && phases.contains(&Phase::Kunit);
     Boot {
         kernel,
         suffix: suffix.into(),
-        append: append(&phases, &params, extra),
-        budget: budget(&phases, &params),
+        append: append(arch, &phases, &params, extra),
+        budget: budget(&phases, &params, one_insn_per_tb),
         // QEMU 10.0.2's multi-threaded TCG aborts the whole outer VM on the kvm-unit-tests `emulator` test
         // (`tcg_handle_interrupt: assertion failed: (bql_locked())`, from its nested-SVM code without the big
         // QEMU lock); single-threaded TCG runs it to the end. kvm-unit-tests are functional tests, not the
@@ -722,10 +1013,11 @@ fn boot(
         } else {
             tcg
         },
+        one_insn_per_tb,
         mem: if phases.contains(&Phase::Kut) {
             "3G"
         } else {
-            "2G"
+            arch.mem
         },
         phases,
         params,
@@ -733,23 +1025,28 @@ fn boot(
     }
 }
 
-/// The guest's kernel command line: the console, the KVM module options, and the `srcutest.*` knobs its `/init`
-/// reads (see kernel-tests/guest/init).
-pub fn append(phases: &[Phase], p: &PhaseParams, extra: &str) -> String {
+/// The guest's kernel command line: the console, the architecture's own words (the KVM module options), and the
+/// `srcutest.*` knobs its `/init` reads (see kernel-tests/guest/init).
+pub fn append(arch: &Arch, phases: &[Phase], p: &PhaseParams, extra: &str) -> String {
     let plan: Vec<&str> = phases.iter().map(|ph| ph.name()).collect();
     let kvm_args = if p.kvm_args.is_empty() {
         String::new()
     } else {
         format!(",{}", p.kvm_args)
     };
-    let mut s = format!(
-        "console=ttyS0 panic=-1 init_on_free=1 kvm_amd.nested=1 srcutest.plan={} \
-         srcutest.torture=torture_type={},irqreader=1,nreaders=2,stat_interval=15 srcutest.torture_secs={} \
-         srcutest.kvm=--secs,{}{kvm_args} srcutest.notifier=secs={},callers=2,registrars=2 \
+    let mut s = format!("console={} panic=-1 init_on_free=1 ", arch.console);
+    if !arch.cmdline.is_empty() {
+        s.push_str(arch.cmdline);
+        s.push(' ');
+    }
+    let _ = write!(
+        s,
+        "srcutest.plan={} srcutest.torture_types={} srcutest.torture=irqreader=1,nreaders=2,stat_interval=15 \
+         srcutest.torture_secs={} srcutest.kvm=--secs,{}{kvm_args} srcutest.notifier=secs={},callers=2,registrars=2 \
          srcutest.refscale_types={} srcutest.refscale=nreaders=2,loops=100000,nruns={} \
-         srcutest.refscale_secs={REFSCALE_SECS} srcutest.kut_timeout=90",
+         srcutest.refscale_rounds={REFSCALE_ROUNDS} srcutest.refscale_secs={REFSCALE_SECS} srcutest.kut_timeout=90",
         plan.join(","),
-        p.torture_type,
+        p.torture_types.join(","),
         p.torture_secs,
         p.kvm_secs,
         p.notifier_secs,
@@ -758,6 +1055,9 @@ pub fn append(phases: &[Phase], p: &PhaseParams, extra: &str) -> String {
     );
     if phases.contains(&Phase::Kunit) {
         s.push_str(" kunit.filter_glob=srcu_rs");
+    } else if arch.kunit_one_insn_per_tb {
+        // KUnit has a boot of its own here (see `Arch::kunit_one_insn_per_tb`)
+        s.push_str(" kunit.enable=0");
     }
     if !extra.trim().is_empty() {
         s.push(' ');
@@ -766,9 +1066,12 @@ pub fn append(phases: &[Phase], p: &PhaseParams, extra: &str) -> String {
     s
 }
 
-/// A boot's time budget: the boot itself, then each phase with its slack; never forever.
-pub fn budget(phases: &[Phase], p: &PhaseParams) -> Duration {
-    Duration::from_secs(BOOT_SECS + phases.iter().map(|ph| ph.budget_secs(p)).sum::<u64>())
+/// A boot's time budget: the boot itself, then each phase with its slack; never forever. One instruction per
+/// translation block makes the guest several times slower: the boot and KUnit get `SLOW_TCG` times theirs.
+pub fn budget(phases: &[Phase], p: &PhaseParams, one_insn_per_tb: bool) -> Duration {
+    let phases: u64 = phases.iter().map(|ph| ph.budget_secs(p)).sum();
+    let slow = if one_insn_per_tb { SLOW_TCG } else { 1 };
+    Duration::from_secs((BOOT_SECS + phases) * slow)
 }
 
 /// The outer VM's QEMU command for one boot (`-d cpu_reset,guest_errors -D <qemu log>`: a triple fault of the
@@ -782,9 +1085,13 @@ pub fn qemu_command(
     qemu_log: &Path,
     extra_args: &str,
 ) -> Command {
+    let mut accel = format!("tcg,thread={}", boot.tcg.name());
+    if boot.one_insn_per_tb {
+        accel.push_str(",one-insn-per-tb=on");
+    }
     let mut cmd = Command::new(qemu);
     cmd.arg("-accel")
-        .arg(format!("tcg,thread={}", boot.tcg.name()))
+        .arg(accel)
         .args(arch.qemu_machine)
         .args(["-m", boot.mem, "-nographic", "-no-reboot"])
         .args(["-d", "cpu_reset,guest_errors", "-D"])
@@ -899,9 +1206,16 @@ mod tests {
         }
     }
 
+    fn x86_only(ci: bool) -> Options {
+        Options {
+            arches: vec![ArchName::X86_64],
+            ..Options::defaults(ci)
+        }
+    }
+
     #[test]
     fn ci_plan_boots_and_budgets() {
-        let p = Plan::resolve(&Options::defaults(true)).unwrap();
+        let p = Plan::resolve(&x86_only(true)).unwrap();
         assert_eq!(p.kernels, [Kernel::Patched, Kernel::PatchedGeneric]);
         let names: Vec<String> = p.boots.iter().map(Boot::name).collect();
         assert_eq!(
@@ -929,6 +1243,10 @@ mod tests {
         assert!(main
             .append
             .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,notifier "));
+        assert!(main.append.contains(" srcutest.torture_types=srcu_rs "));
+        assert!(main
+            .append
+            .starts_with("console=ttyS0 panic=-1 init_on_free=1 kvm_amd.nested=1 "));
         assert!(main.append.contains("kunit.filter_glob=srcu_rs"));
         assert_eq!(p.boots[1].phases, [Phase::Kunit]);
         assert_eq!(p.boots[1].budget, Duration::from_secs(210));
@@ -943,6 +1261,95 @@ mod tests {
         );
     }
 
+    /// The ppc64le rows: KUnit in a boot of its own with one instruction per TB, no KVM phase, both broken
+    /// variants; in --ci the kernel's own torture type for 30 s.
+    #[test]
+    fn ppc64le_rows_and_boots() {
+        let o = Options {
+            kernels: vec![Kernel::Ppc64leStock, Kernel::Ppc64lePatched],
+            ..Options::defaults(false)
+        };
+        let p = Plan::resolve(&o).unwrap();
+        let names: Vec<String> = p.boots.iter().map(Boot::name).collect();
+        assert_eq!(
+            names,
+            [
+                "ppc64le-stock",
+                "ppc64le-patched-kunit",
+                "ppc64le-patched",
+                "ppc64le-patched-fault4",
+                "ppc64le-patched-broken"
+            ]
+        );
+        let stock = &p.boots[0];
+        assert_eq!(stock.phases, [Phase::Rcutorture, Phase::Notifier]);
+        assert_eq!(stock.params.torture_types, ["srcu", "srcud"]);
+        assert!(stock
+            .append
+            .starts_with("console=hvc0 panic=-1 init_on_free=1 srcutest.plan="));
+        assert!(stock.append.contains("kunit.enable=0") && !stock.one_insn_per_tb);
+        assert_eq!(stock.mem, "1G");
+        let kunit = &p.boots[1];
+        assert_eq!(kunit.phases, [Phase::Kunit]);
+        assert!(kunit.one_insn_per_tb && kunit.append.contains("kunit.filter_glob=srcu_rs"));
+        assert_eq!(kunit.budget, Duration::from_secs((120 + 90) * SLOW_TCG));
+        let main = &p.boots[2];
+        assert_eq!(
+            main.phases,
+            [Phase::Rcutorture, Phase::Notifier, Phase::Refscale]
+        );
+        assert_eq!(main.params.torture_types, ["srcu_rs", "srcu", "srcud"]);
+        assert_eq!(
+            main.params.refscale_types,
+            ["srcu", "srcu_rs", "srcu-nmisafe"]
+        );
+        // 120 boot + 3 x (180 + 90) rcutorture + (30 + 60) notifier + 3 rounds x 3 types x 200 refscale
+        assert_eq!(main.budget, Duration::from_secs(120 + 810 + 90 + 1800));
+        assert!(!main.one_insn_per_tb);
+        let fault4 = &p.boots[3];
+        assert!(fault4.one_insn_per_tb && fault4.append.ends_with("srcu_rs.fault=4"));
+        assert!(
+            matches!(&fault4.purpose, Purpose::Broken(c) if c.caught_by == CaughtBy::KunitCase(NMI_CASE))
+        );
+        let fault2 = &p.boots[4];
+        assert_eq!(fault2.params.torture_types, ["srcu_rs"]);
+        assert!(fault2.append.ends_with("srcu_rs.fault=2") && !fault2.one_insn_per_tb);
+        let c = qemu_command(
+            Path::new("qemu-system-ppc64"),
+            &PPC64LE,
+            kunit,
+            Path::new("/w/out-ppc64le-patched/vmlinux"),
+            Path::new("/w/initramfs-ppc64le-patched.cpio.gz"),
+            Path::new("/r/q.log"),
+            "",
+        );
+        assert!(shell_line(&c).starts_with(
+            "qemu-system-ppc64 -accel tcg,thread=multi,one-insn-per-tb=on -M pseries,x-vof=on -cpu power9 -smp 2 -m 1G \
+             -nographic -no-reboot"
+        ));
+        // --ci: ppc64le-patched with the x86 kernels, srcu_rs for 30 s; --arches picks one architecture
+        let ci = Plan::resolve(&Options::defaults(true)).unwrap();
+        assert_eq!(ci.kernels, [Kernel::Patched, Kernel::Ppc64lePatched]);
+        let main = ci
+            .boots
+            .iter()
+            .find(|b| b.name() == "ppc64le-patched")
+            .unwrap();
+        assert_eq!(main.params.torture_types, ["srcu_rs"]);
+        assert_eq!(main.params.torture_secs, 30);
+        let o = Options {
+            arches: vec![ArchName::Ppc64le],
+            ..Options::defaults(true)
+        };
+        assert_eq!(Plan::resolve(&o).unwrap().kernels, [Kernel::Ppc64lePatched]);
+        let o = Options {
+            arches: vec![ArchName::Ppc64le],
+            kernels: vec![Kernel::Stock],
+            ..Options::defaults(true)
+        };
+        assert!(Plan::resolve(&o).is_err());
+    }
+
     #[test]
     fn full_plan_refscale_and_phase_filter() {
         let p = Plan::resolve(&Options::defaults(false)).unwrap();
@@ -952,7 +1359,7 @@ mod tests {
         assert!(patched.phases.contains(&Phase::Refscale));
         let stock = p.boots.iter().find(|b| b.name() == "stock").unwrap();
         assert!(!stock.phases.contains(&Phase::Kunit) && !stock.phases.contains(&Phase::Refscale));
-        assert_eq!(stock.params.torture_type, "srcu");
+        assert_eq!(stock.params.torture_types, ["srcu"]);
         let mut o = Options::defaults(false);
         o.phases = vec![Phase::Kunit];
         o.kernels = vec![Kernel::Patched];
@@ -967,7 +1374,7 @@ mod tests {
 
     #[test]
     fn qemu_command_line() {
-        let p = Plan::resolve(&Options::defaults(true)).unwrap();
+        let p = Plan::resolve(&x86_only(true)).unwrap();
         let c = qemu_command(
             Path::new("/usr/bin/qemu-system-x86_64"),
             &X86_64,

@@ -111,10 +111,15 @@ pub fn kernel_problems(lines: &[String]) -> Vec<String> {
     // (`... WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html ...`), printed for the
     // emulated EPYC's missing microcode on the stock and the patched kernel alike when they are built with the
     // mitigations fragment. A WARN() splat reads `WARNING: CPU: ...`.
-    const NOTICE: &str = "kernel.org/doc/html/latest/admin-guide/hw-vuln/";
+    // And arch/powerpc/kernel/nvram_64.c's notice about the pseries NVRAM QEMU gives a guest booted with its
+    // Virtual Open Firmware (`x-vof=on`): all zeroes, which SLOF would have formatted.
+    const NOTICES: &[&str] = &[
+        "kernel.org/doc/html/latest/admin-guide/hw-vuln/",
+        "WARNING: nvram corruption detected: 0-length partition",
+    ];
     lines
         .iter()
-        .filter(|l| PAT.iter().any(|p| l.contains(p)) && !l.contains(NOTICE))
+        .filter(|l| PAT.iter().any(|p| l.contains(p)) && !NOTICES.iter().any(|n| l.contains(n)))
         .take(10)
         .cloned()
         .collect()
@@ -179,15 +184,25 @@ pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
     let (mut pass, mut fail, mut skip) = (0, 0, 0);
     let mut in_suite = false;
     let mut failed = Vec::new();
+    // a case that could not show what it tests skips with `# SKIP INCONCLUSIVE: <why>`: never a pass
+    let mut inconclusive = Vec::new();
+    // what a case measured, worth keeping in the row (the NMI readers case's system resets on powerpc)
+    let mut figures = Vec::new();
     for l in &lines {
         let t = l.trim();
         // a suite's own header is indented once; parameterised cases nest their own "# Subtest:" deeper
         if t.starts_with("# Subtest:") && l.starts_with("    #") {
             in_suite = t.trim_start_matches("# Subtest:").trim() == suite;
         }
+        if in_suite && t.starts_with("# ") && t.contains(": system resets:") {
+            figures.push(t.trim_start_matches("# ").to_string());
+        }
         if in_suite && l.starts_with("    ") {
             if t.starts_with("ok ") {
-                if t.contains("# SKIP") {
+                if t.contains("# SKIP INCONCLUSIVE") {
+                    skip += 1;
+                    inconclusive.push(t.to_string());
+                } else if t.contains("# SKIP") {
                     skip += 1
                 } else {
                     pass += 1
@@ -198,6 +213,11 @@ pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
             }
         }
     }
+    let figures = if figures.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", figures.join("; "))
+    };
     match top {
         None => Judged {
             status: Status::Fail,
@@ -205,15 +225,25 @@ pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
         },
         Some(t) if t.trim_start().starts_with("not ok") || fail > 0 => Judged {
             status: Status::Fail,
-            detail: format!("pass:{pass} fail:{fail} skip:{skip}; {}", failed.join("; ")),
+            detail: format!(
+                "pass:{pass} fail:{fail} skip:{skip}; {}{figures}",
+                failed.join("; ")
+            ),
         },
         Some(_) if pass == 0 => Judged {
             status: Status::Fail,
             detail: format!("no test case passed (skip:{skip})"),
         },
+        Some(_) if !inconclusive.is_empty() => Judged {
+            status: Status::Info,
+            detail: format!(
+                "INCONCLUSIVE: pass:{pass} fail:0 skip:{skip}; {}{figures}",
+                inconclusive.join("; ")
+            ),
+        },
         Some(_) => Judged {
             status: Status::Pass,
-            detail: format!("pass:{pass} fail:0 skip:{skip}"),
+            detail: format!("pass:{pass} fail:0 skip:{skip}{figures}"),
         },
     }
 }
@@ -661,6 +691,10 @@ mod tests {
     #[test]
     fn mitigation_notices_are_not_kernel_problems() {
         let l = |s: &str| vec![s.to_string()];
+        assert!(kernel_problems(&l(
+            "[    0.242118] WARNING: nvram corruption detected: 0-length partition"
+        ))
+        .is_empty());
         assert!(kernel_problems(&l("[    5.49] Speculative Return Stack Overflow: WARNING: See \
             https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options.")).is_empty());
         assert_eq!(
@@ -720,6 +754,20 @@ mod tests {
         assert_eq!(judge_kunit(&ph["kunit"], "srcu_rs").status, Status::Fail);
         let (_, ph) = split_phases(c);
         assert_eq!(judge_kunit(&ph["kunit"], "other").status, Status::Fail);
+        // too few NMIs landed in the window: INCONCLUSIVE, not a pass; the case's figures are kept
+        let c3 = c.replace(
+            "    ok 2 srcu_rs_sync",
+            "    # srcu_rs_sync: system resets: sent=40 handled=40 in_reader=3 min=8\nKUNIT:     \
+                 ok 2 srcu_rs_sync # SKIP INCONCLUSIVE: 3 landings, fewer than 8",
+        );
+        let (_, ph) = split_phases(&c3);
+        let j = judge_kunit(&ph["kunit"], "srcu_rs");
+        assert_eq!(j.status, Status::Info, "{}", j.detail);
+        assert!(
+            j.detail.starts_with("INCONCLUSIVE") && j.detail.contains("sent=40"),
+            "{}",
+            j.detail
+        );
     }
 
     #[test]
