@@ -4,8 +4,17 @@
 //! ```text
 //!            needed > seq                 inactive idx quiescent          (new) inactive idx quiescent
 //!   IDLE ───────────────────► SCAN1 ───────────────────────────► SCAN2 ───────────────────────────► IDLE
-//!         seq_start (+1, mb)        E, flip srcu_idx, D, state=2        mb, seq_end (next multiple of 4)
+//!         seq_start (+1, mb)    │   E, flip srcu_idx, D, state=2        mb, seq_end (next multiple of 4)
+//!                               │ both indexes quiescent (idle fast path, 64-bit)            ▲
+//!                               └────────────────────────────────────────────────────────────┘
+//!                                 no flip; mb, seq_end
 //! ```
+//!
+//! SCAN1 scans both indexes at once ([`scan_both`]: the unlock sums of both, one A, the lock
+//! sums of both). If both are quiescent the grace period ends there, without a flip: one heavy
+//! barrier per idle grace period (see the crate docs, "The idle fast path", for why that is
+//! sound and why it is gated to 64-bit `usize`). Otherwise the inactive index's answer is
+//! SCAN1's and the engine flips as srcutree.c does.
 //!
 //! [`Srcu::step`] advances as far as it can *without waiting*: it takes the grace-period lock,
 //! scans, changes state, and returns a [`Next`] that tells the driver whether and when to call
@@ -18,7 +27,7 @@
 
 use crate::domain::Srcu;
 use crate::platform::{Fault, Platform};
-use crate::scans::readers_done;
+use crate::scans::{readers_done, scan_both};
 use crate::seq;
 use crate::sync::{read_once, write_once, AtomicUsize, Ordering};
 
@@ -89,38 +98,58 @@ const NORMAL_FIRST_SLEEP_US: u32 = 100;
 /// The longest sleep between scans, in microseconds (about a jiffy at HZ=100).
 const MAX_SLEEP_US: u32 = 10_000;
 
+/// Whether SCAN1 ends an idle grace period without a flip (the idle fast path). Only where a
+/// reader index's lock − unlock difference cannot wrap within one scan: without a flip, new
+/// readers keep using the index being scanned, each adding at most one to the difference
+/// between its unlock sum and its lock sum; 2^64 of them in one scan is out of reach, 2^32 is
+/// not (see the crate docs).
+const IDLE_FAST_PATH: bool = usize::BITS >= 64;
+
 /// Sequence start, after the sequence advertises the grace period and before its scans. Pairs
 /// with the barrier before a cookie snapshot (store buffering): an updater whose snapshot saw
-/// the old, idle sequence has its earlier stores ordered before the scans' loads. Redundant for
-/// safety: the scans that matter are ordered after the advertisement by A and E anyway, and an
-/// unlock sum read early can only be smaller (a retry). Kept as in `rcu_seq_start()`.
+/// the old, idle sequence has its earlier stores ordered before the scans' loads. Not needed for
+/// safety: the scans that decide are ordered after the advertisement by their own A, and an
+/// unlock sum read early can only be smaller (a retry). Kept as in `rcu_seq_start()`; light
+/// ([`Platform::smp_mb`]) everywhere.
 #[inline(always)]
 fn barrier_seq_start<P: Platform>(p: &P) {
     p.smp_mb();
 }
 
 /// E: before the flip, after the scan that found the inactive index quiescent. Pairs with B and
-/// C: a reader that uses the new index was not counted by that scan. Redundant, as srcutree.c
-/// says of its E: the flip is reached only through a control dependency on that scan's sums.
+/// C in srcutree.c's comments. **Not needed for safety**, and not for the reason srcutree.c
+/// gives (a control dependency from the scan's sums to the flip, which neither C11/Rust nor loom
+/// models): the same scan's A is a full barrier earlier in this thread, between the updater's
+/// unpublishing stores and the flip, so a reader whose `read_lock` reads the new `srcu_idx`
+/// (message passing: A, flip ‖ load of `srcu_idx`, B) runs its critical section after the
+/// unpublishing and need not be waited for; and a reader counted as unlocked by that scan
+/// cannot have read the new index (its unlock would then follow A). On an asymmetric platform
+/// B is a compiler barrier; there the membarrier of that A forces a full barrier on the reader,
+/// which is either before its load of `srcu_idx` (it sees the unpublishing) or after it (it
+/// cannot see the flip, which follows the membarrier). Light ([`Platform::smp_mb`]); the loom
+/// models pass with it and every other updater-only barrier dropped on an asymmetric platform.
 #[inline(always)]
 fn barrier_e<P: Platform>(p: &P) {
-    p.heavy_mb();
+    p.smp_mb();
 }
 
 /// D: after the flip. Pairs with C: if a later scan misses a reader's unlock increment, that
-/// task's next `read_lock` sees the flip. Bounds how many readers can use the index being
-/// drained (counter wrap); not needed for safety, and redundant with the next scan's A
-/// (srcutree.c: "both this memory barrier and the one in srcu_readers_active_idx_check()
-/// provide the guarantee").
+/// task's next `read_lock` sees the flip. **Overflow only**: it bounds how many `read_lock`s can
+/// still use the index being drained (srcutree.c's Nt + Nc in
+/// `srcu_readers_active_idx_check()`), which keeps the counters' lock − unlock difference far
+/// from wrapping; not needed for safety. The next scan's A gives the same bound ("both this
+/// memory barrier and the one in srcu_readers_active_idx_check() provide the guarantee"); on an
+/// asymmetric platform only that A reaches the readers, so D is light ([`Platform::smp_mb`])
+/// and the bound is A's.
 #[inline(always)]
 fn barrier_d<P: Platform>(p: &P) {
-    p.heavy_mb();
+    p.smp_mb();
 }
 
 /// Sequence end, after the scans and before the sequence publishes the end. Pairs with the
-/// barrier `poll_state` executes after a `true` answer. Redundant for safety: the last scan's
+/// barrier `poll_state` executes after a `true` answer. Not needed for safety: the last scan's
 /// A already orders every counted unlock (and, through C, its critical section) before the
-/// sequence store. Kept as in `rcu_seq_end()`.
+/// sequence store. Kept as in `rcu_seq_end()`; light ([`Platform::smp_mb`]) everywhere.
 #[inline(always)]
 fn barrier_seq_end<P: Platform>(p: &P) {
     p.smp_mb();
@@ -180,10 +209,18 @@ impl Srcu {
                     self.gp_start(p, s);
                 }
                 GpState::Scan1 => {
-                    // Stragglers: readers that read srcu_idx before the previous flip and
-                    // incremented the then-active, now-inactive index.
-                    let idx = 1 ^ (read_once(&self.srcu_idx) & 1);
-                    if p.fault() != Fault::SkipFirstScan && !readers_done(p, idx) {
+                    let active = read_once(&self.srcu_idx) & 1;
+                    let (idle, inactive_done) = self.scan1(p, active);
+                    if idle {
+                        // The idle fast path: no reader on either index, no flip needed.
+                        self.gp_end(p, s);
+                        ended = ended.wrapping_add(1);
+                        if how == Advance::FinishCurrent {
+                            return StepReport { next: Next::Idle, ended };
+                        }
+                        continue;
+                    }
+                    if !inactive_done {
                         return StepReport { next: self.retry_delay(s), ended };
                     }
                     self.flip(p);
@@ -204,6 +241,21 @@ impl Srcu {
                 }
             }
         }
+    }
+
+    /// SCAN1's scan while the reader index is `active`: whether the grace period may end here
+    /// (both indexes quiescent, 64-bit only) and whether the inactive index is quiescent
+    /// (stragglers: readers that read `srcu_idx` before the previous flip and incremented the
+    /// then-active, now-inactive index). One barrier A either way.
+    fn scan1<P: Platform>(&self, p: &P, active: usize) -> (bool, bool) {
+        let skip = p.fault() == Fault::SkipFirstScan;
+        if !IDLE_FAST_PATH {
+            return (false, skip || readers_done(p, 1 ^ active));
+        }
+        let q = scan_both(p);
+        let inactive_done = skip || q.done(1 ^ active);
+        let ignore_inactive = p.fault() == Fault::FastPathActiveOnly;
+        (q.done(active) && (inactive_done || ignore_inactive), inactive_done)
     }
 
     /// `srcu_gp_start()` + `rcu_seq_start()`: advertise the grace period, then scan.

@@ -96,9 +96,12 @@ pub trait Platform {
         self.smp_mb()
     }
 
-    /// Grace-period barriers that pair with the reader's B and C: A, D and E. Default:
-    /// [`Platform::smp_mb`]; see [`Platform::reader_mb`] for the asymmetric alternative.
-    /// Updater context only (it may be a system call).
+    /// Barrier A, the one grace-period barrier that pairs with the readers' B and C in every
+    /// scan (the idle fast path's included). Default: [`Platform::smp_mb`]; see
+    /// [`Platform::reader_mb`] for the asymmetric alternative (`membarrier()`). Every other
+    /// grace-period barrier (D, E, the sequence and cookie barriers) is [`Platform::smp_mb`]:
+    /// on a symmetric platform such as the kernel, where this is `smp_mb()` too, that changes
+    /// nothing. Updater context only (it may be a system call).
     #[inline(always)]
     fn heavy_mb(&self) {
         self.smp_mb()
@@ -140,8 +143,9 @@ pub trait Platform {
 pub enum Fault {
     /// The algorithm as documented.
     None = 0,
-    /// Skip SCAN1 (the wait on the inactive index before the flip): one scan per grace period.
-    /// Misses a reader that read `srcu_idx` before the previous flip and incremented late.
+    /// Skip SCAN1 (the wait on the inactive index before the flip): the inactive index counts
+    /// as quiescent, in the idle fast path too. Misses a reader that read `srcu_idx` before the
+    /// previous flip and incremented late.
     SkipFirstScan = 1,
     /// Skip SCAN2 (the wait after the flip): the grace period waits for nobody current.
     SkipSecondScan = 2,
@@ -156,6 +160,11 @@ pub enum Fault {
     /// Sum locks before unlocks: a reader that locks after the lock sum and unlocks before the
     /// unlock sum cancels an older reader that is still running.
     LocksBeforeUnlocks = 6,
+    /// The idle fast path ends the grace period when the *active* index is quiescent, ignoring
+    /// the inactive one: misses a straggler that read `srcu_idx` before the last flip and
+    /// incremented the now-inactive index (64-bit builds only; elsewhere there is no fast path
+    /// and this is [`Fault::None`]).
+    FastPathActiveOnly = 7,
 }
 
 impl Fault {
@@ -169,6 +178,7 @@ impl Fault {
             4 => Some(Fault::NmiInPercpuHalf),
             5 => Some(Fault::AcceptStartedGp),
             6 => Some(Fault::LocksBeforeUnlocks),
+            7 => Some(Fault::FastPathActiveOnly),
             _ => None,
         }
     }

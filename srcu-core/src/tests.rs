@@ -92,6 +92,21 @@ impl Platform for Sim {
     }
 }
 
+/// A grace period that flips the reader index: a reader holds the active index through SCAN1's
+/// scan, so the idle fast path cannot end it there; SCAN1 finds the inactive index quiescent and
+/// flips; the reader leaves; SCAN2 ends it. The reader is one lock and one unlock of the
+/// formerly active index on the caller's CPU.
+fn gp_with_flip(s: &Srcu, p: &impl Platform) {
+    let before = s.reader_index_word();
+    let idx = s.read_lock(p);
+    let c = s.start_poll(p);
+    s.step(p);
+    assert_eq!(s.gp_state(), GpState::Scan2, "the busy active index prevented the fast path");
+    s.read_unlock(p, idx);
+    s.wait_for(p, c);
+    assert_eq!(s.reader_index_word(), before.wrapping_add(1), "one flip");
+}
+
 /// The longest any threaded test waits for a thread: far beyond any correct run, so that a
 /// stuck reader or a stalled grace period fails the test with a message instead of hanging it.
 const THREAD_WAIT: Duration = Duration::from_secs(30);
@@ -219,17 +234,18 @@ fn readers_locked_total_counts_every_lock_and_nothing_else() {
     Sim::on_cpu(1, || s.read_unlock(&p, i1));
     Sim::on_cpu(2, || s.read_unlock(&p, i0));
     assert_eq!(s.readers_locked_total(&p), base.wrapping_add(2));
-    // A grace period flips the index: the other index's lock counter counts too.
-    s.synchronize(&p);
+    // After a flip the other index's lock counter counts too (the flip's own reader is one).
+    gp_with_flip(&s, &p);
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(3));
     let j = Sim::on_cpu(1, || s.read_lock(&p));
     assert_ne!(j.get(), i0.get(), "the grace period flipped the reader index");
     // The atomic half (NMI readers) counts too.
     let n = Sim::on_cpu(2, || Sim::in_nmi(|| s.read_lock(&p)));
     assert_eq!(p.atomic_read(2, Counter::lock(n.get())), 1);
-    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(4));
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(5));
     Sim::on_cpu(0, || s.read_unlock(&p, n));
     Sim::on_cpu(0, || s.read_unlock(&p, j));
-    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(4));
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(5));
     assert!(!s.readers_active(&p));
 }
 
@@ -389,9 +405,9 @@ fn concurrent_updaters_share_grace_periods_and_each_waits_for_its_reader() {
 #[test]
 fn cleanup_refuses_while_a_reader_holds_index_1() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    s.synchronize(&p); // one flip: new readers use index 1
+    gp_with_flip(&s, &p); // new readers use index 1
     let idx = Sim::on_cpu(2, || s.read_lock(&p));
-    assert_eq!(idx.get(), 1, "after one grace period readers use index 1");
+    assert_eq!(idx.get(), 1, "after one flip readers use index 1");
     assert!(s.readers_active(&p), "a reader on index 1 is active");
     assert_eq!(s.cleanup(&p, false), Err(CleanupError::ActiveReaders));
     // In NMI (the atomic half) as well.
@@ -423,7 +439,7 @@ fn task_readers_touch_only_the_percpu_half_and_nmi_readers_only_the_atomic_half(
             assert_eq!(p.percpu_read(cpu, Counter::lock(i)), N, "round {round}: cpu {cpu} lock[{i}]");
             assert_eq!(p.percpu_read(cpu, Counter::unlock(i)), N, "round {round}: cpu {cpu} unlock[{i}]");
         }
-        s.synchronize(&p); // the second round uses the other index
+        gp_with_flip(&s, &p); // the second round uses the other index
     }
     let q = Sim::new(Fault::None);
     let idx = Sim::on_cpu(1, || Sim::in_nmi(|| s.read_lock(&q)));
@@ -453,21 +469,43 @@ fn barriers_and_counter_reads_come_in_the_documented_order() {
     let idx = Sim::in_nmi(|| s.read_lock(&p));
     Sim::in_nmi(|| s.read_unlock(&p, idx));
     assert_eq!(p.take(), "atomic_inc:lock[0] reader_mb reader_mb atomic_inc:unlock[0]");
-    // A grace period on an idle domain, driven by synchronize.
+    // A grace period on an idle domain, driven by synchronize: the idle fast path, one A.
     s.synchronize(&p);
     assert_eq!(
         p.take(),
         [
             "smp_mb smp_mb kick:false",                              // cookie snapshot, request
             "gp_lock smp_mb",                                        // sequence start
-            "sum:unlock[1] heavy_mb sum:lock[1]",                    // SCAN1, with A
-            "heavy_mb heavy_mb",                                     // E, flip, D
-            "sum:unlock[0] heavy_mb sum:lock[0]",                    // SCAN2, with A
-            "smp_mb gp_unlock gp_ended",                             // sequence end
+            "sum:unlock[0] sum:unlock[1] heavy_mb sum:lock[0] sum:lock[1]", // SCAN1 of both, A
+            "smp_mb gp_unlock gp_ended",                             // sequence end, no flip
             "smp_mb",                                                // poll_state: true, barrier
         ]
         .join(" ")
     );
+    assert_eq!(s.reader_index_word(), 0, "an idle grace period does not flip");
+    // A grace period that a reader on the active index makes flip.
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    p.take();
+    s.step(&p);
+    s.read_unlock(&p, idx);
+    s.step(&p);
+    assert_eq!(
+        p.take(),
+        [
+            "gp_lock smp_mb",                                        // sequence start
+            "sum:unlock[0] sum:unlock[1] heavy_mb sum:lock[0] sum:lock[1]", // SCAN1 of both, A
+            "smp_mb smp_mb",                                         // E, flip, D (light)
+            "sum:unlock[0] heavy_mb sum:lock[0]",                    // SCAN2: our reader
+            "gp_unlock",
+            "reader_mb percpu_inc:unlock[0]",                        // it leaves (C)
+            "gp_lock sum:unlock[0] heavy_mb sum:lock[0]",            // SCAN2 again, with A
+            "smp_mb gp_unlock gp_ended",                             // sequence end
+        ]
+        .join(" ")
+    );
+    assert!(s.poll_state(&p, c));
+    p.take();
     // Polling: a false answer has no barrier, a true one is followed by one.
     let c = s.start_poll(&p);
     assert_eq!(p.take(), "smp_mb smp_mb kick:false");
@@ -651,18 +689,18 @@ fn cleanup_refuses_a_reader_that_arrives_while_it_finishes_the_grace_period() {
 #[test]
 fn a_straggler_on_the_inactive_index_holds_scan1() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    s.synchronize(&p); // srcu_idx is now 1: index 0 is inactive
+    gp_with_flip(&s, &p); // srcu_idx is now 1: index 0 is inactive
     // A reader that read srcu_idx = 0 before that flip and increments only now.
     p.percpu_inc(Counter::lock(0));
     let c = s.start_poll(&p);
     for _ in 0..3 {
         s.step(&p);
     }
-    assert_eq!(s.gp_state(), GpState::Scan1, "SCAN1 waits for the straggler on index 0");
+    assert_eq!(s.gp_state(), GpState::Scan1, "SCAN1 (and the fast path) wait for the straggler on index 0");
     assert!(!s.poll_state(&p, c));
     p.percpu_inc(Counter::unlock(0));
     s.wait_for(&p, c);
-    assert_eq!(s.reader_index_word(), 2, "two grace periods, two flips");
+    assert_eq!(s.reader_index_word(), 1, "the idle fast path ended the second grace period: no flip");
 }
 
 #[test]
@@ -732,6 +770,7 @@ fn faults_round_trip_through_their_numbers() {
         Fault::NmiInPercpuHalf,
         Fault::AcceptStartedGp,
         Fault::LocksBeforeUnlocks,
+        Fault::FastPathActiveOnly,
     ];
     for (n, f) in all.iter().enumerate() {
         assert_eq!(Fault::from_raw(n as u32), Some(*f));
