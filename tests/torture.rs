@@ -20,7 +20,7 @@
 //! Each configuration runs in a child process of this test binary (a fresh domain and signal
 //! handler, and a hung variant can be killed). `SRCU_TORTURE_SECS` sets the duration of the
 //! correct run (default 5); the broken variants run until they fail, or for 10 s (45 s for the
-//! straggler variant, `SkipFirstScan`).
+//! straggler variants, `SkipFirstScan` and `FastPathActiveOnly`).
 //!
 //! Time limits — the stall limit of a grace period (5 s) and the slack before a child is killed
 //! (20 s beyond its duration) — scale with the machine's load: they are multiplied by
@@ -602,12 +602,14 @@ fn torture() {
     for fault in [
         Fault::SkipSecondScan,
         Fault::SkipFirstScan,
+        Fault::FastPathActiveOnly,
         Fault::AcceptStartedGp,
         Fault::NmiInPercpuHalf,
     ] {
-        // Each broken run stops at its first error; the straggler case needs the most time
+        // Each broken run stops at its first error; the straggler cases need the most time
         // (caught in 1-21 s in five runs under load).
-        let secs = if fault == Fault::SkipFirstScan { 45 } else { 10 };
+        let straggler = matches!(fault, Fault::SkipFirstScan | Fault::FastPathActiveOnly);
+        let secs = if straggler { 45 } else { 10 };
         let (ok, out) = spawn_child(fault, secs, slack);
         println!("{out}");
         assert!(

@@ -32,9 +32,11 @@
 //! * `sync` — the atomics the state is made of (`core`'s, or loom's);
 //! * `domain` — the per-domain state and its wait-free snapshots: [`Srcu`], [`SRCU_WORDS`];
 //! * `readers` — `read_lock`, `read_unlock` in every context, barriers B and C: [`ReaderIndex`];
-//! * `scans` — sums of both counter halves over the CPUs, "is this index quiescent", barrier A;
-//! * `grace_period` — the state machine IDLE → SCAN1 → SCAN2, the flip (barriers E, D), the
-//!   sequence barriers, requests, the delay policy: [`GpState`], [`Next`], [`StepReport`];
+//! * `scans` — sums of both counter halves over the CPUs, "is this index (are both indexes)
+//!   quiescent", barrier A;
+//! * `grace_period` — the state machine IDLE → SCAN1 → SCAN2, the idle fast path, the flip
+//!   (barriers E, D), the sequence barriers, requests, the delay policy: [`GpState`], [`Next`],
+//!   [`StepReport`];
 //! * `polling` — `get_state`, `start_poll`, `poll_state`, their barriers: [`Cookie`];
 //! * `updaters` — `synchronize`, `synchronize_expedited`: snapshot, request, drive, wait;
 //! * `callbacks` — `call`, ready-callback invocation, `barrier`: [`CallbackList`];
@@ -48,10 +50,12 @@
 //!  srcu_idx:        0 (readers increment counters[0])      |  1 (readers increment counters[1])
 //!                                                          |
 //!  updater:  snap cookie ─► request ─► step ...            |
-//!  engine:   IDLE ──start──► SCAN1: wait until             | SCAN2: wait until
-//!            (seq+1, mb)     sum(unlock[1]) ═A═ sum(lock[1])│ sum(unlock[0]) ═A═ sum(lock[0])
-//!                            (stragglers that read idx 1   | (every reader that read idx 0,
-//!                             before the last flip)     E flip D   i.e. every pre-existing one)
+//!  engine:   IDLE ──start──► SCAN1: sum(unlock[0,1]) ═A═ sum(lock[0,1])
+//!            (seq+1, mb)       both equal ──────────────────────────────────► end (idle fast path)
+//!                              unlock[1] == lock[1]        | SCAN2: wait until
+//!                              (stragglers that read idx 1 | sum(unlock[0]) ═A═ sum(lock[0])
+//!                               before the last flip)  E flip D  (every reader that read idx 0,
+//!                                                          |      i.e. every pre-existing one)
 //!                                                          |      ──end──► IDLE (mb, seq+2..)
 //!  reader on idx 0:  ──lock[0]++ ═B═ ......... critical section ......... ═C═ unlock[0]++──┤
 //!  reader that read idx 1 long ago and only now increments lock[1]: caught by SCAN1 ─┘
@@ -63,46 +67,102 @@
 //! is *active again* by the time it runs: SCAN1 waits for such stragglers on the currently
 //! inactive index before the flip makes that index active-and-scanned-next-time.
 //!
+//! ## The idle fast path (64-bit `usize`)
+//!
+//! SCAN1 sums the unlocks of **both** indexes, issues one A, then sums the locks of both. If
+//! both indexes match, the grace period ends there, without a flip and without SCAN2: one
+//! heavy barrier per idle grace period. If only the inactive index matches, that is SCAN1's
+//! answer and the engine flips as srcutree.c does (the extra sums cost loads, no barrier).
+//!
+//! Why it is sound. Take any reader R that may hold something unpublished before the grace
+//! period (its critical section could see the old pointer), and the fast path's scan:
+//!
+//! 1. *A counted unlock implies a counted lock* (C with A): R's lock increment precedes its C
+//!    and its unlock increment, the unlock sums precede A, the lock sums follow it.
+//! 2. *An uncounted lock is a new reader* (B with A, store buffering): if the lock sums miss
+//!    R's lock increment, R's B orders its critical section after that increment, A orders the
+//!    lock sums after the updater's unpublishing stores, so R's critical section sees them.
+//! 3. *A straggler's stale index only chooses which counter it uses*: R may have read
+//!    `srcu_idx` long before, but whichever index it increments, both are summed.
+//!
+//! So for each index the lock sum minus the unlock sum is exactly the number of readers
+//! counted as locked and not as unlocked — counted unlocks cancel counted locks one for one
+//! (1), and there is no uncounted lock with a counted unlock (1 again). Equality on both means
+//! every reader counted as locked (every pre-existing reader, by 2) has unlocked, with its
+//! critical section ordered before the updater's accesses after the grace period (C with A).
+//!
+//! Why it is gated to 64-bit `usize`. That difference is computed modulo `usize::MAX + 1`.
+//! Without a flip, new readers keep using the scanned index while the scan runs, and each
+//! `read_lock`/`read_unlock` pair between the unlock sum and the lock sum adds one to the
+//! difference (its lock is counted, its unlock is not): a false "equal" needs that to happen
+//! exactly a multiple of 2^BITS times within one scan. With 64 bits that is centuries of
+//! back-to-back readers; with 32 bits it is seconds of a preempted updater. The flip is what
+//! bounds the difference on the slow path (see "Counter overflow and nesting"), so 32-bit
+//! builds keep the flip on every grace period. The kernel's architectures here (x86-64,
+//! powerpc64le) and the C library's 64-bit targets all take the fast path.
+//!
+//! It needs no cooperation from the flip: a fast-path grace period leaves `srcu_idx` as it
+//! was, and a later slow-path grace period's argument does not depend on how many flips came
+//! before. [`Fault::FastPathActiveOnly`] is the fast path that looks at the active index only;
+//! loom model 8 (two readers: one keeps the active index busy so a grace period flips, the
+//! other straggles onto the now-inactive index) catches it.
+//!
 //! ## Memory barriers and their pairings (srcutree.c's letters)
 //!
 //! Every barrier is a full barrier (`smp_mb()`, `fence(SeqCst)`): [`Platform::reader_mb`] for B
-//! and C, [`Platform::heavy_mb`] for A, D and E, [`Platform::smp_mb`] for the rest. A platform
-//! may make the reader's pair a compiler barrier only if its heavy barrier is `membarrier()`,
-//! which forces a full barrier on every CPU running a reader (liburcu's asymmetric scheme).
-//! Each barrier is a small function of its own (`barrier_a`, `barrier_b`, ...), so that
-//! mutation testing can drop each one alone; each function's doc names its pairing.
+//! and C, [`Platform::heavy_mb`] for A, [`Platform::smp_mb`] for all the others (D, E, the
+//! sequence and cookie barriers). A platform may make the reader's pair a compiler barrier only
+//! if its heavy barrier is `membarrier()`, which forces a full barrier on every CPU running a
+//! reader (liburcu's asymmetric scheme; the C library does this). **In the kernel every one of
+//! them is `smp_mb()`**: the kernel glue implements only `smp_mb`, so `reader_mb` and
+//! `heavy_mb` take their defaults, and which barrier is heavy changes nothing there. Each
+//! barrier is a small function of its own (`barrier_a`, `barrier_b`, ...), so that mutation
+//! testing can drop each one alone; each function's doc names its pairing.
 //!
-//! Not every barrier is needed for safety. The ones that are:
+//! | barrier | where | pairs with | needed for | heavy on an asymmetric platform |
+//! |---|---|---|---|---|
+//! | **A** | every scan, between all its unlock sums and all its lock sums | B (store buffering), C | safety | yes: the only one |
+//! | **B** | `read_lock`, after the lock increment | A | safety | reader side (compiler barrier) |
+//! | **C** | `read_unlock`, before the unlock increment | A | safety | reader side (compiler barrier) |
+//! | **E** | before the flip | (B, C in srcutree.c) | nothing: SCAN1's own A covers it | no |
+//! | **D** | after the flip | C | overflow bound only; the next scan's A gives it too | no |
+//! | sequence start | after `gp_seq` advertises the grace period | the barrier before a snapshot | nothing: the scans' A | no |
+//! | sequence end | before `gp_seq` publishes the end | `poll_state`'s barrier | nothing: the last scan's A | no |
+//! | before a snapshot | `get_state` | sequence start, A | safety (argued) | no |
+//! | after a snapshot | `get_state` | — | kept as in `rcu_seq_snap()` | no |
+//! | after a `true` poll | `poll_state` | sequence end, A | safety (argued) | no |
 //!
-//! * **A** (`scans`, between the unlock sum and the lock sum): a counted unlock implies a
-//!   counted lock (pairs with C), and a reader whose lock the scan misses sees the updater's
-//!   earlier stores (pairs with B, store buffering). On an asymmetric platform A is the
-//!   membarrier that makes B and C full barriers: weakened to the reader's barrier it is gone.
-//! * **B** (`readers`, after the lock increment): the critical section cannot start before the
-//!   increment is visible. Pairs with A.
-//! * **C** (`readers`, before the unlock increment): the critical section, its stores
-//!   included, is finished before a scan can count the unlock. Pairs with A.
-//! * **The barrier after a `true` from `poll_state`** (`polling`): the caller's later
-//!   accesses are ordered after the end of the grace period even when another thread ended it.
-//! * **The barrier before a cookie snapshot** (`polling`): the caller's unpublishing stores
-//!   are ordered before the load of the sequence (store buffering with the scans).
-//!
-//! The models show A, B and C needed (each loom model fails without it); the two cookie
-//! barriers rest on the argument, as in the kernel, and on the order test that pins them.
-//!
-//! The ones that are not — kept because srcutree.c has them, each argued at its function:
-//!
-//! * **E** (before the flip): the flip happens only through a control dependency on the sums
-//!   of the scan before it; srcutree.c itself calls its E redundant.
-//! * **D** (after the flip): makes a task's next `read_lock` see the flip if a scan missed its
-//!   unlock, which bounds how many readers can still use the drained index (counter wrap); the
-//!   next scan's A gives the same guarantee.
+//! * **A** (`scans`): a counted unlock implies a counted lock (pairs with C), and a reader
+//!   whose lock the scan misses sees the updater's earlier stores (pairs with B, store
+//!   buffering). On an asymmetric platform A is the membarrier that makes B and C full
+//!   barriers; weakened to the reader's barrier it is gone. Sound on an asymmetric platform
+//!   because **every scan — SCAN1 with the fast path, SCAN2, cleanup's — has a heavy A between
+//!   its unlock sums and its lock sums**, and nothing else the readers rely on.
+//! * **B** and **C** (`readers`): the critical section cannot start before the lock increment
+//!   is visible, and is finished, stores included, before a scan can count the unlock.
+//! * **E** (`grace_period`, before the flip): srcutree.c calls its E redundant because the flip
+//!   is reached only through a control dependency on the scan's sums — an argument neither
+//!   C11/Rust nor loom can use. The one that holds here: SCAN1's A is a full barrier earlier in
+//!   the same thread, between the updater's unpublishing stores and the flip, so a reader whose
+//!   `read_lock` reads the new `srcu_idx` (message passing through `srcu_idx`: A, flip ‖ load of
+//!   `srcu_idx`, B) sees the unpublishing and need not be waited for; and a reader that SCAN1
+//!   counted as unlocked cannot have read the new index (its unlock would follow A). On an
+//!   asymmetric platform, where B is a compiler barrier, the membarrier of that A puts a full
+//!   barrier into the reader either before its load of `srcu_idx` (it sees the unpublishing) or
+//!   after it (it cannot see the flip, which follows the membarrier).
+//! * **D** (`grace_period`, after the flip): if a later scan misses a reader's unlock increment,
+//!   that task's next `read_lock` sees the flip — which bounds how many readers can still use
+//!   the drained index (counter wrap, below). The next scan's A gives the same bound, and on an
+//!   asymmetric platform only that A reaches the readers.
 //! * **Sequence start and end** (`grace_period`): the scans that decide are ordered after the
-//!   advertisement and before the end by A and E already; an early unlock sum can only be
+//!   advertisement and before the end by their A already; an early unlock sum can only be
 //!   smaller, which costs a retry, never safety.
-//! * **The barrier after a cookie snapshot**: orders the snapshot before what the caller does
-//!   next; every caller either requests the grace period (a lock-free CAS) or polls, and the
-//!   safety argument rests on the barrier before the snapshot and on the poll barrier.
+//! * **The cookie barriers** (`polling`): before a snapshot, the caller's unpublishing stores
+//!   are ordered before the load of the sequence (store buffering with the scans); after a
+//!   `true` from `poll_state`, the caller's later accesses are ordered after the end of the
+//!   grace period even when another thread ended it. Both rest on the argument, as in the
+//!   kernel, and on the order test that pins them; the barrier after a snapshot only keeps the
+//!   snapshot from bleeding into what the caller does next.
 //!
 //! **What the models show.** loom explores no load buffering, so a read-only critical section
 //! cannot show that C is needed: a late load in the critical section would have to read a
@@ -110,8 +170,11 @@
 //! the grace period must see the store ([`Srcu::synchronize`]'s guarantee), and without C a
 //! scan can count the unlock while the store is not yet visible. The loom model of a reader
 //! that stores `x` and loads `y` against an updater that stores `y`, synchronizes and loads `x`
-//! passes and fails without C. The asymmetric model (reader barriers as compiler barriers, the
-//! heavy barrier as a modelled membarrier handshake) passes and fails without A.
+//! passes and fails without C. The asymmetric models (reader barriers as compiler barriers, the
+//! heavy barrier as a modelled membarrier handshake, the light ones as fences in the updater
+//! alone) pass, fail without A, and still pass with **every light updater barrier dropped** —
+//! E, D, sequence start and end, the cookie barriers — which is the check that only A need be
+//! heavy (for one updater; the two-updater model runs on the symmetric platform).
 //!
 //! ## Mutation testing
 //!
@@ -173,10 +236,15 @@
 //! ## Counter overflow and nesting
 //!
 //! Counters are `usize` and compared for equality after wrapping sums, exactly as srcutree.c.
-//! A false "equal" needs about `usize::MAX / 2` increments by readers that read a stale index
-//! between one scan's unlock sum and its lock sum, which the two-scan structure bounds by the
-//! number of tasks times their nesting depth (srcutree.c's comment in
-//! `srcu_readers_active_idx_check()`). Nesting thousands deep is therefore fine.
+//! A false "equal" needs the lock − unlock difference of the scanned index to wrap: a multiple
+//! of 2^BITS lock increments between one scan's unlock sum and its lock sum. On the slow path
+//! the scanned index is one the flip moved readers away from, and such increments can only come
+//! from readers that read `srcu_idx` before the flip: the flip, then D or the next scan's A, make
+//! every task's next-but-one `read_lock` see the new index, which bounds them by the number of
+//! tasks plus CPUs times their nesting depth (srcutree.c's Nt + Nc, in
+//! `srcu_readers_active_idx_check()`). Nesting thousands deep is therefore fine. The idle fast
+//! path scans the *active* index too, which no flip protects; that is why it exists only with
+//! 64-bit counters (see "The idle fast path").
 //!
 //! ## Kernel-linkable
 //!
