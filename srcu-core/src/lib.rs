@@ -187,6 +187,7 @@
 //!   cookie barriers) → the order test; A, B and C also → the loom models on their own
 //!   (`scripts/mutants.sh loom`): A → `old_reader_is_not_cancelled_by_a_new_one` and three
 //!   more, B → seven models, C → only `critical_section_stores_are_seen_after_the_grace_period`;
+//!   D and E → no loom model (they are not needed for safety, and the models agree);
 //! * A weakened to the reader's barrier → the order test (it expects `heavy_mb`) and, on an
 //!   asymmetric platform, loom `broken_asymmetric_no_barrier_a_is_caught`;
 //! * the default `reader_mb` or `heavy_mb` emptied →
@@ -196,8 +197,10 @@
 //!   test;
 //! * `readers_active` / `cleanup` ignoring index 1 →
 //!   `cleanup_refuses_while_a_reader_holds_index_1`;
-//! * SCAN1 scanning the active instead of the inactive index →
-//!   `a_straggler_on_the_inactive_index_holds_scan1`;
+//! * SCAN1 scanning the active instead of the inactive index, or the fast path ignoring either
+//!   index → `a_straggler_on_the_inactive_index_holds_scan1`, the order test;
+//! * the fast path returning after one grace period when another is requested →
+//!   `one_step_runs_every_grace_period_requested_from_the_fast_path`;
 //! * cleanup's bounded finishing loop unbounded (`&&` → `||`) →
 //!   `cleanup_refuses_a_reader_that_arrives_while_it_finishes_the_grace_period`;
 //! * a normal request expedited, the delay policy's comparisons, shift and clamp →
@@ -223,12 +226,16 @@
 //! * the loom build's `new_atomic` → `Default::default()`: not compiled in the unit-test build;
 //!   under loom it starts every word at 0 instead of [`GP_SEQ_INITIAL`], as valid a start for
 //!   the models (the unit test `grace_periods_cross_the_sequence_wrap` checks the real one).
-//! * `locks == unlocks` → `!=` in the `Fault::LocksBeforeUnlocks` branch of `readers_done`:
-//!   fault-injection code, unreachable on production platforms; the broken variant stays
-//!   broken (the loom model still catches it).
+//! * `locks == unlocks` → `!=` in the `Fault::LocksBeforeUnlocks` branches of `readers_done`
+//!   and `scan_both`: fault-injection code, unreachable on production platforms; the broken
+//!   variant stays broken (the loom model still catches it).
+//! * the mutants of `scan1`'s 32-bit branch (`!IDLE_FAST_PATH`: SCAN1 on the inactive index
+//!   alone, srcutree.c's): unreachable where the tests run (64-bit); it is the SCAN1 these
+//!   tests covered before the fast path existed.
 //!
 //! E, D and the sequence barriers are safety-equivalent (see above): only the order test, which
-//! pins srcutree.c's placement, catches their removal. The mutants that make a grace period
+//! pins srcutree.c's placement, catches their removal; the loom models pass without E and
+//! without D (`scripts/mutants.sh loom 'replace barrier_(e|d) with'`: both mutants missed). The mutants that make a grace period
 //! never end (most of `seq`'s) leave a single-threaded `synchronize` spinning: cargo-mutants
 //! reports them as timeouts, which it counts as caught (threaded tests fail after a bounded
 //! wait instead).

@@ -761,6 +761,24 @@ fn one_step_runs_every_grace_period_requested() {
 }
 
 #[test]
+fn one_step_runs_every_grace_period_requested_from_the_fast_path() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    gp_with_flip(&s, &p); // index 0 is inactive
+    // A straggler on the inactive index holds the first grace period in SCAN1.
+    p.percpu_inc(Counter::lock(0));
+    let c1 = s.start_poll(&p);
+    s.step(&p);
+    assert_eq!(s.gp_state(), GpState::Scan1);
+    let c2 = s.start_poll(&p); // needs the next grace period as well
+    assert!(!c1.same_state(c2));
+    p.percpu_inc(Counter::unlock(0));
+    let r = s.step(&p);
+    assert_eq!(r, crate::StepReport { next: Next::Idle, ended: 2 }, "both in one step, both by the fast path");
+    assert!(s.poll_state(&p, c1) && s.poll_state(&p, c2));
+    assert_eq!(s.reader_index_word(), 1, "no flip");
+}
+
+#[test]
 fn faults_round_trip_through_their_numbers() {
     let all = [
         Fault::None,
