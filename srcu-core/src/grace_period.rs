@@ -86,18 +86,6 @@ pub(crate) enum Advance {
     FinishCurrent,
 }
 
-/// Scans without delay at the start of each expedited phase (`srcu_max_nodelay_phase`, small
-/// because readers may sleep and this machine may have two CPUs).
-const EXPEDITED_NODELAY_SCANS: usize = 8;
-/// First sleep of an expedited phase that outlived its no-delay scans, in microseconds.
-const EXPEDITED_FIRST_SLEEP_US: u32 = 20;
-/// Scans without delay at the start of a normal phase (short readers usually finish).
-const NORMAL_NODELAY_SCANS: usize = 1;
-/// First sleep of a normal phase, in microseconds.
-const NORMAL_FIRST_SLEEP_US: u32 = 100;
-/// The longest sleep between scans, in microseconds (about a jiffy at HZ=100).
-const MAX_SLEEP_US: u32 = 10_000;
-
 /// Whether SCAN1 ends an idle grace period without a flip (the idle fast path). Only where a
 /// reader index's lock − unlock difference cannot wrap within one scan: without a flip, new
 /// readers keep using the index being scanned, each adding at most one to the difference
@@ -221,7 +209,7 @@ impl Srcu {
                         continue;
                     }
                     if !inactive_done {
-                        return StepReport { next: self.retry_delay(s), ended };
+                        return StepReport { next: self.retry_delay(p, s), ended };
                     }
                     self.flip(p);
                     write_once(&self.gp_seq, (s & !seq::STATE_MASK) | GpState::Scan2 as usize);
@@ -231,7 +219,7 @@ impl Srcu {
                     // Every reader of the index that was active until the flip.
                     let idx = 1 ^ (read_once(&self.srcu_idx) & 1);
                     if p.fault() != Fault::SkipSecondScan && !readers_done(p, idx) {
-                        return StepReport { next: self.retry_delay(s), ended };
+                        return StepReport { next: self.retry_delay(p, s), ended };
                     }
                     self.gp_end(p, s);
                     ended = ended.wrapping_add(1);
@@ -279,23 +267,27 @@ impl Srcu {
         write_once(&self.scan_retries, 0);
     }
 
-    /// The delay policy (`srcu_get_delay()`): expedited phases scan a few times without delay,
-    /// then back off exponentially; normal phases sleep sooner.
-    fn retry_delay(&self, s: usize) -> Next {
+    /// The platform's [`DelayPolicy`](crate::DelayPolicy) applied to this phase (`srcu_get_delay()`): expedited
+    /// phases retry a few times without delay, then back off exponentially; normal phases sleep
+    /// sooner.
+    fn retry_delay<P: Platform>(&self, p: &P, s: usize) -> Next {
+        let policy = p.delay_policy();
         let retries = read_once(&self.scan_retries);
         write_once(&self.scan_retries, retries.wrapping_add(1));
         let expedited = seq::ulong_cmp_ge(read_once(&self.gp_seq_needed_exp), seq::end_of_current(s));
         let (nodelay, first) = if expedited {
-            (EXPEDITED_NODELAY_SCANS, EXPEDITED_FIRST_SLEEP_US)
+            (policy.expedited_nodelay_scans, policy.expedited_first_sleep_us)
         } else {
-            (NORMAL_NODELAY_SCANS, NORMAL_FIRST_SLEEP_US)
+            (policy.normal_nodelay_scans, policy.normal_first_sleep_us)
         };
         if retries < nodelay {
             return Next::RetryNow;
         }
         let shift = retries.wrapping_sub(nodelay);
-        let us = if shift >= 10 { MAX_SLEEP_US } else { first << shift };
-        Next::RetryAfter(if us > MAX_SLEEP_US { MAX_SLEEP_US } else { us })
+        let max = policy.max_sleep_us;
+        // In 64 bits: a first sleep of up to u32::MAX shifted by up to 9 cannot overflow.
+        let us = if shift >= 10 { u64::from(max) } else { u64::from(first) << shift };
+        Next::RetryAfter(if us > u64::from(max) { max } else { us as u32 })
     }
 
     /// The current [`GpState`].

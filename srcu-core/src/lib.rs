@@ -26,8 +26,8 @@
 //!
 //! * `counters` — the four logical per-CPU counters, their slot numbers: [`Counter`],
 //!   [`CounterKind`];
-//! * `platform` — what the algorithm needs from its world, the broken variants: [`Platform`],
-//!   [`Fault`];
+//! * `platform` — what the algorithm needs from its world, its tunables, the broken variants:
+//!   [`Platform`], [`DelayPolicy`], [`Fault`];
 //! * `seq` — the grace-period sequence number, wrap-safe comparisons: [`GP_SEQ_INITIAL`];
 //! * `sync` — the atomics the state is made of (`core`'s, or loom's);
 //! * `domain` — the per-domain state and its wait-free snapshots: [`Srcu`], [`SRCU_WORDS`];
@@ -204,7 +204,8 @@
 //! * cleanup's bounded finishing loop unbounded (`&&` → `||`) →
 //!   `cleanup_refuses_a_reader_that_arrives_while_it_finishes_the_grace_period`;
 //! * a normal request expedited, the delay policy's comparisons, shift and clamp →
-//!   `requests_kick_once_and_only_expedited_ones_expedite`;
+//!   `requests_kick_once_and_only_expedited_ones_expedite`; a field of the platform's
+//!   [`DelayPolicy`] ignored → `the_platforms_delay_policy_sets_every_delay`;
 //! * `wait_for` spinning on the engine without relaxing or sleeping →
 //!   `synchronize_relaxes_or_sleeps_while_readers_hold_it`;
 //! * `gp_ended` called for a step that ended nothing →
@@ -220,9 +221,10 @@
 //!   the operands have no bit in common, so `|` and `^` are the same function.
 //! * cleanup's `tries < 16` → `<= 16`: one more bounded attempt to finish a grace period that
 //!   needs at most two scans once no reader is active; the refusal is the same.
-//! * `Platform::cpu_possible`'s default → `true`: the default *is* `true`.
-//! * the delay clamp `if us > MAX_SLEEP_US { MAX_SLEEP_US }` → `>=`: at equality both
-//!   branches give the same value.
+//! * `Platform::cpu_possible`'s default → `true`: the default *is* `true`; likewise
+//!   `Platform::delay_policy`'s default → `Default::default()`, which *is* `DelayPolicy::DEFAULT`.
+//! * the delay clamp `if us > max { max }` → `>=`: at equality both branches give the same
+//!   value.
 //! * the loom build's `new_atomic` → `Default::default()`: not compiled in the unit-test build;
 //!   under loom it starts every word at 0 instead of [`GP_SEQ_INITIAL`], as valid a start for
 //!   the models (the unit test `grace_periods_cross_the_sequence_wrap` checks the real one).
@@ -298,7 +300,7 @@ pub use cleanup::CleanupError;
 pub use counters::{Counter, CounterKind};
 pub use domain::{Srcu, SRCU_WORDS};
 pub use grace_period::{GpState, Next, StepReport};
-pub use platform::{Fault, Platform};
+pub use platform::{DelayPolicy, Fault, Platform};
 pub use polling::Cookie;
 pub use readers::ReaderIndex;
 pub use seq::INITIAL as GP_SEQ_INITIAL;

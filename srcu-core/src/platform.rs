@@ -127,6 +127,14 @@ pub trait Platform {
     /// Sleep about `usecs` microseconds before the next scan (updater context only).
     fn sleep(&self, usecs: u32);
 
+    /// How the engine waits between scans that still find readers (the domain's tunables, as
+    /// Tree SRCU's `module_param`s). Default: [`DelayPolicy::DEFAULT`]. Read once per retry,
+    /// in updater context under the grace-period lock.
+    #[inline(always)]
+    fn delay_policy(&self) -> DelayPolicy {
+        DelayPolicy::DEFAULT
+    }
+
     /// Test-only fault injection: the deliberately broken variants that the models, the torture
     /// test and rcutorture must catch. Production platforms keep the default, which the compiler
     /// folds away.
@@ -181,5 +189,51 @@ impl Fault {
             7 => Some(Fault::FastPathActiveOnly),
             _ => None,
         }
+    }
+}
+
+/// How the engine waits between scans that still find readers (srcutree.c's `srcu_get_delay()`
+/// and its module parameters): each phase (SCAN1, SCAN2) first retries a few times without
+/// delay, only relaxing, then sleeps, doubling from a first sleep up to a longest one. The
+/// platform supplies it ([`Platform::delay_policy`]); a phase counts as expedited when an
+/// expedited request covers the grace period in progress.
+///
+/// Tree SRCU's closest tunables: `srcu_max_nodelay_phase` (no-delay retries per phase; its
+/// default allows about one jiffy of 5 µs `srcu_retry_check_delay` busy-waits, 400–1000 of
+/// them), `SRCU_INTERVAL` and `SRCU_MAX_INTERVAL` (1 and 10 jiffies of sleep). The defaults
+/// here ([`DelayPolicy::DEFAULT`]) retry far fewer times without delay, because a retry here
+/// is a whole scan whose barrier A may be a `membarrier()` and a no-delay retry only relaxes
+/// (it does not busy-wait 5 µs), and because readers may sleep: spinning on them can starve
+/// them on a machine with few CPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DelayPolicy {
+    /// No-delay retries at the start of an expedited phase.
+    pub expedited_nodelay_scans: usize,
+    /// First sleep of an expedited phase that outlived its no-delay retries, in microseconds.
+    pub expedited_first_sleep_us: u32,
+    /// No-delay retries at the start of a normal phase (short readers usually finish).
+    pub normal_nodelay_scans: usize,
+    /// First sleep of a normal phase, in microseconds.
+    pub normal_first_sleep_us: u32,
+    /// The longest sleep between scans, in microseconds.
+    pub max_sleep_us: u32,
+}
+
+impl DelayPolicy {
+    /// The default: expedited phases retry 8 times without delay, then sleep from 20 µs;
+    /// normal phases retry once, then sleep from 100 µs; no sleep is longer than 10 ms (about
+    /// a jiffy at HZ=100).
+    pub const DEFAULT: DelayPolicy = DelayPolicy {
+        expedited_nodelay_scans: 8,
+        expedited_first_sleep_us: 20,
+        normal_nodelay_scans: 1,
+        normal_first_sleep_us: 100,
+        max_sleep_us: 10_000,
+    };
+}
+
+impl Default for DelayPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
     }
 }

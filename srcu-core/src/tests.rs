@@ -3,7 +3,7 @@
 //! nesting depth, cross-CPU unlock, NMI counting, and that broken variants are caught.
 
 use crate::support::FifoList;
-use crate::{CallbackList, CleanupError, Cookie, Counter, Fault, GpState, Next, Platform, Srcu};
+use crate::{CallbackList, CleanupError, Cookie, Counter, DelayPolicy, Fault, GpState, Next, Platform, Srcu};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,7 @@ struct Sim {
     gp_lock: Mutex<()>,
     kicks: AtomicUsize,
     fault: Fault,
+    policy: DelayPolicy,
 }
 
 impl Sim {
@@ -34,6 +35,7 @@ impl Sim {
             gp_lock: Mutex::new(()),
             kicks: AtomicUsize::new(0),
             fault,
+            policy: DelayPolicy::DEFAULT,
         }
     }
     fn on_cpu<R>(cpu: usize, f: impl FnOnce() -> R) -> R {
@@ -89,6 +91,9 @@ impl Platform for Sim {
     }
     fn fault(&self) -> Fault {
         self.fault
+    }
+    fn delay_policy(&self) -> DelayPolicy {
+        self.policy
     }
 }
 
@@ -729,6 +734,42 @@ fn requests_kick_once_and_only_expedited_ones_expedite() {
     assert_eq!(nexts, want, "an expedited grace period");
     s.read_unlock(&p, idx);
     s.wait_for(&p, c);
+}
+
+#[test]
+fn the_platforms_delay_policy_sets_every_delay() {
+    let policy = DelayPolicy {
+        expedited_nodelay_scans: 2,
+        expedited_first_sleep_us: 7,
+        normal_nodelay_scans: 0,
+        normal_first_sleep_us: 3,
+        max_sleep_us: 50,
+    };
+    let (s, p) = (Srcu::new(), Sim { policy, ..Sim::new(Fault::None) });
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    let nexts: Vec<Next> = (0..6).map(|_| s.step(&p).next).collect();
+    assert_eq!(nexts, [3, 6, 12, 24, 48, 50].map(Next::RetryAfter), "normal: no retry without delay");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    let idx = s.read_lock(&p);
+    let c = s.start_poll_expedited(&p);
+    let nexts: Vec<Next> = (0..6).map(|_| s.step(&p).next).collect();
+    let mut want = vec![Next::RetryNow; 2];
+    want.extend([7, 14, 28, 50].map(Next::RetryAfter));
+    assert_eq!(nexts, want, "expedited");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    // The largest values neither overflow nor panic: the sleep is clamped to the longest.
+    let huge = DelayPolicy { normal_nodelay_scans: 0, normal_first_sleep_us: u32::MAX, max_sleep_us: u32::MAX, ..policy };
+    let (s, p) = (Srcu::new(), Sim { policy: huge, ..Sim::new(Fault::None) });
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    let nexts: Vec<Next> = (0..12).map(|_| s.step(&p).next).collect();
+    assert!(nexts.iter().all(|n| *n == Next::RetryAfter(u32::MAX)), "{nexts:?}");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    assert_eq!(DelayPolicy::default(), DelayPolicy::DEFAULT);
 }
 
 #[test]
