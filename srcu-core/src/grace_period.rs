@@ -25,7 +25,7 @@
 //! Requests are lock-free ([`Srcu::request`]): a wrap-safe "raise to at least" on
 //! `gp_seq_needed`, so `call` and `start_poll` may run in hardirq context.
 
-use crate::domain::Srcu;
+use crate::domain::{Srcu, DRIVER};
 use crate::platform::{Fault, Platform};
 use crate::scans::{readers_done, scan_both};
 use crate::seq;
@@ -143,18 +143,30 @@ fn barrier_seq_end<P: Platform>(p: &P) {
     p.smp_mb();
 }
 
-/// Raise `word` to at least `s` (wrap-safe), lock-free. Returns whether it changed.
+/// Raise `word` to at least `s` (wrap-safe), lock-free, keeping its [`DRIVER`] bit. Returns
+/// whether it changed.
 fn raise_to(word: &AtomicUsize, s: usize) -> bool {
+    let s = s & !DRIVER;
     let mut cur = read_once(word);
     loop {
-        if seq::ulong_cmp_ge(cur, s) {
+        if seq::ulong_cmp_ge(cur & !DRIVER, s) {
             return false;
         }
-        match word.compare_exchange_weak(cur, s, Ordering::Relaxed, Ordering::Relaxed) {
+        match word.compare_exchange_weak(cur, s | (cur & DRIVER), Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return true,
             Err(now) => cur = now,
         }
     }
+}
+
+/// Before waking `gp_wait` sleepers: orders the grace-period end (or the driver's release)
+/// before the event count's increment. Pairs with the barrier after a sleeper's
+/// [`Platform::gp_wait_token`] (message passing): a sleeper whose token already counts this
+/// wake sees the end (or the release) in its checks. Progress only: without it a sleeper may
+/// sleep through its own grace period's end (never a grace period too short).
+#[inline(always)]
+fn barrier_before_wake<P: Platform>(p: &P) {
+    p.smp_mb();
 }
 
 impl Srcu {
@@ -175,12 +187,54 @@ impl Srcu {
     /// the grace-period lock for the duration of the state changes only. Updater context.
     ///
     /// Calls [`Platform::gp_ended`] (outside the lock) if it ended a grace period.
+    ///
+    /// Calls [`Platform::gp_wake`] too (after a full barrier) on a single-driver platform.
     pub fn step<P: Platform>(&self, p: &P) -> StepReport {
         let report = p.with_gp_lock(|| self.advance_locked(p, Advance::Run));
         if report.ended > 0 {
             p.gp_ended();
+            self.wake_gp_waiters(p);
         }
         report
+    }
+
+    /// Wake every [`Platform::gp_wait`] sleeper, on a single-driver platform: after a grace
+    /// period ended, or when a driver stops while requests are pending.
+    pub(crate) fn wake_gp_waiters<P: Platform>(&self, p: &P) {
+        if p.single_driver() {
+            barrier_before_wake(p);
+            p.gp_wake();
+        }
+    }
+
+    /// Become the driver if there is none (set [`DRIVER`]). Updater context.
+    pub(crate) fn claim_driver(&self) -> bool {
+        let mut cur = read_once(&self.gp_seq_needed);
+        loop {
+            if cur & DRIVER != 0 {
+                return false;
+            }
+            match self.gp_seq_needed.compare_exchange_weak(cur, cur | DRIVER, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Stop driving (clear [`DRIVER`]), then re-check: if a request the engine has not
+    /// completed was raised — by a caller that found this driver and went to sleep — wake the
+    /// sleepers so that one of them drives. The clear and the requester's raise and claim are
+    /// read-modify-writes of one word: either the requester's claim saw the bit clear (it
+    /// drives itself) or this clear read its raised request (and wakes it). A stale `gp_seq`
+    /// here can only make the re-check wake for nothing.
+    pub(crate) fn release_driver<P: Platform>(&self, p: &P) {
+        let was = self.gp_seq_needed.fetch_and(!DRIVER, Ordering::Relaxed);
+        if p.fault() == Fault::SkipDriverRecheck {
+            return;
+        }
+        if seq::ulong_cmp_lt(read_once(&self.gp_seq), was & !DRIVER) {
+            self.wake_gp_waiters(p);
+        }
     }
 
     /// The state machine proper; caller holds the grace-period lock.
@@ -190,7 +244,7 @@ impl Srcu {
             let s = read_once(&self.gp_seq);
             match GpState::of(s) {
                 GpState::Idle => {
-                    let needed = read_once(&self.gp_seq_needed);
+                    let needed = self.needed();
                     if how == Advance::FinishCurrent || seq::ulong_cmp_ge(s, needed) {
                         return StepReport { next: Next::Idle, ended };
                     }

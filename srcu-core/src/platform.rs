@@ -121,6 +121,43 @@ pub trait Platform {
     /// woken. Called from the context that drove the step, outside the grace-period lock.
     fn gp_ended(&self) {}
 
+    /// Whether concurrent `synchronize` callers elect **one driver** (see the crate docs, "One
+    /// driver per grace period"): the first caller that finds no driver drives the engine, the
+    /// others sleep in [`Platform::gp_wait`] until their cookie completes. Default `false`:
+    /// every caller drives the engine itself, as before (the grace-period lock serialises
+    /// them), and [`Platform::gp_wait_token`], [`Platform::gp_wait`] and [`Platform::gp_wake`]
+    /// are never called. A platform that answers `true` must implement those three.
+    #[inline(always)]
+    fn single_driver(&self) -> bool {
+        false
+    }
+
+    /// The current value of the platform's grace-period event count, for a later
+    /// [`Platform::gp_wait`] (an eventcount's "prepare to wait"). The engine orders this load
+    /// before its checks of the grace-period state with a full barrier. Default: 0.
+    #[inline(always)]
+    fn gp_wait_token(&self) -> usize {
+        0
+    }
+
+    /// Sleep until the event count differs from `token` (a [`Platform::gp_wake`] happened since
+    /// the token was read); may return early or spuriously: the caller re-checks. Must not
+    /// miss a wake that happened after the token was read (a futex wait on the count, or a
+    /// condition variable whose predicate is "count != token"). Updater context. Default:
+    /// [`Platform::relax`].
+    #[inline(always)]
+    fn gp_wait(&self, token: usize) {
+        let _ = token;
+        self.relax()
+    }
+
+    /// Advance the event count and wake every [`Platform::gp_wait`] sleeper. The engine calls
+    /// it after a full barrier when a grace period ended (every path: [`crate::Srcu::step`]
+    /// and cleanup) and when a driver hands off. Only called if [`Platform::single_driver`].
+    /// Default: nothing.
+    #[inline(always)]
+    fn gp_wake(&self) {}
+
     /// Give readers a moment before the next scan without sleeping (`cpu_relax()`, a yield).
     fn relax(&self);
 
@@ -173,6 +210,10 @@ pub enum Fault {
     /// incremented the now-inactive index (64-bit builds only; elsewhere there is no fast path
     /// and this is [`Fault::None`]).
     FastPathActiveOnly = 7,
+    /// A `synchronize` driver that stops driving does not re-check for requests raised while
+    /// it drove (single-driver platforms only): a caller that found it driving and went to
+    /// sleep is never woken, and no one drives its grace period.
+    SkipDriverRecheck = 8,
 }
 
 impl Fault {
@@ -187,6 +228,7 @@ impl Fault {
             5 => Some(Fault::AcceptStartedGp),
             6 => Some(Fault::LocksBeforeUnlocks),
             7 => Some(Fault::FastPathActiveOnly),
+            8 => Some(Fault::SkipDriverRecheck),
             _ => None,
         }
     }

@@ -6,7 +6,8 @@ use crate::support::FifoList;
 use crate::{CallbackList, CleanupError, Cookie, Counter, DelayPolicy, Fault, GpState, Next, Platform, Srcu};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -25,7 +26,28 @@ struct Sim {
     kicks: AtomicUsize,
     fault: Fault,
     policy: DelayPolicy,
+    /// Whether `synchronize` callers elect one driver; the wait primitive is an event count
+    /// under a mutex with a condition variable, every wait bounded by [`GP_WAIT_BOUND`].
+    single: bool,
+    events: Mutex<usize>,
+    events_cond: Condvar,
+    /// Callers inside `gp_wait`.
+    sleepers: AtomicUsize,
+    /// Threads that ran a scan (barrier A) while `record_scanners` is set.
+    scanners: Mutex<HashSet<thread::ThreadId>>,
+    record_scanners: AtomicBool,
+    /// The token of the last `gp_wait` entered.
+    last_token: AtomicUsize,
+    /// One-shot: the next `gp_wake` returns only once a caller sleeps on the new count (it
+    /// found a driver), to order a hand-off race.
+    pause_next_wake: AtomicBool,
+    /// Set while that wake is paused.
+    wake_paused: AtomicBool,
 }
+
+/// The longest a `gp_wait` sleeper of the simulated platform waits for a wake before it fails
+/// the test: a sleeper that nobody wakes is the hand-off bug the single-driver tests look for.
+const GP_WAIT_BOUND: Duration = Duration::from_secs(3);
 
 impl Sim {
     fn new(fault: Fault) -> Sim {
@@ -36,7 +58,19 @@ impl Sim {
             kicks: AtomicUsize::new(0),
             fault,
             policy: DelayPolicy::DEFAULT,
+            single: false,
+            events: Mutex::new(0),
+            events_cond: Condvar::new(),
+            sleepers: AtomicUsize::new(0),
+            scanners: Mutex::new(HashSet::new()),
+            record_scanners: AtomicBool::new(false),
+            last_token: AtomicUsize::new(usize::MAX),
+            pause_next_wake: AtomicBool::new(false),
+            wake_paused: AtomicBool::new(false),
         }
+    }
+    fn single_driver(fault: Fault) -> Sim {
+        Sim { single: true, ..Sim::new(fault) }
     }
     fn on_cpu<R>(cpu: usize, f: impl FnOnce() -> R) -> R {
         let old = CPU.with(|c| c.replace(cpu));
@@ -94,6 +128,47 @@ impl Platform for Sim {
     }
     fn delay_policy(&self) -> DelayPolicy {
         self.policy
+    }
+    fn heavy_mb(&self) {
+        if self.record_scanners.load(Ordering::SeqCst) {
+            self.scanners.lock().unwrap().insert(thread::current().id());
+        }
+        self.smp_mb();
+    }
+    fn single_driver(&self) -> bool {
+        self.single
+    }
+    fn gp_wait_token(&self) -> usize {
+        *self.events.lock().unwrap()
+    }
+    fn gp_wait(&self, token: usize) {
+        self.last_token.store(token, Ordering::SeqCst);
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + GP_WAIT_BOUND;
+        let mut ev = self.events.lock().unwrap();
+        while *ev == token {
+            let now = std::time::Instant::now();
+            assert!(now < deadline, "a gp_wait sleeper was never woken within {GP_WAIT_BOUND:?}");
+            ev = self.events_cond.wait_timeout(ev, deadline - now).unwrap().0;
+        }
+        drop(ev);
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+    fn gp_wake(&self) {
+        let now = {
+            let mut ev = self.events.lock().unwrap();
+            *ev += 1;
+            *ev
+        };
+        self.events_cond.notify_all();
+        if self.pause_next_wake.swap(false, Ordering::SeqCst) {
+            self.wake_paused.store(true, Ordering::SeqCst);
+            let deadline = std::time::Instant::now() + THREAD_WAIT;
+            while self.sleepers.load(Ordering::SeqCst) == 0 || self.last_token.load(Ordering::SeqCst) != now {
+                assert!(std::time::Instant::now() < deadline, "no caller went to sleep during the paused wake");
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
     }
 }
 
@@ -369,7 +444,16 @@ fn polling_is_wait_free_and_completed_cookie_always_done() {
 
 #[test]
 fn concurrent_updaters_share_grace_periods_and_each_waits_for_its_reader() {
-    let s = Arc::new((Srcu::new(), Sim::new(Fault::None)));
+    concurrent_updaters(Sim::new(Fault::None));
+}
+
+#[test]
+fn concurrent_updaters_with_one_driver_share_grace_periods_and_each_waits_for_its_reader() {
+    concurrent_updaters(Sim::single_driver(Fault::None));
+}
+
+fn concurrent_updaters(sim: Sim) {
+    let s = Arc::new((Srcu::new(), sim));
     const UPDATERS: usize = 8;
     const ROUNDS: usize = 50;
     let handles: Vec<_> = (0..UPDATERS)
@@ -830,6 +914,7 @@ fn faults_round_trip_through_their_numbers() {
         Fault::AcceptStartedGp,
         Fault::LocksBeforeUnlocks,
         Fault::FastPathActiveOnly,
+        Fault::SkipDriverRecheck,
     ];
     for (n, f) in all.iter().enumerate() {
         assert_eq!(Fault::from_raw(n as u32), Some(*f));
@@ -855,4 +940,101 @@ fn synchronize_relaxes_or_sleeps_while_readers_hold_it() {
     let _idx = s.read_lock(&p);
     s.synchronize(&p);
     assert_eq!(waits.get(), 1, "synchronize waited once, outside the engine, then returned");
+}
+
+/// Eight `synchronize` callers while a reader holds the grace period: which threads scan.
+fn scanning_threads_while_a_reader_holds(sim: Sim) -> usize {
+    const CALLERS: usize = 8;
+    let s = Arc::new((Srcu::new(), sim));
+    let idx = s.0.read_lock(&s.1);
+    s.1.record_scanners.store(true, Ordering::SeqCst);
+    let handles: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let s = s.clone();
+            thread::spawn(move || s.0.synchronize(&s.1))
+        })
+        .collect();
+    // Every caller has either scanned or gone to sleep (bounded: a stuck caller fails).
+    let deadline = std::time::Instant::now() + THREAD_WAIT;
+    while s.1.scanners.lock().unwrap().len() + s.1.sleepers.load(Ordering::SeqCst) < CALLERS {
+        assert!(std::time::Instant::now() < deadline, "callers neither scanned nor slept");
+        thread::sleep(Duration::from_millis(1));
+    }
+    thread::sleep(Duration::from_millis(20));
+    let scanners = s.1.scanners.lock().unwrap().len();
+    s.1.record_scanners.store(false, Ordering::SeqCst);
+    s.0.read_unlock(&s.1, idx);
+    for h in handles {
+        join_within(h, "a synchronize caller");
+    }
+    scanners
+}
+
+#[test]
+fn with_one_driver_only_one_caller_scans_whatever_the_number_of_callers() {
+    assert_eq!(scanning_threads_while_a_reader_holds(Sim::single_driver(Fault::None)), 1);
+    // The check can fail: without a single driver every caller scans.
+    assert_eq!(scanning_threads_while_a_reader_holds(Sim::new(Fault::None)), 8);
+}
+
+/// A driver `D` ends its grace period; before it stops driving, a second caller `S` arrives
+/// (so it needs the next grace period), finds `D` driving and sleeps. `D`'s wake at the end of
+/// its grace period pauses until `S` sleeps, which is the window of the race. `D`'s re-check
+/// must then hand `S`'s grace period on.
+fn driver_hands_off_to_a_later_caller(fault: Fault) -> thread::Result<()> {
+    let s = Arc::new((Srcu::new(), Sim::single_driver(fault)));
+    s.1.pause_next_wake.store(true, Ordering::SeqCst);
+    let d = {
+        let s = s.clone();
+        thread::spawn(move || s.0.synchronize(&s.1))
+    };
+    let deadline = std::time::Instant::now() + THREAD_WAIT;
+    while !s.1.wake_paused.load(Ordering::SeqCst) {
+        assert!(std::time::Instant::now() < deadline, "the driver never ended its grace period");
+        thread::sleep(Duration::from_millis(1));
+    }
+    let sl = {
+        let s = s.clone();
+        thread::spawn(move || s.0.synchronize(&s.1))
+    };
+    join_within(d, "the driver");
+    let deadline = std::time::Instant::now() + THREAD_WAIT;
+    while !sl.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "the sleeper outlived its own wait bound");
+        thread::sleep(Duration::from_millis(1));
+    }
+    let r = sl.join();
+    if r.is_ok() {
+        assert_eq!(s.0.batches_completed(), 2, "each caller had a grace period that began after its call");
+    }
+    r
+}
+
+#[test]
+fn a_driver_that_stops_hands_off_to_a_caller_that_found_it_driving() {
+    assert!(driver_hands_off_to_a_later_caller(Fault::None).is_ok());
+}
+
+#[test]
+fn broken_driver_recheck_leaves_a_sleeper_unwoken() {
+    let r = driver_hands_off_to_a_later_caller(Fault::SkipDriverRecheck);
+    let e = r.expect_err("SkipDriverRecheck must leave the second caller asleep");
+    let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("never woken"), "caught by the wait bound, not by something else: {msg}");
+}
+
+#[test]
+fn cleanup_wakes_sleepers_when_it_ends_a_grace_period() {
+    let (s, p) = (Srcu::new(), Sim::single_driver(Fault::None));
+    s.start_poll(&p);
+    let before = p.gp_wait_token();
+    p.with_gp_lock(|| ());
+    // Start the grace period without ending it, as a driver interrupted between steps would.
+    let idx = s.read_lock(&p);
+    s.step(&p);
+    assert_ne!(s.gp_state(), GpState::Idle);
+    s.read_unlock(&p, idx);
+    assert_eq!(p.gp_wait_token(), before, "no grace period ended yet");
+    assert_eq!(s.cleanup(&p, false), Ok(()));
+    assert_eq!(p.gp_wait_token(), before.wrapping_add(1), "cleanup ended it and woke the sleepers");
 }
