@@ -36,7 +36,7 @@
 //! [`Platform::smp_mb`]; a modelled membarrier is not affected).
 #![cfg(loom)]
 
-use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 use srcu_core::{CallbackList, Counter, Fault, Platform, Srcu};
@@ -106,6 +106,15 @@ struct World {
     /// Data written inside a critical section (`x`) and by the updater before it waits (`y`).
     x: AtomicUsize,
     y: AtomicUsize,
+    /// Whether `synchronize` callers elect one driver; the wait primitive is an event count
+    /// that a sleeper polls, yielding (a futex wait on it). The wait is bounded: a sleeper that
+    /// finds every other thread of the model done ([`World::busy`]) and no wake since its token
+    /// fails the model with a message, as nobody can wake it any more.
+    single: bool,
+    events: AtomicUsize,
+    /// Threads of a single-driver model that have not finished their work (each calls
+    /// [`World::finished`]).
+    busy: AtomicUsize,
 }
 
 impl World {
@@ -132,7 +141,22 @@ impl World {
             obj: [AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1)],
             x: AtomicUsize::new(0),
             y: AtomicUsize::new(0),
+            single: false,
+            events: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
         })
+    }
+    /// A symmetric world whose `synchronize` callers elect one driver, run by `threads` threads.
+    fn single_driver(fault: Fault, percpu_mode: PerCpu, threads: usize) -> Arc<World> {
+        let mut w = World::new(fault, percpu_mode);
+        let m = Arc::get_mut(&mut w).expect("fresh world");
+        m.single = true;
+        m.busy = AtomicUsize::new(threads);
+        w
+    }
+    /// This thread of a single-driver model has done its work (after any wake it issues).
+    fn finished(&self) {
+        self.busy.fetch_sub(1, Release);
     }
     /// A task context on `cpu` (an updater, or a reader a membarrier need not reach).
     fn ctx(&self, cpu: usize) -> Ctx<'_> {
@@ -304,6 +328,26 @@ impl Platform for Ctx<'_> {
     }
     fn fault(&self) -> Fault {
         self.w.fault
+    }
+    fn single_driver(&self) -> bool {
+        self.w.single
+    }
+    fn gp_wait_token(&self) -> usize {
+        self.w.events.load(Relaxed)
+    }
+    fn gp_wait(&self, token: usize) {
+        loop {
+            // Acquire: a thread that finished released its earlier wakes with its count.
+            let others_done = self.w.busy.load(Acquire) == 1;
+            if self.w.events.load(Relaxed) != token {
+                return;
+            }
+            assert!(!others_done, "a gp_wait sleeper was never woken: every other thread is done");
+            thread::yield_now();
+        }
+    }
+    fn gp_wake(&self) {
+        self.w.events.fetch_add(1, Relaxed);
     }
 }
 
@@ -703,4 +747,42 @@ fn broken_fast_path_ignoring_the_inactive_index_is_caught() {
 #[test]
 fn broken_single_scan_is_caught() {
     must_catch(Fault::SkipFirstScan, m_straggler_after_flip);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 9: one driver per grace period. Two synchronize callers on a single-driver platform:
+// the first that finds no driver drives until its own cookie completes, the other sleeps until
+// a grace period ends or the driver hands off. A caller that arrives after the driver's grace
+// period ended but before it stopped driving needs the next grace period and finds a driver:
+// the driver's re-check after it stops must see that request (request, claim and release are
+// read-modify-writes of one word). Broken: the driver skips the re-check; the caller sleeps
+// until its wait bound fails the model. With a reader holding object 0 the model also
+// checks that the sleeping caller's grace period still waits for that reader.
+
+fn m_one_driver(fault: Fault) {
+    model_bounded(2, move || {
+        let w = World::single_driver(fault, PerCpu::SingleWriter, 3);
+        let reader = spawn(&w, |w| {
+            w.read(w.ctx(0), w.ctx(0), &[0]);
+            w.finished();
+        });
+        let other = spawn(&w, |w| {
+            w.update(0, false);
+            w.finished();
+        });
+        w.srcu.synchronize(&w.ctx(1));
+        w.finished();
+        reader.join().unwrap();
+        other.join().unwrap();
+    });
+}
+
+#[test]
+fn one_driver_hands_off_to_a_caller_that_found_it_driving() {
+    m_one_driver(Fault::None);
+}
+
+#[test]
+fn broken_driver_recheck_is_caught() {
+    must_catch(Fault::SkipDriverRecheck, m_one_driver);
 }
