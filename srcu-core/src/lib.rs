@@ -38,7 +38,8 @@
 //!   (barriers E, D), the sequence barriers, requests, the delay policy: [`GpState`], [`Next`],
 //!   [`StepReport`];
 //! * `polling` — `get_state`, `start_poll`, `poll_state`, their barriers: [`Cookie`];
-//! * `updaters` — `synchronize`, `synchronize_expedited`: snapshot, request, drive, wait;
+//! * `updaters` — `synchronize`, `synchronize_expedited`: snapshot, request, then drive or
+//!   sleep while another caller drives (one driver per grace period);
 //! * `callbacks` — `call`, ready-callback invocation, `barrier`: [`CallbackList`];
 //! * `cleanup` — teardown: finish the grace period in flight, free or refuse: [`CleanupError`].
 //!
@@ -106,6 +107,42 @@
 //! before. [`Fault::FastPathActiveOnly`] is the fast path that looks at the active index only;
 //! loom model 8 (two readers: one keeps the active index busy so a grace period flips, the
 //! other straggles onto the now-inactive index) catches it.
+//!
+//! ## One driver per grace period
+//!
+//! On a platform whose [`Platform::single_driver`] is `true` (the C library), concurrent
+//! `synchronize` callers do not all drive the engine: scans per grace period stay O(CPUs)
+//! whatever the number of callers.
+//!
+//! * **Who drives**: the first caller that, after requesting its cookie, finds no driver. The
+//!   driver flag is bit 0 of `gp_seq_needed` (requests are cookies, whose state bits are zero),
+//!   so the request (a raise), the claim and the release are read-modify-writes of one word.
+//!   The driver steps the engine until *its own* cookie completes, then stops: its latency is
+//!   its own grace period's, however many callers keep arriving.
+//! * **How later callers hand off**: a caller that finds a driver sleeps in
+//!   [`Platform::gp_wait`] until a grace period ends or the driver stops, then re-polls its own
+//!   cookie and, if it has not completed and nobody drives, drives itself. Each caller still
+//!   returns only when its own cookie polls complete — a grace period that began after its
+//!   call (`rcu_seq_snap()` rules); sharing a grace period never shortens anyone's.
+//! * **Wake-ups**: every path that ends a grace period ([`Srcu::step`], whoever calls it —
+//!   a driver, the C library's callback thread — and `cleanup`) calls [`Platform::gp_wake`]
+//!   after a full barrier. `cleanup` does not call `gp_ended`: that schedules callback work on
+//!   a domain about to be freed.
+//! * **The race**: a caller that requests, finds the driver and sleeps, against the driver that
+//!   stops because its own cookie completed. The driver's release reads the word it clears; if
+//!   a request beyond the sequence is there, it wakes the sleepers so one of them drives. Since
+//!   the requester's raise and claim and the driver's release are RMWs of one location,
+//!   coherence orders them: either the claim comes after the release (and succeeds: the
+//!   requester drives), or the release comes after the raise (and sees it). No store-buffering
+//!   pair of barriers is needed for that; what remains is the eventcount's message passing (a
+//!   sleeper reads the wait token, then checks; a waker changes the state, then advances the
+//!   count, each with a full barrier), so a wake after the token cannot be slept through.
+//!   [`Fault::SkipDriverRecheck`] drops the re-check: loom model 9 and a unit test catch the
+//!   sleeper it leaves asleep.
+//! * **The wait/wake primitive** is the platform's: an event count that sleepers wait on
+//!   (`futex()` in the C library; in the tests a condition variable, or a polled count in
+//!   loom). With the defaults (`single_driver` `false`) every caller drives as before and the
+//!   three methods are never called: the kernel glue is unchanged.
 //!
 //! ## Memory barriers and their pairings (srcutree.c's letters)
 //!
