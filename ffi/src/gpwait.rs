@@ -21,6 +21,9 @@ use std::sync::Once;
 static FORK_GENERATION: AtomicUsize = AtomicUsize::new(0);
 static REGISTER_ATFORK: Once = Once::new();
 
+/// How many times a sleeper yields, re-checking the event count, before it sleeps in the kernel.
+const YIELDS_BEFORE_SLEEP: usize = 16;
+
 extern "C" fn bump_fork_generation() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
@@ -61,9 +64,17 @@ impl GpWaiters {
     }
 
     /// Sleep until the event count differs from `token`; may return early (a signal, `EINTR`).
+    /// Yields a few times first: an idle grace period is shorter than a futex sleep and wake,
+    /// and a caller that is still yielding needs no `FUTEX_WAKE`.
     pub(crate) fn wait(&self, token: usize) {
         // The count is 32 bits (a futex word): compare the token's low 32 bits.
         let token = token as u32;
+        for _ in 0..YIELDS_BEFORE_SLEEP {
+            if self.events.load(Ordering::Relaxed) != token {
+                return;
+            }
+            std::thread::yield_now();
+        }
         self.sleepers.fetch_add(1, Ordering::Relaxed);
         // Store buffering with `wake`: our count, then the event count; its event count, then
         // the sleepers. One of us sees the other: we see the new count, or it sees a sleeper.
