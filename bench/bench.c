@@ -6,7 +6,9 @@
  *     _LGPL_SOURCE); and empty with the out-of-line functions of both;
  *   - synchronize latency with 2 registered reader threads present but idle;
  *   - throughput of 8 concurrent updaters (and, for srcu_rs, grace periods per call).
- * Every figure is the median of BENCH_RUNS runs (default 7). Run: make bench (repo root).
+ * Every figure is the median of BENCH_RUNS runs (default 7). BENCH_PART=update runs only the
+ * update-side rows (synchronize and updaters), BENCH_PART=read only the read pairs. Run: make bench
+ * (repo root), e.g. BENCH_PART=update make bench.
  */
 #define _GNU_SOURCE
 #include <srcu_rs.h>
@@ -145,25 +147,32 @@ static void do_sync(enum sync_kind k)
 	}
 }
 
-static double sync_latency_us(enum sync_kind k)
+/*
+ * sl[kind]: us per call, the median of `runs` samples of 300 calls, with 2 idle reader threads of
+ * each library present throughout (srcu_rs's have read once, liburcu's are registered). The
+ * samples of the three kinds are interleaved, as in read_pairs_ns.
+ */
+static void sync_latency_us(double sl[3])
 {
-	pthread_t t[2];
-	double v[64];
+	pthread_t t[4];
+	static double v[3][64];
 	atomic_store(&idle_stop, 0);
-	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, idle_reader, (void *)(long)(k == URCU_SYNC));
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, idle_reader, (void *)(long)(i >= 2));
 	usleep(20000);
-	for (int r = 0; r < runs; r++) {
-		const int n = 300;
-		double t0 = now();
-		for (int i = 0; i < n; i++)
-			do_sync(k);
-		v[r] = (now() - t0) * 1e6 / n;
-	}
+	for (int r = 0; r < runs; r++)
+		for (int k = 0; k < 3; k++) {
+			const int n = 300;
+			double t0 = now();
+			for (int i = 0; i < n; i++)
+				do_sync(k);
+			v[k][r] = (now() - t0) * 1e6 / n;
+		}
 	atomic_store(&idle_stop, 1);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	return median(v, runs);
+	for (int k = 0; k < 3; k++)
+		sl[k] = median(v[k], runs);
 }
 
 /* ------------------------------------------------------------ 8 updaters */
@@ -262,6 +271,25 @@ static void read_row(const char *what, int nt, enum impl a, enum impl b, double 
 	       rp[a][nt], rp[b][nt], rp[a][nt] / rp[b][nt], goal);
 }
 
+/* BENCH_PART: "all" (default), "read" or "update"; anything else is refused. */
+static int part_read = 1, part_update = 1;
+static int parse_part(void)
+{
+	const char *p = getenv("BENCH_PART");
+	if (!p || !*p || !strcmp(p, "all"))
+		return 0;
+	if (!strcmp(p, "read")) {
+		part_update = 0;
+		return 0;
+	}
+	if (!strcmp(p, "update")) {
+		part_read = 0;
+		return 0;
+	}
+	fprintf(stderr, "bench: unknown BENCH_PART '%s'; valid values: all, read, update\n", p);
+	return -1;
+}
+
 int main(void)
 {
 	double rp[NR_IMPL][3];
@@ -270,6 +298,8 @@ int main(void)
 		runs = atoi(getenv("BENCH_RUNS"));
 	if (runs < 1 || runs > 64)
 		runs = 7;
+	if (parse_part())
+		return 2;
 	for (int i = 0; i < CHASE_NODES; i++)
 		nodes[i] = (struct chase_node){ i + 1 < CHASE_NODES ? &nodes[i + 1] : NULL, i };
 	chase_head = &nodes[0];
@@ -283,52 +313,60 @@ int main(void)
 	       !!(srcu_rs_features() & SRCU_RS_FEATURE_RSEQ),
 	       !!(srcu_rs_features() & SRCU_RS_FEATURE_MEMBARRIER), sysconf(_SC_NPROCESSORS_ONLN), runs);
 	print_load("at start");
-	read_pairs_ns(rp);
+	if (part_read)
+		read_pairs_ns(rp);
 
-	double sl[3];
-	for (int k = 0; k < 3; k++)
-		sl[k] = sync_latency_us(k);
-	double gpc, gpc_exp, gpc_busy;
-	double thr_srcu = updaters_throughput(SRCU_SYNC, 0, &gpc);
-	double thr_srcu_exp = updaters_throughput(SRCU_SYNC_EXP, 0, &gpc_exp);
-	double thr_urcu = updaters_throughput(URCU_SYNC, 0, NULL);
-	double thr_srcu_busy = updaters_throughput(SRCU_SYNC, 2, &gpc_busy);
-	double thr_urcu_busy = updaters_throughput(URCU_SYNC, 2, NULL);
-	double gpc_sleep;
-	busy_sleep_us = 50;
-	double thr_srcu_sleep = updaters_throughput(SRCU_SYNC, 2, &gpc_sleep);
-	double thr_urcu_sleep = updaters_throughput(URCU_SYNC, 2, NULL);
+	double sl[3] = { 0 }, gpc = 0, gpc_exp = 0, gpc_busy = 0, gpc_sleep = 0;
+	double thr_srcu = 0, thr_srcu_exp = 0, thr_urcu = 1, thr_srcu_busy = 0, thr_urcu_busy = 1, thr_srcu_sleep = 0,
+	       thr_urcu_sleep = 1;
+	if (part_update) {
+		sync_latency_us(sl);
+		thr_srcu = updaters_throughput(SRCU_SYNC, 0, &gpc);
+		thr_srcu_exp = updaters_throughput(SRCU_SYNC_EXP, 0, &gpc_exp);
+		thr_urcu = updaters_throughput(URCU_SYNC, 0, NULL);
+		thr_srcu_busy = updaters_throughput(SRCU_SYNC, 2, &gpc_busy);
+		thr_urcu_busy = updaters_throughput(URCU_SYNC, 2, NULL);
+		busy_sleep_us = 50;
+		thr_srcu_sleep = updaters_throughput(SRCU_SYNC, 2, &gpc_sleep);
+		thr_urcu_sleep = updaters_throughput(URCU_SYNC, 2, NULL);
+	}
 	urcu_unregister();
 	print_load("at end");
 	printf("\n");
 
 	printf("| measurement | srcu_rs | liburcu memb | srcu_rs / liburcu | goal |\n");
 	printf("|---|---:|---:|---:|---:|\n");
-	for (int nt = 1; nt <= 2; nt++)
-		read_row("read pair, empty loop, inline (srcu_rs default header)", nt, SRCU_INLINE, URCU_INLINE, rp,
-			 nt == 1 ? "<= 1.5" : "-");
-	for (int nt = 1; nt <= 2; nt++)
-		read_row("read pair around a 4-node pointer chase, inline", nt, SRCU_CHASE, URCU_CHASE, rp,
-			 "<= 1.0");
-	for (int nt = 1; nt <= 2; nt++)
-		read_row("read pair, empty loop, out-of-line (SRCU_RS_NO_INLINE; liburcu without _LGPL_SOURCE)", nt,
-			 SRCU_CALL, URCU_CALL, rp, "<= 0.4");
-	printf("| synchronize, 2 idle registered readers (us/call) | %.2f | %.2f | %.2f | - |\n", sl[SRCU_SYNC],
-	       sl[URCU_SYNC], sl[SRCU_SYNC] / sl[URCU_SYNC]);
-	printf("| synchronize_expedited, same (us/call) | %.2f | %.2f | %.2f | - |\n", sl[SRCU_SYNC_EXP],
-	       sl[URCU_SYNC], sl[SRCU_SYNC_EXP] / sl[URCU_SYNC]);
-	printf("| 8 updaters, synchronize (calls/s) | %.0f | %.0f | %.2f | - |\n", thr_srcu, thr_urcu,
-	       thr_srcu / thr_urcu);
-	printf("| 8 updaters, synchronize_expedited (calls/s) | %.0f | %.0f | %.2f | - |\n", thr_srcu_exp, thr_urcu,
-	       thr_srcu_exp / thr_urcu);
-	printf("| 8 updaters: grace periods per synchronize call (srcu_rs) | %.3f (expedited %.3f) | - | - | - |\n",
-	       gpc, gpc_exp);
-	printf("| 8 updaters + 2 busy readers, synchronize (calls/s) | %.0f | %.0f | %.2f | - |\n", thr_srcu_busy,
-	       thr_urcu_busy, thr_srcu_busy / thr_urcu_busy);
-	printf("| 8 updaters + 2 busy readers: grace periods per call (srcu_rs) | %.3f | - | - | - |\n", gpc_busy);
-	printf("| 8 updaters + 2 readers in 50 us sleeping sections, synchronize (calls/s) | %.0f | %.0f | %.2f | - |\n",
-	       thr_srcu_sleep, thr_urcu_sleep, thr_srcu_sleep / thr_urcu_sleep);
-	printf("| 8 updaters + 2 sleeping readers: grace periods per call (srcu_rs) | %.3f | - | - | - |\n", gpc_sleep);
+	if (part_read) {
+		for (int nt = 1; nt <= 2; nt++)
+			read_row("read pair, empty loop, inline (srcu_rs default header)", nt, SRCU_INLINE, URCU_INLINE,
+				 rp, nt == 1 ? "<= 1.5" : "-");
+		for (int nt = 1; nt <= 2; nt++)
+			read_row("read pair around a 4-node pointer chase, inline", nt, SRCU_CHASE, URCU_CHASE, rp,
+				 "<= 1.0");
+		for (int nt = 1; nt <= 2; nt++)
+			read_row("read pair, empty loop, out-of-line (SRCU_RS_NO_INLINE; liburcu without _LGPL_SOURCE)",
+				 nt, SRCU_CALL, URCU_CALL, rp, "<= 0.4");
+	}
+	if (part_update) {
+		printf("| synchronize, 2 idle readers of each library (us/call) | %.2f | %.2f | %.2f | <= 1.0 |\n",
+		       sl[SRCU_SYNC], sl[URCU_SYNC], sl[SRCU_SYNC] / sl[URCU_SYNC]);
+		printf("| synchronize_expedited, same (us/call) | %.2f | %.2f | %.2f | <= 1.0 |\n", sl[SRCU_SYNC_EXP],
+		       sl[URCU_SYNC], sl[SRCU_SYNC_EXP] / sl[URCU_SYNC]);
+		printf("| 8 updaters, synchronize (calls/s) | %.0f | %.0f | %.2f | >= 1.0 |\n", thr_srcu, thr_urcu,
+		       thr_srcu / thr_urcu);
+		printf("| 8 updaters, synchronize_expedited (calls/s) | %.0f | %.0f | %.2f | >= 1.0 |\n", thr_srcu_exp,
+		       thr_urcu, thr_srcu_exp / thr_urcu);
+		printf("| 8 updaters: grace periods per synchronize call (srcu_rs) | %.3f (expedited %.3f) | - | - | - |\n",
+		       gpc, gpc_exp);
+		printf("| 8 updaters + 2 busy readers, synchronize (calls/s) | %.0f | %.0f | %.2f | >= 1.0 |\n",
+		       thr_srcu_busy, thr_urcu_busy, thr_srcu_busy / thr_urcu_busy);
+		printf("| 8 updaters + 2 busy readers: grace periods per call (srcu_rs) | %.3f | - | - | - |\n",
+		       gpc_busy);
+		printf("| 8 updaters + 2 readers in 50 us sleeping sections, synchronize (calls/s) | %.0f | %.0f | %.2f | - |\n",
+		       thr_srcu_sleep, thr_urcu_sleep, thr_srcu_sleep / thr_urcu_sleep);
+		printf("| 8 updaters + 2 sleeping readers: grace periods per call (srcu_rs) | %.3f | - | - | - |\n",
+		       gpc_sleep);
+	}
 	if (srcu_rs_destroy(dom) != 0)
 		return 1;
 	return 0;

@@ -20,7 +20,7 @@
 //! Each configuration runs in a child process of this test binary (a fresh domain and signal
 //! handler, and a hung variant can be killed). `SRCU_TORTURE_SECS` sets the duration of the
 //! correct run (default 5); the broken variants run until they fail, or for 10 s (45 s for the
-//! straggler variant, `SkipFirstScan`).
+//! straggler variants, `SkipFirstScan` and `FastPathActiveOnly`).
 //!
 //! Time limits — the stall limit of a grace period (5 s) and the slack before a child is killed
 //! (20 s beyond its duration) — scale with the machine's load: they are multiplied by
@@ -92,6 +92,8 @@ struct World {
     /// Cross-CPU hand-offs: (reader index, element) to be checked and unlocked by CPU n.
     inbox: [Mutex<Vec<(ReaderIndex, usize)>>; CPUS],
     in_flight: AtomicUsize,
+    /// Reader threads that have left their read loop (no more hand-offs from them).
+    readers_out: AtomicUsize,
     stop_readers: AtomicBool,
     stop_updaters: AtomicBool,
     errors: AtomicU64,
@@ -195,6 +197,7 @@ impl World {
             cbs: CbList::default(),
             inbox: Default::default(),
             in_flight: AtomicUsize::new(0),
+            readers_out: AtomicUsize::new(0),
             stop_readers: AtomicBool::new(false),
             stop_updaters: AtomicBool::new(false),
             errors: AtomicU64::new(0),
@@ -284,8 +287,12 @@ impl World {
             self.check(e);
             self.srcu.read_unlock(&p, idx);
         }
-        // Keep unlocking hand-offs until none are in flight.
-        while self.in_flight.load(Relaxed) > 0 {
+        // Keep unlocking hand-offs until every reader has left its loop (none can hand off
+        // any more) and none are in flight. Leaving as soon as none are in flight would lose a
+        // hand-off that a reader still in its loop makes to this CPU afterwards: that reader
+        // would then wait for its unlock forever.
+        self.readers_out.fetch_add(1, SeqCst);
+        while self.readers_out.load(SeqCst) < CPUS || self.in_flight.load(SeqCst) > 0 {
             self.drain_inbox(cpu);
             thread::yield_now();
         }
@@ -492,6 +499,27 @@ fn run_child(fault: Fault, secs: u64, stall_ms: u64) -> Result<String, String> {
             summary(w)
         ));
     }
+    // Shutdown is bounded too: if the joins below take longer than a stall, say what is stuck
+    // and fail instead of waiting for the parent's kill.
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let d2 = done.clone();
+    let shutdown_summary = summary(w);
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(stall_ms));
+        if !d2.load(SeqCst) {
+            println!(
+                "{shutdown_summary} — shutdown hung: readers out of their loop {} of {CPUS}, hand-offs in flight {}, grace period state {:?}, writer waiting for a grace period: {}",
+                w.readers_out.load(SeqCst),
+                w.in_flight.load(SeqCst),
+                w.srcu.gp_state(),
+                match w.in_gp_since.load(Relaxed) {
+                    0 => "no".to_string(),
+                    t => format!("for {} ms", now_ms().saturating_sub(t)),
+                },
+            );
+            std::process::exit(1);
+        }
+    });
     w.stop_readers.store(true, Relaxed);
     for r in readers {
         r.join().unwrap();
@@ -505,6 +533,7 @@ fn run_child(fault: Fault, secs: u64, stall_ms: u64) -> Result<String, String> {
         t.unpark();
     }
     engine.join().unwrap();
+    done.store(true, SeqCst);
     let s = summary(w);
     if w.srcu.readers_active(&w.p()) {
         return Err(format!(
@@ -602,12 +631,14 @@ fn torture() {
     for fault in [
         Fault::SkipSecondScan,
         Fault::SkipFirstScan,
+        Fault::FastPathActiveOnly,
         Fault::AcceptStartedGp,
         Fault::NmiInPercpuHalf,
     ] {
-        // Each broken run stops at its first error; the straggler case needs the most time
+        // Each broken run stops at its first error; the straggler cases need the most time
         // (caught in 1-21 s in five runs under load).
-        let secs = if fault == Fault::SkipFirstScan { 45 } else { 10 };
+        let straggler = matches!(fault, Fault::SkipFirstScan | Fault::FastPathActiveOnly);
+        let secs = if straggler { 45 } else { 10 };
         let (ok, out) = spawn_child(fault, secs, slack);
         println!("{out}");
         assert!(

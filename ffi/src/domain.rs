@@ -11,8 +11,11 @@
 //! | `heavy_mb` | `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` if registered, else a full fence |
 //! | `with_gp_lock` | a pthread mutex |
 //! | `kick` / `gp_ended` | wake the domain's callback thread |
+//! | `single_driver` | `true`, except on domains a `fork()` child inherited |
+//! | `gp_wait_token` / `gp_wait` / `gp_wake` | an event count and `futex()` ([`crate::gpwait`]) |
 //! | `sleep` / `relax` | `nanosleep` / `sched_yield` |
 
+use crate::gpwait::GpWaiters;
 use crate::rawsync::{Locked, RawCond, RawLock};
 use crate::shim;
 use srcu_core::{CallbackList, Cookie, Counter, Fault, Platform, Srcu};
@@ -159,6 +162,8 @@ pub struct Domain {
     worker_cond: RawCond,
     /// `srcu_rs_barrier` callers wait here (with the worker lock) for their ticket.
     barrier_cond: RawCond,
+    /// `synchronize` callers that found another caller driving sleep here.
+    gp_waiters: GpWaiters,
 }
 
 // SAFETY: every field is either atomic, protected by a lock, or (counters) an array of atomics
@@ -266,6 +271,23 @@ impl Platform for Plat<'_> {
         if self.d.outstanding.load(Ordering::Relaxed) != 0 {
             self.d.wake_worker();
         }
+    }
+
+    #[inline(always)]
+    fn single_driver(&self) -> bool {
+        self.d.gp_waiters.single_driver()
+    }
+
+    fn gp_wait_token(&self) -> usize {
+        self.d.gp_waiters.token()
+    }
+
+    fn gp_wait(&self, token: usize) {
+        self.d.gp_waiters.wait(token)
+    }
+
+    fn gp_wake(&self) {
+        self.d.gp_waiters.wake()
     }
 
     fn relax(&self) {
@@ -512,6 +534,7 @@ impl Domain {
                 worker: Locked::new(Worker::default()),
                 worker_cond: RawCond::new(),
                 barrier_cond: RawCond::new(),
+                gp_waiters: GpWaiters::new(),
             })
         };
         REGISTRY.with(|r| r.push(p as usize));

@@ -35,7 +35,12 @@ impl Srcu {
         // bounded number of steps covers that even if another updater races with us.
         let mut tries: u32 = 0;
         while seq::state(read_once(&self.gp_seq)) != 0 && tries < 16 {
-            p.with_gp_lock(|| self.advance_locked(p, Advance::FinishCurrent));
+            let r = p.with_gp_lock(|| self.advance_locked(p, Advance::FinishCurrent));
+            if r.ended > 0 {
+                // Every path that ends a grace period wakes the `gp_wait` sleepers. Not
+                // `gp_ended`: that would schedule callback work on a domain about to be freed.
+                self.wake_gp_waiters(p);
+            }
             tries = tries.wrapping_add(1);
         }
         if seq::state(read_once(&self.gp_seq)) != 0 {
@@ -45,7 +50,7 @@ impl Srcu {
         if callbacks_pending {
             return Err(CleanupError::PendingCallbacks);
         }
-        if seq::ulong_cmp_lt(read_once(&self.gp_seq), read_once(&self.gp_seq_needed)) {
+        if seq::ulong_cmp_lt(read_once(&self.gp_seq), self.needed()) {
             return Err(CleanupError::GracePeriodRequested);
         }
         Ok(())

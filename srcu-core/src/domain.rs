@@ -5,6 +5,13 @@
 use crate::seq;
 use crate::sync::{new_atomic, read_once, AtomicUsize};
 
+/// Bit 0 of `gp_seq_needed`: a `synchronize` caller is driving the engine (single-driver
+/// platforms only; see the crate docs, "One driver per grace period"). Requests are cookies,
+/// whose state bits are zero, so the bit never changes what is needed; every reader of the word
+/// masks it (`Srcu::needed`). Request, claim and release are read-modify-writes of this one
+/// word, so coherence alone orders a requester against the driver that stops.
+pub(crate) const DRIVER: usize = 1;
+
 /// One SRCU domain's algorithm state (the kernel's `srcu_struct` minus per-CPU data, locks and
 /// work items, which belong to the platform).
 ///
@@ -13,7 +20,9 @@ use crate::sync::{new_atomic, read_once, AtomicUsize};
 /// * `gp_seq` only changes under the grace-period lock; its state bits are 0, 1 or 2.
 /// * `gp_seq_needed` and `gp_seq_needed_exp` only grow (modulo wrap), by lock-free CAS, so
 ///   they can be raised from hardirq context; they are never more than two grace periods ahead
-///   of `gp_seq`.
+///   of `gp_seq`. Their state bits are zero, except bit 0 of `gp_seq_needed`, which is set
+///   while a `synchronize` caller drives on a single-driver platform and is never part of the
+///   request.
 ///
 /// The layout is `#[repr(C)]` and made of `usize`-sized words so that C code can embed it and
 /// initialise it statically (see [`Srcu::new`] for the initial values).
@@ -24,7 +33,8 @@ pub struct Srcu {
     pub(crate) srcu_idx: AtomicUsize,
     /// The grace-period sequence: count in the high bits, [`crate::GpState`] in the low bits.
     pub(crate) gp_seq: AtomicUsize,
-    /// The furthest grace-period end anyone has asked for (`srcu_gp_seq_needed`).
+    /// The furthest grace-period end anyone has asked for (`srcu_gp_seq_needed`); bit 0 is
+    /// the single-driver flag (`grace_period::DRIVER`), masked by every reader of the request.
     pub(crate) gp_seq_needed: AtomicUsize,
     /// The furthest grace-period end anyone has asked to expedite (`srcu_gp_seq_needed_exp`).
     pub(crate) gp_seq_needed_exp: AtomicUsize,
@@ -83,10 +93,16 @@ impl Srcu {
         seq::completed_since_init(read_once(&self.gp_seq))
     }
 
+    /// The furthest grace-period end requested, without the [`DRIVER`] bit.
+    #[inline(always)]
+    pub(crate) fn needed(&self) -> usize {
+        read_once(&self.gp_seq_needed) & !DRIVER
+    }
+
     /// Whether a grace period has been requested and has not ended yet (in progress, or
     /// requested but not started). Wait-free; a snapshot that may be stale at once.
     pub fn gp_pending(&self) -> bool {
         let s = read_once(&self.gp_seq);
-        seq::state(s) != 0 || seq::ulong_cmp_lt(s, read_once(&self.gp_seq_needed))
+        seq::state(s) != 0 || seq::ulong_cmp_lt(s, self.needed())
     }
 }

@@ -4,8 +4,17 @@
 //! ```text
 //!            needed > seq                 inactive idx quiescent          (new) inactive idx quiescent
 //!   IDLE ───────────────────► SCAN1 ───────────────────────────► SCAN2 ───────────────────────────► IDLE
-//!         seq_start (+1, mb)        E, flip srcu_idx, D, state=2        mb, seq_end (next multiple of 4)
+//!         seq_start (+1, mb)    │   E, flip srcu_idx, D, state=2        mb, seq_end (next multiple of 4)
+//!                               │ both indexes quiescent (idle fast path, 64-bit)            ▲
+//!                               └────────────────────────────────────────────────────────────┘
+//!                                 no flip; mb, seq_end
 //! ```
+//!
+//! SCAN1 scans both indexes at once ([`scan_both`]: the unlock sums of both, one A, the lock
+//! sums of both). If both are quiescent the grace period ends there, without a flip: one heavy
+//! barrier per idle grace period (see the crate docs, "The idle fast path", for why that is
+//! sound and why it is gated to 64-bit `usize`). Otherwise the inactive index's answer is
+//! SCAN1's and the engine flips as srcutree.c does.
 //!
 //! [`Srcu::step`] advances as far as it can *without waiting*: it takes the grace-period lock,
 //! scans, changes state, and returns a [`Next`] that tells the driver whether and when to call
@@ -16,9 +25,9 @@
 //! Requests are lock-free ([`Srcu::request`]): a wrap-safe "raise to at least" on
 //! `gp_seq_needed`, so `call` and `start_poll` may run in hardirq context.
 
-use crate::domain::Srcu;
+use crate::domain::{Srcu, DRIVER};
 use crate::platform::{Fault, Platform};
-use crate::scans::readers_done;
+use crate::scans::{readers_done, scan_both};
 use crate::seq;
 use crate::sync::{read_once, write_once, AtomicUsize, Ordering};
 
@@ -77,67 +86,87 @@ pub(crate) enum Advance {
     FinishCurrent,
 }
 
-/// Scans without delay at the start of each expedited phase (`srcu_max_nodelay_phase`, small
-/// because readers may sleep and this machine may have two CPUs).
-const EXPEDITED_NODELAY_SCANS: usize = 8;
-/// First sleep of an expedited phase that outlived its no-delay scans, in microseconds.
-const EXPEDITED_FIRST_SLEEP_US: u32 = 20;
-/// Scans without delay at the start of a normal phase (short readers usually finish).
-const NORMAL_NODELAY_SCANS: usize = 1;
-/// First sleep of a normal phase, in microseconds.
-const NORMAL_FIRST_SLEEP_US: u32 = 100;
-/// The longest sleep between scans, in microseconds (about a jiffy at HZ=100).
-const MAX_SLEEP_US: u32 = 10_000;
+/// Whether SCAN1 ends an idle grace period without a flip (the idle fast path). Only where a
+/// reader index's lock − unlock difference cannot wrap within one scan: without a flip, new
+/// readers keep using the index being scanned, each adding at most one to the difference
+/// between its unlock sum and its lock sum; 2^64 of them in one scan is out of reach, 2^32 is
+/// not (see the crate docs).
+const IDLE_FAST_PATH: bool = usize::BITS >= 64;
 
 /// Sequence start, after the sequence advertises the grace period and before its scans. Pairs
 /// with the barrier before a cookie snapshot (store buffering): an updater whose snapshot saw
-/// the old, idle sequence has its earlier stores ordered before the scans' loads. Redundant for
-/// safety: the scans that matter are ordered after the advertisement by A and E anyway, and an
-/// unlock sum read early can only be smaller (a retry). Kept as in `rcu_seq_start()`.
+/// the old, idle sequence has its earlier stores ordered before the scans' loads. Not needed for
+/// safety: the scans that decide are ordered after the advertisement by their own A, and an
+/// unlock sum read early can only be smaller (a retry). Kept as in `rcu_seq_start()`; light
+/// ([`Platform::smp_mb`]) everywhere.
 #[inline(always)]
 fn barrier_seq_start<P: Platform>(p: &P) {
     p.smp_mb();
 }
 
 /// E: before the flip, after the scan that found the inactive index quiescent. Pairs with B and
-/// C: a reader that uses the new index was not counted by that scan. Redundant, as srcutree.c
-/// says of its E: the flip is reached only through a control dependency on that scan's sums.
+/// C in srcutree.c's comments. **Not needed for safety**, and not for the reason srcutree.c
+/// gives (a control dependency from the scan's sums to the flip, which neither C11/Rust nor loom
+/// models): the same scan's A is a full barrier earlier in this thread, between the updater's
+/// unpublishing stores and the flip, so a reader whose `read_lock` reads the new `srcu_idx`
+/// (message passing: A, flip ‖ load of `srcu_idx`, B) runs its critical section after the
+/// unpublishing and need not be waited for; and a reader counted as unlocked by that scan
+/// cannot have read the new index (its unlock would then follow A). On an asymmetric platform
+/// B is a compiler barrier; there the membarrier of that A forces a full barrier on the reader,
+/// which is either before its load of `srcu_idx` (it sees the unpublishing) or after it (it
+/// cannot see the flip, which follows the membarrier). Light ([`Platform::smp_mb`]); the loom
+/// models pass with it and every other updater-only barrier dropped on an asymmetric platform.
 #[inline(always)]
 fn barrier_e<P: Platform>(p: &P) {
-    p.heavy_mb();
+    p.smp_mb();
 }
 
 /// D: after the flip. Pairs with C: if a later scan misses a reader's unlock increment, that
-/// task's next `read_lock` sees the flip. Bounds how many readers can use the index being
-/// drained (counter wrap); not needed for safety, and redundant with the next scan's A
-/// (srcutree.c: "both this memory barrier and the one in srcu_readers_active_idx_check()
-/// provide the guarantee").
+/// task's next `read_lock` sees the flip. **Overflow only**: it bounds how many `read_lock`s can
+/// still use the index being drained (srcutree.c's Nt + Nc in
+/// `srcu_readers_active_idx_check()`), which keeps the counters' lock − unlock difference far
+/// from wrapping; not needed for safety. The next scan's A gives the same bound ("both this
+/// memory barrier and the one in srcu_readers_active_idx_check() provide the guarantee"); on an
+/// asymmetric platform only that A reaches the readers, so D is light ([`Platform::smp_mb`])
+/// and the bound is A's.
 #[inline(always)]
 fn barrier_d<P: Platform>(p: &P) {
-    p.heavy_mb();
+    p.smp_mb();
 }
 
 /// Sequence end, after the scans and before the sequence publishes the end. Pairs with the
-/// barrier `poll_state` executes after a `true` answer. Redundant for safety: the last scan's
+/// barrier `poll_state` executes after a `true` answer. Not needed for safety: the last scan's
 /// A already orders every counted unlock (and, through C, its critical section) before the
-/// sequence store. Kept as in `rcu_seq_end()`.
+/// sequence store. Kept as in `rcu_seq_end()`; light ([`Platform::smp_mb`]) everywhere.
 #[inline(always)]
 fn barrier_seq_end<P: Platform>(p: &P) {
     p.smp_mb();
 }
 
-/// Raise `word` to at least `s` (wrap-safe), lock-free. Returns whether it changed.
+/// Raise `word` to at least `s` (wrap-safe), lock-free, keeping its [`DRIVER`] bit. Returns
+/// whether it changed.
 fn raise_to(word: &AtomicUsize, s: usize) -> bool {
+    let s = s & !DRIVER;
     let mut cur = read_once(word);
     loop {
-        if seq::ulong_cmp_ge(cur, s) {
+        if seq::ulong_cmp_ge(cur & !DRIVER, s) {
             return false;
         }
-        match word.compare_exchange_weak(cur, s, Ordering::Relaxed, Ordering::Relaxed) {
+        match word.compare_exchange_weak(cur, s | (cur & DRIVER), Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return true,
             Err(now) => cur = now,
         }
     }
+}
+
+/// Before waking `gp_wait` sleepers: orders the grace-period end (or the driver's release)
+/// before the event count's increment. Pairs with the barrier after a sleeper's
+/// [`Platform::gp_wait_token`] (message passing): a sleeper whose token already counts this
+/// wake sees the end (or the release) in its checks. Progress only: without it a sleeper may
+/// sleep through its own grace period's end (never a grace period too short).
+#[inline(always)]
+fn barrier_before_wake<P: Platform>(p: &P) {
+    p.smp_mb();
 }
 
 impl Srcu {
@@ -158,12 +187,54 @@ impl Srcu {
     /// the grace-period lock for the duration of the state changes only. Updater context.
     ///
     /// Calls [`Platform::gp_ended`] (outside the lock) if it ended a grace period.
+    ///
+    /// Calls [`Platform::gp_wake`] too (after a full barrier) on a single-driver platform.
     pub fn step<P: Platform>(&self, p: &P) -> StepReport {
         let report = p.with_gp_lock(|| self.advance_locked(p, Advance::Run));
         if report.ended > 0 {
             p.gp_ended();
+            self.wake_gp_waiters(p);
         }
         report
+    }
+
+    /// Wake every [`Platform::gp_wait`] sleeper, on a single-driver platform: after a grace
+    /// period ended, or when a driver stops while requests are pending.
+    pub(crate) fn wake_gp_waiters<P: Platform>(&self, p: &P) {
+        if p.single_driver() {
+            barrier_before_wake(p);
+            p.gp_wake();
+        }
+    }
+
+    /// Become the driver if there is none (set [`DRIVER`]). Updater context.
+    pub(crate) fn claim_driver(&self) -> bool {
+        let mut cur = read_once(&self.gp_seq_needed);
+        loop {
+            if cur & DRIVER != 0 {
+                return false;
+            }
+            match self.gp_seq_needed.compare_exchange_weak(cur, cur | DRIVER, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Stop driving (clear [`DRIVER`]), then re-check: if a request the engine has not
+    /// completed was raised — by a caller that found this driver and went to sleep — wake the
+    /// sleepers so that one of them drives. The clear and the requester's raise and claim are
+    /// read-modify-writes of one word: either the requester's claim saw the bit clear (it
+    /// drives itself) or this clear read its raised request (and wakes it). A stale `gp_seq`
+    /// here can only make the re-check wake for nothing.
+    pub(crate) fn release_driver<P: Platform>(&self, p: &P) {
+        let was = self.gp_seq_needed.fetch_and(!DRIVER, Ordering::Relaxed);
+        if p.fault() == Fault::SkipDriverRecheck {
+            return;
+        }
+        if seq::ulong_cmp_lt(read_once(&self.gp_seq), was & !DRIVER) {
+            self.wake_gp_waiters(p);
+        }
     }
 
     /// The state machine proper; caller holds the grace-period lock.
@@ -173,18 +244,26 @@ impl Srcu {
             let s = read_once(&self.gp_seq);
             match GpState::of(s) {
                 GpState::Idle => {
-                    let needed = read_once(&self.gp_seq_needed);
+                    let needed = self.needed();
                     if how == Advance::FinishCurrent || seq::ulong_cmp_ge(s, needed) {
                         return StepReport { next: Next::Idle, ended };
                     }
                     self.gp_start(p, s);
                 }
                 GpState::Scan1 => {
-                    // Stragglers: readers that read srcu_idx before the previous flip and
-                    // incremented the then-active, now-inactive index.
-                    let idx = 1 ^ (read_once(&self.srcu_idx) & 1);
-                    if p.fault() != Fault::SkipFirstScan && !readers_done(p, idx) {
-                        return StepReport { next: self.retry_delay(s), ended };
+                    let active = read_once(&self.srcu_idx) & 1;
+                    let (idle, inactive_done) = self.scan1(p, active);
+                    if idle {
+                        // The idle fast path: no reader on either index, no flip needed.
+                        self.gp_end(p, s);
+                        ended = ended.wrapping_add(1);
+                        if how == Advance::FinishCurrent {
+                            return StepReport { next: Next::Idle, ended };
+                        }
+                        continue;
+                    }
+                    if !inactive_done {
+                        return StepReport { next: self.retry_delay(p, s), ended };
                     }
                     self.flip(p);
                     write_once(&self.gp_seq, (s & !seq::STATE_MASK) | GpState::Scan2 as usize);
@@ -194,7 +273,7 @@ impl Srcu {
                     // Every reader of the index that was active until the flip.
                     let idx = 1 ^ (read_once(&self.srcu_idx) & 1);
                     if p.fault() != Fault::SkipSecondScan && !readers_done(p, idx) {
-                        return StepReport { next: self.retry_delay(s), ended };
+                        return StepReport { next: self.retry_delay(p, s), ended };
                     }
                     self.gp_end(p, s);
                     ended = ended.wrapping_add(1);
@@ -204,6 +283,21 @@ impl Srcu {
                 }
             }
         }
+    }
+
+    /// SCAN1's scan while the reader index is `active`: whether the grace period may end here
+    /// (both indexes quiescent, 64-bit only) and whether the inactive index is quiescent
+    /// (stragglers: readers that read `srcu_idx` before the previous flip and incremented the
+    /// then-active, now-inactive index). One barrier A either way.
+    fn scan1<P: Platform>(&self, p: &P, active: usize) -> (bool, bool) {
+        let skip = p.fault() == Fault::SkipFirstScan;
+        if !IDLE_FAST_PATH {
+            return (false, skip || readers_done(p, 1 ^ active));
+        }
+        let q = scan_both(p);
+        let inactive_done = skip || q.done(1 ^ active);
+        let ignore_inactive = p.fault() == Fault::FastPathActiveOnly;
+        (q.done(active) && (inactive_done || ignore_inactive), inactive_done)
     }
 
     /// `srcu_gp_start()` + `rcu_seq_start()`: advertise the grace period, then scan.
@@ -227,23 +321,27 @@ impl Srcu {
         write_once(&self.scan_retries, 0);
     }
 
-    /// The delay policy (`srcu_get_delay()`): expedited phases scan a few times without delay,
-    /// then back off exponentially; normal phases sleep sooner.
-    fn retry_delay(&self, s: usize) -> Next {
+    /// The platform's [`DelayPolicy`](crate::DelayPolicy) applied to this phase (`srcu_get_delay()`): expedited
+    /// phases retry a few times without delay, then back off exponentially; normal phases sleep
+    /// sooner.
+    fn retry_delay<P: Platform>(&self, p: &P, s: usize) -> Next {
+        let policy = p.delay_policy();
         let retries = read_once(&self.scan_retries);
         write_once(&self.scan_retries, retries.wrapping_add(1));
         let expedited = seq::ulong_cmp_ge(read_once(&self.gp_seq_needed_exp), seq::end_of_current(s));
         let (nodelay, first) = if expedited {
-            (EXPEDITED_NODELAY_SCANS, EXPEDITED_FIRST_SLEEP_US)
+            (policy.expedited_nodelay_scans, policy.expedited_first_sleep_us)
         } else {
-            (NORMAL_NODELAY_SCANS, NORMAL_FIRST_SLEEP_US)
+            (policy.normal_nodelay_scans, policy.normal_first_sleep_us)
         };
         if retries < nodelay {
             return Next::RetryNow;
         }
         let shift = retries.wrapping_sub(nodelay);
-        let us = if shift >= 10 { MAX_SLEEP_US } else { first << shift };
-        Next::RetryAfter(if us > MAX_SLEEP_US { MAX_SLEEP_US } else { us })
+        let max = policy.max_sleep_us;
+        // In 64 bits: a first sleep of up to u32::MAX shifted by up to 9 cannot overflow.
+        let us = if shift >= 10 { u64::from(max) } else { u64::from(first) << shift };
+        Next::RetryAfter(if us > u64::from(max) { max } else { us as u32 })
     }
 
     /// The current [`GpState`].

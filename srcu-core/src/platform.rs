@@ -96,9 +96,12 @@ pub trait Platform {
         self.smp_mb()
     }
 
-    /// Grace-period barriers that pair with the reader's B and C: A, D and E. Default:
-    /// [`Platform::smp_mb`]; see [`Platform::reader_mb`] for the asymmetric alternative.
-    /// Updater context only (it may be a system call).
+    /// Barrier A, the one grace-period barrier that pairs with the readers' B and C in every
+    /// scan (the idle fast path's included). Default: [`Platform::smp_mb`]; see
+    /// [`Platform::reader_mb`] for the asymmetric alternative (`membarrier()`). Every other
+    /// grace-period barrier (D, E, the sequence and cookie barriers) is [`Platform::smp_mb`]:
+    /// on a symmetric platform such as the kernel, where this is `smp_mb()` too, that changes
+    /// nothing. Updater context only (it may be a system call).
     #[inline(always)]
     fn heavy_mb(&self) {
         self.smp_mb()
@@ -118,11 +121,56 @@ pub trait Platform {
     /// woken. Called from the context that drove the step, outside the grace-period lock.
     fn gp_ended(&self) {}
 
+    /// Whether concurrent `synchronize` callers elect **one driver** (see the crate docs, "One
+    /// driver per grace period"): the first caller that finds no driver drives the engine, the
+    /// others sleep in [`Platform::gp_wait`] until their cookie completes. Default `false`:
+    /// every caller drives the engine itself, as before (the grace-period lock serialises
+    /// them), and [`Platform::gp_wait_token`], [`Platform::gp_wait`] and [`Platform::gp_wake`]
+    /// are never called. A platform that answers `true` must implement those three.
+    #[inline(always)]
+    fn single_driver(&self) -> bool {
+        false
+    }
+
+    /// The current value of the platform's grace-period event count, for a later
+    /// [`Platform::gp_wait`] (an eventcount's "prepare to wait"). The engine orders this load
+    /// before its checks of the grace-period state with a full barrier. Default: 0.
+    #[inline(always)]
+    fn gp_wait_token(&self) -> usize {
+        0
+    }
+
+    /// Sleep until the event count differs from `token` (a [`Platform::gp_wake`] happened since
+    /// the token was read); may return early or spuriously: the caller re-checks. Must not
+    /// miss a wake that happened after the token was read (a futex wait on the count, or a
+    /// condition variable whose predicate is "count != token"). Updater context. Default:
+    /// [`Platform::relax`].
+    #[inline(always)]
+    fn gp_wait(&self, token: usize) {
+        let _ = token;
+        self.relax()
+    }
+
+    /// Advance the event count and wake every [`Platform::gp_wait`] sleeper. The engine calls
+    /// it after a full barrier when a grace period ended (every path: [`crate::Srcu::step`]
+    /// and cleanup) and when a driver hands off. Only called if [`Platform::single_driver`].
+    /// Default: nothing.
+    #[inline(always)]
+    fn gp_wake(&self) {}
+
     /// Give readers a moment before the next scan without sleeping (`cpu_relax()`, a yield).
     fn relax(&self);
 
     /// Sleep about `usecs` microseconds before the next scan (updater context only).
     fn sleep(&self, usecs: u32);
+
+    /// How the engine waits between scans that still find readers (the domain's tunables, as
+    /// Tree SRCU's `module_param`s). Default: [`DelayPolicy::DEFAULT`]. Read once per retry,
+    /// in updater context under the grace-period lock.
+    #[inline(always)]
+    fn delay_policy(&self) -> DelayPolicy {
+        DelayPolicy::DEFAULT
+    }
 
     /// Test-only fault injection: the deliberately broken variants that the models, the torture
     /// test and rcutorture must catch. Production platforms keep the default, which the compiler
@@ -140,8 +188,9 @@ pub trait Platform {
 pub enum Fault {
     /// The algorithm as documented.
     None = 0,
-    /// Skip SCAN1 (the wait on the inactive index before the flip): one scan per grace period.
-    /// Misses a reader that read `srcu_idx` before the previous flip and incremented late.
+    /// Skip SCAN1 (the wait on the inactive index before the flip): the inactive index counts
+    /// as quiescent, in the idle fast path too. Misses a reader that read `srcu_idx` before the
+    /// previous flip and incremented late.
     SkipFirstScan = 1,
     /// Skip SCAN2 (the wait after the flip): the grace period waits for nobody current.
     SkipSecondScan = 2,
@@ -156,6 +205,15 @@ pub enum Fault {
     /// Sum locks before unlocks: a reader that locks after the lock sum and unlocks before the
     /// unlock sum cancels an older reader that is still running.
     LocksBeforeUnlocks = 6,
+    /// The idle fast path ends the grace period when the *active* index is quiescent, ignoring
+    /// the inactive one: misses a straggler that read `srcu_idx` before the last flip and
+    /// incremented the now-inactive index (64-bit builds only; elsewhere there is no fast path
+    /// and this is [`Fault::None`]).
+    FastPathActiveOnly = 7,
+    /// A `synchronize` driver that stops driving does not re-check for requests raised while
+    /// it drove (single-driver platforms only): a caller that found it driving and went to
+    /// sleep is never woken, and no one drives its grace period.
+    SkipDriverRecheck = 8,
 }
 
 impl Fault {
@@ -169,7 +227,55 @@ impl Fault {
             4 => Some(Fault::NmiInPercpuHalf),
             5 => Some(Fault::AcceptStartedGp),
             6 => Some(Fault::LocksBeforeUnlocks),
+            7 => Some(Fault::FastPathActiveOnly),
+            8 => Some(Fault::SkipDriverRecheck),
             _ => None,
         }
+    }
+}
+
+/// How the engine waits between scans that still find readers (srcutree.c's `srcu_get_delay()`
+/// and its module parameters): each phase (SCAN1, SCAN2) first retries a few times without
+/// delay, only relaxing, then sleeps, doubling from a first sleep up to a longest one. The
+/// platform supplies it ([`Platform::delay_policy`]); a phase counts as expedited when an
+/// expedited request covers the grace period in progress.
+///
+/// Tree SRCU's closest tunables: `srcu_max_nodelay_phase` (no-delay retries per phase; its
+/// default allows about one jiffy of 5 µs `srcu_retry_check_delay` busy-waits, 400–1000 of
+/// them), `SRCU_INTERVAL` and `SRCU_MAX_INTERVAL` (1 and 10 jiffies of sleep). The defaults
+/// here ([`DelayPolicy::DEFAULT`]) retry far fewer times without delay, because a retry here
+/// is a whole scan whose barrier A may be a `membarrier()` and a no-delay retry only relaxes
+/// (it does not busy-wait 5 µs), and because readers may sleep: spinning on them can starve
+/// them on a machine with few CPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DelayPolicy {
+    /// No-delay retries at the start of an expedited phase.
+    pub expedited_nodelay_scans: usize,
+    /// First sleep of an expedited phase that outlived its no-delay retries, in microseconds.
+    pub expedited_first_sleep_us: u32,
+    /// No-delay retries at the start of a normal phase (short readers usually finish).
+    pub normal_nodelay_scans: usize,
+    /// First sleep of a normal phase, in microseconds.
+    pub normal_first_sleep_us: u32,
+    /// The longest sleep between scans, in microseconds.
+    pub max_sleep_us: u32,
+}
+
+impl DelayPolicy {
+    /// The default: expedited phases retry 8 times without delay, then sleep from 20 µs;
+    /// normal phases retry once, then sleep from 100 µs; no sleep is longer than 10 ms (about
+    /// a jiffy at HZ=100).
+    pub const DEFAULT: DelayPolicy = DelayPolicy {
+        expedited_nodelay_scans: 8,
+        expedited_first_sleep_us: 20,
+        normal_nodelay_scans: 1,
+        normal_first_sleep_us: 100,
+        max_sleep_us: 10_000,
+    };
+}
+
+impl Default for DelayPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
     }
 }

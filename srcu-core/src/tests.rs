@@ -3,10 +3,11 @@
 //! nesting depth, cross-CPU unlock, NMI counting, and that broken variants are caught.
 
 use crate::support::FifoList;
-use crate::{CallbackList, CleanupError, Cookie, Counter, Fault, GpState, Next, Platform, Srcu};
+use crate::{CallbackList, CleanupError, Cookie, Counter, DelayPolicy, Fault, GpState, Next, Platform, Srcu};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -24,7 +25,29 @@ struct Sim {
     gp_lock: Mutex<()>,
     kicks: AtomicUsize,
     fault: Fault,
+    policy: DelayPolicy,
+    /// Whether `synchronize` callers elect one driver; the wait primitive is an event count
+    /// under a mutex with a condition variable, every wait bounded by [`GP_WAIT_BOUND`].
+    single: bool,
+    events: Mutex<usize>,
+    events_cond: Condvar,
+    /// Callers inside `gp_wait`.
+    sleepers: AtomicUsize,
+    /// Threads that ran a scan (barrier A) while `record_scanners` is set.
+    scanners: Mutex<HashSet<thread::ThreadId>>,
+    record_scanners: AtomicBool,
+    /// The token of the last `gp_wait` entered.
+    last_token: AtomicUsize,
+    /// One-shot: the next `gp_wake` returns only once a caller sleeps on the new count (it
+    /// found a driver), to order a hand-off race.
+    pause_next_wake: AtomicBool,
+    /// Set while that wake is paused.
+    wake_paused: AtomicBool,
 }
+
+/// The longest a `gp_wait` sleeper of the simulated platform waits for a wake before it fails
+/// the test: a sleeper that nobody wakes is the hand-off bug the single-driver tests look for.
+const GP_WAIT_BOUND: Duration = Duration::from_secs(3);
 
 impl Sim {
     fn new(fault: Fault) -> Sim {
@@ -34,7 +57,20 @@ impl Sim {
             gp_lock: Mutex::new(()),
             kicks: AtomicUsize::new(0),
             fault,
+            policy: DelayPolicy::DEFAULT,
+            single: false,
+            events: Mutex::new(0),
+            events_cond: Condvar::new(),
+            sleepers: AtomicUsize::new(0),
+            scanners: Mutex::new(HashSet::new()),
+            record_scanners: AtomicBool::new(false),
+            last_token: AtomicUsize::new(usize::MAX),
+            pause_next_wake: AtomicBool::new(false),
+            wake_paused: AtomicBool::new(false),
         }
+    }
+    fn single_driver(fault: Fault) -> Sim {
+        Sim { single: true, ..Sim::new(fault) }
     }
     fn on_cpu<R>(cpu: usize, f: impl FnOnce() -> R) -> R {
         let old = CPU.with(|c| c.replace(cpu));
@@ -90,6 +126,65 @@ impl Platform for Sim {
     fn fault(&self) -> Fault {
         self.fault
     }
+    fn delay_policy(&self) -> DelayPolicy {
+        self.policy
+    }
+    fn heavy_mb(&self) {
+        if self.record_scanners.load(Ordering::SeqCst) {
+            self.scanners.lock().unwrap().insert(thread::current().id());
+        }
+        self.smp_mb();
+    }
+    fn single_driver(&self) -> bool {
+        self.single
+    }
+    fn gp_wait_token(&self) -> usize {
+        *self.events.lock().unwrap()
+    }
+    fn gp_wait(&self, token: usize) {
+        self.last_token.store(token, Ordering::SeqCst);
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + GP_WAIT_BOUND;
+        let mut ev = self.events.lock().unwrap();
+        while *ev == token {
+            let now = std::time::Instant::now();
+            assert!(now < deadline, "a gp_wait sleeper was never woken within {GP_WAIT_BOUND:?}");
+            ev = self.events_cond.wait_timeout(ev, deadline - now).unwrap().0;
+        }
+        drop(ev);
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+    fn gp_wake(&self) {
+        let now = {
+            let mut ev = self.events.lock().unwrap();
+            *ev += 1;
+            *ev
+        };
+        self.events_cond.notify_all();
+        if self.pause_next_wake.swap(false, Ordering::SeqCst) {
+            self.wake_paused.store(true, Ordering::SeqCst);
+            let deadline = std::time::Instant::now() + THREAD_WAIT;
+            while self.sleepers.load(Ordering::SeqCst) == 0 || self.last_token.load(Ordering::SeqCst) != now {
+                assert!(std::time::Instant::now() < deadline, "no caller went to sleep during the paused wake");
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+}
+
+/// A grace period that flips the reader index: a reader holds the active index through SCAN1's
+/// scan, so the idle fast path cannot end it there; SCAN1 finds the inactive index quiescent and
+/// flips; the reader leaves; SCAN2 ends it. The reader is one lock and one unlock of the
+/// formerly active index on the caller's CPU.
+fn gp_with_flip(s: &Srcu, p: &impl Platform) {
+    let before = s.reader_index_word();
+    let idx = s.read_lock(p);
+    let c = s.start_poll(p);
+    s.step(p);
+    assert_eq!(s.gp_state(), GpState::Scan2, "the busy active index prevented the fast path");
+    s.read_unlock(p, idx);
+    s.wait_for(p, c);
+    assert_eq!(s.reader_index_word(), before.wrapping_add(1), "one flip");
 }
 
 /// The longest any threaded test waits for a thread: far beyond any correct run, so that a
@@ -219,17 +314,18 @@ fn readers_locked_total_counts_every_lock_and_nothing_else() {
     Sim::on_cpu(1, || s.read_unlock(&p, i1));
     Sim::on_cpu(2, || s.read_unlock(&p, i0));
     assert_eq!(s.readers_locked_total(&p), base.wrapping_add(2));
-    // A grace period flips the index: the other index's lock counter counts too.
-    s.synchronize(&p);
+    // After a flip the other index's lock counter counts too (the flip's own reader is one).
+    gp_with_flip(&s, &p);
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(3));
     let j = Sim::on_cpu(1, || s.read_lock(&p));
     assert_ne!(j.get(), i0.get(), "the grace period flipped the reader index");
     // The atomic half (NMI readers) counts too.
     let n = Sim::on_cpu(2, || Sim::in_nmi(|| s.read_lock(&p)));
     assert_eq!(p.atomic_read(2, Counter::lock(n.get())), 1);
-    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(4));
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(5));
     Sim::on_cpu(0, || s.read_unlock(&p, n));
     Sim::on_cpu(0, || s.read_unlock(&p, j));
-    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(4));
+    assert_eq!(s.readers_locked_total(&p), base.wrapping_add(5));
     assert!(!s.readers_active(&p));
 }
 
@@ -348,7 +444,16 @@ fn polling_is_wait_free_and_completed_cookie_always_done() {
 
 #[test]
 fn concurrent_updaters_share_grace_periods_and_each_waits_for_its_reader() {
-    let s = Arc::new((Srcu::new(), Sim::new(Fault::None)));
+    concurrent_updaters(Sim::new(Fault::None));
+}
+
+#[test]
+fn concurrent_updaters_with_one_driver_share_grace_periods_and_each_waits_for_its_reader() {
+    concurrent_updaters(Sim::single_driver(Fault::None));
+}
+
+fn concurrent_updaters(sim: Sim) {
+    let s = Arc::new((Srcu::new(), sim));
     const UPDATERS: usize = 8;
     const ROUNDS: usize = 50;
     let handles: Vec<_> = (0..UPDATERS)
@@ -389,9 +494,9 @@ fn concurrent_updaters_share_grace_periods_and_each_waits_for_its_reader() {
 #[test]
 fn cleanup_refuses_while_a_reader_holds_index_1() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    s.synchronize(&p); // one flip: new readers use index 1
+    gp_with_flip(&s, &p); // new readers use index 1
     let idx = Sim::on_cpu(2, || s.read_lock(&p));
-    assert_eq!(idx.get(), 1, "after one grace period readers use index 1");
+    assert_eq!(idx.get(), 1, "after one flip readers use index 1");
     assert!(s.readers_active(&p), "a reader on index 1 is active");
     assert_eq!(s.cleanup(&p, false), Err(CleanupError::ActiveReaders));
     // In NMI (the atomic half) as well.
@@ -423,7 +528,7 @@ fn task_readers_touch_only_the_percpu_half_and_nmi_readers_only_the_atomic_half(
             assert_eq!(p.percpu_read(cpu, Counter::lock(i)), N, "round {round}: cpu {cpu} lock[{i}]");
             assert_eq!(p.percpu_read(cpu, Counter::unlock(i)), N, "round {round}: cpu {cpu} unlock[{i}]");
         }
-        s.synchronize(&p); // the second round uses the other index
+        gp_with_flip(&s, &p); // the second round uses the other index
     }
     let q = Sim::new(Fault::None);
     let idx = Sim::on_cpu(1, || Sim::in_nmi(|| s.read_lock(&q)));
@@ -453,21 +558,43 @@ fn barriers_and_counter_reads_come_in_the_documented_order() {
     let idx = Sim::in_nmi(|| s.read_lock(&p));
     Sim::in_nmi(|| s.read_unlock(&p, idx));
     assert_eq!(p.take(), "atomic_inc:lock[0] reader_mb reader_mb atomic_inc:unlock[0]");
-    // A grace period on an idle domain, driven by synchronize.
+    // A grace period on an idle domain, driven by synchronize: the idle fast path, one A.
     s.synchronize(&p);
     assert_eq!(
         p.take(),
         [
             "smp_mb smp_mb kick:false",                              // cookie snapshot, request
             "gp_lock smp_mb",                                        // sequence start
-            "sum:unlock[1] heavy_mb sum:lock[1]",                    // SCAN1, with A
-            "heavy_mb heavy_mb",                                     // E, flip, D
-            "sum:unlock[0] heavy_mb sum:lock[0]",                    // SCAN2, with A
-            "smp_mb gp_unlock gp_ended",                             // sequence end
+            "sum:unlock[0] sum:unlock[1] heavy_mb sum:lock[0] sum:lock[1]", // SCAN1 of both, A
+            "smp_mb gp_unlock gp_ended",                             // sequence end, no flip
             "smp_mb",                                                // poll_state: true, barrier
         ]
         .join(" ")
     );
+    assert_eq!(s.reader_index_word(), 0, "an idle grace period does not flip");
+    // A grace period that a reader on the active index makes flip.
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    p.take();
+    s.step(&p);
+    s.read_unlock(&p, idx);
+    s.step(&p);
+    assert_eq!(
+        p.take(),
+        [
+            "gp_lock smp_mb",                                        // sequence start
+            "sum:unlock[0] sum:unlock[1] heavy_mb sum:lock[0] sum:lock[1]", // SCAN1 of both, A
+            "smp_mb smp_mb",                                         // E, flip, D (light)
+            "sum:unlock[0] heavy_mb sum:lock[0]",                    // SCAN2: our reader
+            "gp_unlock",
+            "reader_mb percpu_inc:unlock[0]",                        // it leaves (C)
+            "gp_lock sum:unlock[0] heavy_mb sum:lock[0]",            // SCAN2 again, with A
+            "smp_mb gp_unlock gp_ended",                             // sequence end
+        ]
+        .join(" ")
+    );
+    assert!(s.poll_state(&p, c));
+    p.take();
     // Polling: a false answer has no barrier, a true one is followed by one.
     let c = s.start_poll(&p);
     assert_eq!(p.take(), "smp_mb smp_mb kick:false");
@@ -651,18 +778,18 @@ fn cleanup_refuses_a_reader_that_arrives_while_it_finishes_the_grace_period() {
 #[test]
 fn a_straggler_on_the_inactive_index_holds_scan1() {
     let (s, p) = (Srcu::new(), Sim::new(Fault::None));
-    s.synchronize(&p); // srcu_idx is now 1: index 0 is inactive
+    gp_with_flip(&s, &p); // srcu_idx is now 1: index 0 is inactive
     // A reader that read srcu_idx = 0 before that flip and increments only now.
     p.percpu_inc(Counter::lock(0));
     let c = s.start_poll(&p);
     for _ in 0..3 {
         s.step(&p);
     }
-    assert_eq!(s.gp_state(), GpState::Scan1, "SCAN1 waits for the straggler on index 0");
+    assert_eq!(s.gp_state(), GpState::Scan1, "SCAN1 (and the fast path) wait for the straggler on index 0");
     assert!(!s.poll_state(&p, c));
     p.percpu_inc(Counter::unlock(0));
     s.wait_for(&p, c);
-    assert_eq!(s.reader_index_word(), 2, "two grace periods, two flips");
+    assert_eq!(s.reader_index_word(), 1, "the idle fast path ended the second grace period: no flip");
 }
 
 #[test]
@@ -691,6 +818,42 @@ fn requests_kick_once_and_only_expedited_ones_expedite() {
     assert_eq!(nexts, want, "an expedited grace period");
     s.read_unlock(&p, idx);
     s.wait_for(&p, c);
+}
+
+#[test]
+fn the_platforms_delay_policy_sets_every_delay() {
+    let policy = DelayPolicy {
+        expedited_nodelay_scans: 2,
+        expedited_first_sleep_us: 7,
+        normal_nodelay_scans: 0,
+        normal_first_sleep_us: 3,
+        max_sleep_us: 50,
+    };
+    let (s, p) = (Srcu::new(), Sim { policy, ..Sim::new(Fault::None) });
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    let nexts: Vec<Next> = (0..6).map(|_| s.step(&p).next).collect();
+    assert_eq!(nexts, [3, 6, 12, 24, 48, 50].map(Next::RetryAfter), "normal: no retry without delay");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    let idx = s.read_lock(&p);
+    let c = s.start_poll_expedited(&p);
+    let nexts: Vec<Next> = (0..6).map(|_| s.step(&p).next).collect();
+    let mut want = vec![Next::RetryNow; 2];
+    want.extend([7, 14, 28, 50].map(Next::RetryAfter));
+    assert_eq!(nexts, want, "expedited");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    // The largest values neither overflow nor panic: the sleep is clamped to the longest.
+    let huge = DelayPolicy { normal_nodelay_scans: 0, normal_first_sleep_us: u32::MAX, max_sleep_us: u32::MAX, ..policy };
+    let (s, p) = (Srcu::new(), Sim { policy: huge, ..Sim::new(Fault::None) });
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    let nexts: Vec<Next> = (0..12).map(|_| s.step(&p).next).collect();
+    assert!(nexts.iter().all(|n| *n == Next::RetryAfter(u32::MAX)), "{nexts:?}");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    assert_eq!(DelayPolicy::default(), DelayPolicy::DEFAULT);
 }
 
 #[test]
@@ -723,6 +886,24 @@ fn one_step_runs_every_grace_period_requested() {
 }
 
 #[test]
+fn one_step_runs_every_grace_period_requested_from_the_fast_path() {
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    gp_with_flip(&s, &p); // index 0 is inactive
+    // A straggler on the inactive index holds the first grace period in SCAN1.
+    p.percpu_inc(Counter::lock(0));
+    let c1 = s.start_poll(&p);
+    s.step(&p);
+    assert_eq!(s.gp_state(), GpState::Scan1);
+    let c2 = s.start_poll(&p); // needs the next grace period as well
+    assert!(!c1.same_state(c2));
+    p.percpu_inc(Counter::unlock(0));
+    let r = s.step(&p);
+    assert_eq!(r, crate::StepReport { next: Next::Idle, ended: 2 }, "both in one step, both by the fast path");
+    assert!(s.poll_state(&p, c1) && s.poll_state(&p, c2));
+    assert_eq!(s.reader_index_word(), 1, "no flip");
+}
+
+#[test]
 fn faults_round_trip_through_their_numbers() {
     let all = [
         Fault::None,
@@ -732,6 +913,8 @@ fn faults_round_trip_through_their_numbers() {
         Fault::NmiInPercpuHalf,
         Fault::AcceptStartedGp,
         Fault::LocksBeforeUnlocks,
+        Fault::FastPathActiveOnly,
+        Fault::SkipDriverRecheck,
     ];
     for (n, f) in all.iter().enumerate() {
         assert_eq!(Fault::from_raw(n as u32), Some(*f));
@@ -757,4 +940,101 @@ fn synchronize_relaxes_or_sleeps_while_readers_hold_it() {
     let _idx = s.read_lock(&p);
     s.synchronize(&p);
     assert_eq!(waits.get(), 1, "synchronize waited once, outside the engine, then returned");
+}
+
+/// Eight `synchronize` callers while a reader holds the grace period: which threads scan.
+fn scanning_threads_while_a_reader_holds(sim: Sim) -> usize {
+    const CALLERS: usize = 8;
+    let s = Arc::new((Srcu::new(), sim));
+    let idx = s.0.read_lock(&s.1);
+    s.1.record_scanners.store(true, Ordering::SeqCst);
+    let handles: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let s = s.clone();
+            thread::spawn(move || s.0.synchronize(&s.1))
+        })
+        .collect();
+    // Every caller has either scanned or gone to sleep (bounded: a stuck caller fails).
+    let deadline = std::time::Instant::now() + THREAD_WAIT;
+    while s.1.scanners.lock().unwrap().len() + s.1.sleepers.load(Ordering::SeqCst) < CALLERS {
+        assert!(std::time::Instant::now() < deadline, "callers neither scanned nor slept");
+        thread::sleep(Duration::from_millis(1));
+    }
+    thread::sleep(Duration::from_millis(20));
+    let scanners = s.1.scanners.lock().unwrap().len();
+    s.1.record_scanners.store(false, Ordering::SeqCst);
+    s.0.read_unlock(&s.1, idx);
+    for h in handles {
+        join_within(h, "a synchronize caller");
+    }
+    scanners
+}
+
+#[test]
+fn with_one_driver_only_one_caller_scans_whatever_the_number_of_callers() {
+    assert_eq!(scanning_threads_while_a_reader_holds(Sim::single_driver(Fault::None)), 1);
+    // The check can fail: without a single driver every caller scans.
+    assert_eq!(scanning_threads_while_a_reader_holds(Sim::new(Fault::None)), 8);
+}
+
+/// A driver `D` ends its grace period; before it stops driving, a second caller `S` arrives
+/// (so it needs the next grace period), finds `D` driving and sleeps. `D`'s wake at the end of
+/// its grace period pauses until `S` sleeps, which is the window of the race. `D`'s re-check
+/// must then hand `S`'s grace period on.
+fn driver_hands_off_to_a_later_caller(fault: Fault) -> thread::Result<()> {
+    let s = Arc::new((Srcu::new(), Sim::single_driver(fault)));
+    s.1.pause_next_wake.store(true, Ordering::SeqCst);
+    let d = {
+        let s = s.clone();
+        thread::spawn(move || s.0.synchronize(&s.1))
+    };
+    let deadline = std::time::Instant::now() + THREAD_WAIT;
+    while !s.1.wake_paused.load(Ordering::SeqCst) {
+        assert!(std::time::Instant::now() < deadline, "the driver never ended its grace period");
+        thread::sleep(Duration::from_millis(1));
+    }
+    let sl = {
+        let s = s.clone();
+        thread::spawn(move || s.0.synchronize(&s.1))
+    };
+    join_within(d, "the driver");
+    let deadline = std::time::Instant::now() + THREAD_WAIT;
+    while !sl.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "the sleeper outlived its own wait bound");
+        thread::sleep(Duration::from_millis(1));
+    }
+    let r = sl.join();
+    if r.is_ok() {
+        assert_eq!(s.0.batches_completed(), 2, "each caller had a grace period that began after its call");
+    }
+    r
+}
+
+#[test]
+fn a_driver_that_stops_hands_off_to_a_caller_that_found_it_driving() {
+    assert!(driver_hands_off_to_a_later_caller(Fault::None).is_ok());
+}
+
+#[test]
+fn broken_driver_recheck_leaves_a_sleeper_unwoken() {
+    let r = driver_hands_off_to_a_later_caller(Fault::SkipDriverRecheck);
+    let e = r.expect_err("SkipDriverRecheck must leave the second caller asleep");
+    let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("never woken"), "caught by the wait bound, not by something else: {msg}");
+}
+
+#[test]
+fn cleanup_wakes_sleepers_when_it_ends_a_grace_period() {
+    let (s, p) = (Srcu::new(), Sim::single_driver(Fault::None));
+    s.start_poll(&p);
+    let before = p.gp_wait_token();
+    p.with_gp_lock(|| ());
+    // Start the grace period without ending it, as a driver interrupted between steps would.
+    let idx = s.read_lock(&p);
+    s.step(&p);
+    assert_ne!(s.gp_state(), GpState::Idle);
+    s.read_unlock(&p, idx);
+    assert_eq!(p.gp_wait_token(), before, "no grace period ended yet");
+    assert_eq!(s.cleanup(&p, false), Ok(()));
+    assert_eq!(p.gp_wait_token(), before.wrapping_add(1), "cleanup ended it and woke the sleepers");
 }

@@ -6,9 +6,10 @@
 //! ```
 //!
 //! Without `LOOM_MAX_PREEMPTIONS` each model uses its own bound: 3 preemptions, except the
-//! four-thread two-updater model (2). The whole file then runs in about 5 s on a 2-core
-//! machine after a ~1 minute build (the two asymmetric-barrier models take most of it). Setting `LOOM_MAX_PREEMPTIONS` overrides every
-//! model's bound (3 for all takes minutes, the two-updater model dominating):
+//! four-thread two-updater model (2). The whole file then runs in about 13 s on a loaded
+//! 2-core machine after a ~2 minute build (the asymmetric-barrier models take most of it).
+//! Setting `LOOM_MAX_PREEMPTIONS` overrides every model's bound (3 for all takes minutes, the
+//! two-updater model dominating):
 //!
 //! ```sh
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p srcu-core --release --test loom
@@ -27,11 +28,15 @@
 //! loom explores no load buffering, so a read-only critical section cannot show that reader
 //! barrier C is needed; model 6's critical section stores, and it can. Model 7 runs on an
 //! asymmetric platform (compiler barriers in readers, a modelled membarrier for the heavy
-//! barrier). Broken variants that are not a [`Fault`] drop barriers in one context
-//! ([`Ctx::without_fences`]).
+//! barrier A, plain fences in the updater for the light ones); models 6 and 7 on that platform
+//! also run with the updater's light barriers dropped (only A left), which is the check that
+//! E and D need not be heavy. Model 8 has two readers, so that a flip happens and a straggler
+//! ends up on the inactive index, which the idle fast path must see. Broken variants that are
+//! not a [`Fault`] drop barriers in one context ([`Ctx::without_fences`]: its
+//! [`Platform::smp_mb`]; a modelled membarrier is not affected).
 #![cfg(loom)]
 
-use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 use srcu_core::{CallbackList, Counter, Fault, Platform, Srcu};
@@ -101,6 +106,15 @@ struct World {
     /// Data written inside a critical section (`x`) and by the updater before it waits (`y`).
     x: AtomicUsize,
     y: AtomicUsize,
+    /// Whether `synchronize` callers elect one driver; the wait primitive is an event count
+    /// that a sleeper polls, yielding (a futex wait on it). The wait is bounded: a sleeper that
+    /// finds every other thread of the model done ([`World::busy`]) and no wake since its token
+    /// fails the model with a message, as nobody can wake it any more.
+    single: bool,
+    events: AtomicUsize,
+    /// Threads of a single-driver model that have not finished their work (each calls
+    /// [`World::finished`]).
+    busy: AtomicUsize,
 }
 
 impl World {
@@ -127,7 +141,22 @@ impl World {
             obj: [AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1), AtomicUsize::new(1)],
             x: AtomicUsize::new(0),
             y: AtomicUsize::new(0),
+            single: false,
+            events: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
         })
+    }
+    /// A symmetric world whose `synchronize` callers elect one driver, run by `threads` threads.
+    fn single_driver(fault: Fault, percpu_mode: PerCpu, threads: usize) -> Arc<World> {
+        let mut w = World::new(fault, percpu_mode);
+        let m = Arc::get_mut(&mut w).expect("fresh world");
+        m.single = true;
+        m.busy = AtomicUsize::new(threads);
+        w
+    }
+    /// This thread of a single-driver model has done its work (after any wake it issues).
+    fn finished(&self) {
+        self.busy.fetch_sub(1, Release);
     }
     /// A task context on `cpu` (an updater, or a reader a membarrier need not reach).
     fn ctx(&self, cpu: usize) -> Ctx<'_> {
@@ -170,12 +199,15 @@ impl World {
     }
     /// An updater on CPU 1: unpublish the object in pointer `which`, wait, free it.
     fn update(&self, which: usize, expedited: bool) {
-        let p = self.ctx(1);
+        self.update_on(&self.ctx(1), which, expedited);
+    }
+    /// [`World::update`] in context `p`.
+    fn update_on(&self, p: &Ctx<'_>, which: usize, expedited: bool) {
         let old = self.replace(which);
         if expedited {
-            self.srcu.synchronize_expedited(&p);
+            self.srcu.synchronize_expedited(p);
         } else {
-            self.srcu.synchronize(&p);
+            self.srcu.synchronize(p);
         }
         self.free(old);
     }
@@ -297,6 +329,26 @@ impl Platform for Ctx<'_> {
     fn fault(&self) -> Fault {
         self.w.fault
     }
+    fn single_driver(&self) -> bool {
+        self.w.single
+    }
+    fn gp_wait_token(&self) -> usize {
+        self.w.events.load(Relaxed)
+    }
+    fn gp_wait(&self, token: usize) {
+        loop {
+            // Acquire: a thread that finished released its earlier wakes with its count.
+            let others_done = self.w.busy.load(Acquire) == 1;
+            if self.w.events.load(Relaxed) != token {
+                return;
+            }
+            assert!(!others_done, "a gp_wait sleeper was never woken: every other thread is done");
+            thread::yield_now();
+        }
+    }
+    fn gp_wake(&self) {
+        self.w.events.fetch_add(1, Relaxed);
+    }
 }
 
 impl Ctx<'_> {
@@ -362,7 +414,9 @@ fn must_fail(variant: &str, m: impl FnOnce() + std::panic::UnwindSafe) {
 // ---------------------------------------------------------------------------------------------
 // Model 1a: a reader that saw a pointer before synchronize started never sees it freed —
 // including a reader that read srcu_idx before an earlier grace period's flip and increments
-// late (the straggler SCAN1 exists for). Broken: one scan per grace period.
+// late (the straggler SCAN1 exists for). Its broken variant (one scan per grace period) is
+// caught by model 8 since the idle fast path: the first grace period, with no reader counted,
+// ends without a flip, so one reader can no longer become a straggler on the inactive index.
 
 fn m_reader_vs_free_two_gps(fault: Fault) {
     model(move || {
@@ -378,11 +432,6 @@ fn m_reader_vs_free_two_gps(fault: Fault) {
 #[test]
 fn reader_never_sees_free_across_two_grace_periods() {
     m_reader_vs_free_two_gps(Fault::None);
-}
-
-#[test]
-fn broken_single_scan_is_caught() {
-    must_catch(Fault::SkipFirstScan, m_reader_vs_free_two_gps);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,6 +594,12 @@ fn broken_cookie_is_caught() {
 // section cannot show this (loom explores no load buffering); a store in it can.
 
 fn m_cs_store(barriers: Barriers, drop_c: bool) {
+    m_cs_store_updater(barriers, drop_c, false);
+}
+
+/// Model 6 with `light_dropped`: the updater's light barriers ([`Platform::smp_mb`]: E, D, the
+/// sequence and cookie barriers) are dropped, only its heavy barrier A is left.
+fn m_cs_store_updater(barriers: Barriers, drop_c: bool, light_dropped: bool) {
     model(move || {
         let w = World::with_barriers(Fault::None, PerCpu::SingleWriter, barriers, 1);
         let w2 = w.clone();
@@ -561,7 +616,7 @@ fn m_cs_store(barriers: Barriers, drop_c: bool) {
             unlock_at.offline();
             saw_y
         });
-        let p = w.ctx(1);
+        let p = if light_dropped { w.ctx(1).without_fences() } else { w.ctx(1) };
         w.y.store(1, Relaxed);
         w.srcu.synchronize(&p);
         let saw_x = w.x.load(Relaxed);
@@ -593,21 +648,27 @@ fn asymmetric_barriers_critical_section_stores() {
 // barriers are compiler barriers, the heavy barrier is a modelled membarrier). The old reader
 // locks index 0 and sleeps in its critical section (its thread is offline: a membarrier need
 // not reach it); a new reader locks and unlocks while an updater runs two engine steps, which
-// must not end the grace period. The new reader answers E before it reads srcu_idx and D between
-// that read and its increment — the only way its lock increment escapes both — so only A can
-// make the scan see it. Broken: barrier A dropped, which on this platform is the same as A
-// weakened to the reader's barrier (a compiler barrier). This is the proof a change to the heavy
-// barriers (A, D, E) must keep passing.
+// must not end the grace period (in the idle fast path or after the flip). Only A reaches the
+// new reader (E and D are light: fences in the updater alone), so only A can make a scan see its
+// lock once it has seen its unlock. Broken: barrier A dropped, which on this platform is the same
+// as A weakened to the reader's barrier (a compiler barrier). The `..._with_only_barrier_a_heavy`
+// runs drop every light barrier of the updater as well (E, D, the sequence and cookie barriers):
+// the model still passes, and still catches A dropped.
 
 fn m_old_and_new_reader_asymmetric(fault: Fault) {
+    m_old_and_new_reader_asymmetric_updater(fault, false);
+}
+
+/// Model 7 with `light_dropped` as in [`m_cs_store_updater`].
+fn m_old_and_new_reader_asymmetric_updater(fault: Fault, light_dropped: bool) {
     model(move || {
         let w = World::with_barriers(fault, PerCpu::SingleWriter, Barriers::Asymmetric, 2);
         let old = w.reader(0, 0);
         let old_idx = w.srcu.read_lock(&old);
         old.offline();
         let new_reader = spawn(&w, |w| w.read(w.reader(1, 1), w.reader(1, 1), &[]));
-        let updater = spawn(&w, |w| {
-            let p = w.ctx(1);
+        let updater = spawn(&w, move |w| {
+            let p = if light_dropped { w.ctx(1).without_fences() } else { w.ctx(1) };
             let cookie = w.srcu.start_poll_expedited(&p);
             for _ in 0..2 {
                 w.srcu.step(&p);
@@ -628,4 +689,100 @@ fn asymmetric_barriers_old_reader_is_not_cancelled() {
 #[test]
 fn broken_asymmetric_no_barrier_a_is_caught() {
     must_catch(Fault::NoBarrierA, m_old_and_new_reader_asymmetric);
+}
+
+#[test]
+fn asymmetric_barriers_critical_section_stores_with_only_barrier_a_heavy() {
+    m_cs_store_updater(Barriers::Asymmetric, false, true);
+}
+
+#[test]
+fn asymmetric_barriers_old_reader_with_only_barrier_a_heavy() {
+    m_old_and_new_reader_asymmetric_updater(Fault::None, true);
+}
+
+#[test]
+fn broken_asymmetric_only_barrier_a_heavy_no_barrier_a_is_caught() {
+    must_catch(Fault::NoBarrierA, |f| m_old_and_new_reader_asymmetric_updater(f, true));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 8: the idle fast path and a straggler on the inactive index. Two readers: B holds the
+// active index 0 while the first grace period starts, so that grace period cannot take the fast
+// path and flips; S reads srcu_idx = 0 before that flip and increments lock[0] — now the
+// inactive index — only after the first grace period ended, then dereferences the pointer the
+// updater unpublishes next. The second grace period must wait for S: the fast path has to see
+// S on the inactive index. One reader cannot set this up: with no reader counted, the first
+// grace period ends in the fast path and never flips. Broken: the fast path looks at the active
+// index only (and SCAN1 skipped, which makes the fast path do the same). The updater yields
+// between its two grace periods (it does other work), which lets S lock without a preemption.
+
+fn m_straggler_after_flip(fault: Fault) {
+    model(move || {
+        let w = World::new(fault, PerCpu::SingleWriter);
+        let busy = w.srcu.read_lock(&w.ctx(0));
+        let straggler = spawn(&w, |w| w.read(w.ctx(1), w.ctx(1), &[0]));
+        let updater = spawn(&w, |w| {
+            let p = w.ctx(1);
+            w.srcu.synchronize(&p);
+            thread::yield_now();
+            w.update_on(&p, 0, false);
+        });
+        w.srcu.read_unlock(&w.ctx(0), busy);
+        straggler.join().unwrap();
+        updater.join().unwrap();
+    });
+}
+
+#[test]
+fn straggler_on_the_inactive_index_after_a_flip() {
+    m_straggler_after_flip(Fault::None);
+}
+
+#[test]
+fn broken_fast_path_ignoring_the_inactive_index_is_caught() {
+    must_catch(Fault::FastPathActiveOnly, m_straggler_after_flip);
+}
+
+#[test]
+fn broken_single_scan_is_caught() {
+    must_catch(Fault::SkipFirstScan, m_straggler_after_flip);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model 9: one driver per grace period. Two synchronize callers on a single-driver platform:
+// the first that finds no driver drives until its own cookie completes, the other sleeps until
+// a grace period ends or the driver hands off. A caller that arrives after the driver's grace
+// period ended but before it stopped driving needs the next grace period and finds a driver:
+// the driver's re-check after it stops must see that request (request, claim and release are
+// read-modify-writes of one word). Broken: the driver skips the re-check; the caller sleeps
+// until its wait bound fails the model. With a reader holding object 0 the model also
+// checks that the sleeping caller's grace period still waits for that reader.
+
+fn m_one_driver(fault: Fault) {
+    model_bounded(2, move || {
+        let w = World::single_driver(fault, PerCpu::SingleWriter, 3);
+        let reader = spawn(&w, |w| {
+            w.read(w.ctx(0), w.ctx(0), &[0]);
+            w.finished();
+        });
+        let other = spawn(&w, |w| {
+            w.update(0, false);
+            w.finished();
+        });
+        w.srcu.synchronize(&w.ctx(1));
+        w.finished();
+        reader.join().unwrap();
+        other.join().unwrap();
+    });
+}
+
+#[test]
+fn one_driver_hands_off_to_a_caller_that_found_it_driving() {
+    m_one_driver(Fault::None);
+}
+
+#[test]
+fn broken_driver_recheck_is_caught() {
+    must_catch(Fault::SkipDriverRecheck, m_one_driver);
 }
