@@ -108,8 +108,9 @@ bool srcu_rs_shim_in_nmi(void)
 }
 
 /*
- * The algorithm's full barriers: B and C in readers pair with A, D and E in
- * grace periods (see srcu-core's readers and grace_period modules).
+ * The algorithm's full barriers: B and C in readers pair with A in every
+ * scan; D and E are kept but not needed for safety (srcu-core's crate docs
+ * say why).  In the kernel every one of them is smp_mb().
  */
 void srcu_rs_shim_smp_mb(void)
 {

@@ -169,29 +169,43 @@ static void srcu_rs_test_cleanup_refusal(struct kunit *test)
 
 /*
  * srcu_rs_readers_locked() counts every read-side lock on a domain, on both
- * reader indexes (a grace period in between flips the index), and nothing
- * else: k lock/unlock pairs on a private domain add exactly k.
+ * reader indexes, and nothing else.  An idle grace period ends without
+ * flipping the index, so one is held open here while a polled grace period
+ * flips it: the locks taken after the flip use the other index.
  */
 static void srcu_rs_test_readers_locked(struct kunit *test)
 {
 	struct srcu_rs *ssp = kunit_kzalloc(test, sizeof(*ssp), GFP_KERNEL);
-	const unsigned long k = 100;
-	unsigned long before, i;
-	int idx;
+	unsigned long before, cookie, locks = 0;
+	int held, idx = -1, tries;
 
 	KUNIT_ASSERT_NOT_NULL(test, ssp);
 	KUNIT_ASSERT_EQ(test, init_srcu_rs(ssp), 0);
 	before = srcu_rs_readers_locked(ssp);
 	KUNIT_EXPECT_EQ(test, before, 0UL);
-	for (i = 0; i < k; i++) {
-		if (i == k / 2)
-			synchronize_srcu_rs(ssp);
+	held = srcu_rs_read_lock(ssp);
+	locks++;
+	cookie = start_poll_synchronize_srcu_rs(ssp);
+	for (tries = 0; tries < 1000; tries++) {
 		idx = srcu_rs_read_lock(ssp);
+		locks++;
 		srcu_rs_read_unlock(ssp, idx);
+		if (idx != held)
+			break;
+		msleep(5);
 	}
-	KUNIT_EXPECT_EQ(test, srcu_rs_readers_locked(ssp) - before, k);
+	KUNIT_EXPECT_NE_MSG(test, idx, held,
+			    "no flip within 5 s with a reader held");
+	srcu_rs_read_unlock(ssp, held);
+	KUNIT_EXPECT_EQ(test, srcu_rs_readers_locked(ssp) - before, locks);
+	for (tries = 0; tries < 5000; tries++) {
+		if (poll_state_synchronize_srcu_rs(ssp, cookie))
+			break;
+		msleep(1);
+	}
+	KUNIT_EXPECT_TRUE(test, poll_state_synchronize_srcu_rs(ssp, cookie));
 	synchronize_srcu_rs(ssp);
-	KUNIT_EXPECT_EQ(test, srcu_rs_readers_locked(ssp) - before, k);
+	KUNIT_EXPECT_EQ(test, srcu_rs_readers_locked(ssp) - before, locks);
 	cleanup_srcu_rs(ssp);
 }
 
