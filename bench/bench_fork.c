@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -151,6 +152,9 @@ static void print_phases(const char *what)
 
 static struct srcu_rs *dom;
 static atomic_int stop, with_sync, with_readers;
+/* The child only synchronizes and exits; the parent queues nothing before forking (its
+ * callback thread exists but is idle). */
+static int child_sync_only;
 
 static void srcu_cb(struct srcu_rs_head *h) { (void)h; }
 static void urcu_cb(struct rcu_head *h) { (void)h; }
@@ -186,10 +190,17 @@ static double srcu_round(void)
 	int status;
 	double t0 = now();
 	stamp(T_START);
-	srcu_rs_call(dom, &h, srcu_cb);
+	if (!child_sync_only)
+		srcu_rs_call(dom, &h, srcu_cb);
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct srcu_rs_head hc;
+		if (child_sync_only) {
+			srcu_rs_synchronize(dom);
+			child_counts();
+			stamp(T_CHILD_SYNC);
+			_exit(0);
+		}
 		srcu_rs_call(dom, &hc, srcu_cb);
 		stamp(T_CHILD_CALL);
 		srcu_rs_barrier(dom); /* also runs the parent's callback, copied into the child */
@@ -201,7 +212,8 @@ static double srcu_round(void)
 	}
 	waitpid(pid, &status, 0);
 	stamp(T_WAITED);
-	srcu_rs_barrier(dom);
+	if (!child_sync_only)
+		srcu_rs_barrier(dom);
 	stamp(T_END);
 	record_round();
 	return (now() - t0) * 1e3;
@@ -213,7 +225,8 @@ static double urcu_round(void)
 	int status;
 	double t0 = now();
 	stamp(T_START);
-	urcu_memb_call_rcu(&h, urcu_cb);
+	if (!child_sync_only)
+		urcu_memb_call_rcu(&h, urcu_cb);
 	/* liburcu's hooks are called by hand: the "srcu_rs ... handler" intervals are theirs. */
 	stamp(T_PREP_OUTER);
 	urcu_memb_call_rcu_before_fork();
@@ -224,6 +237,12 @@ static double urcu_round(void)
 		stamp(T_CHILD_INNER);
 		urcu_memb_call_rcu_after_fork_child();
 		stamp(T_CHILD_OUTER);
+		if (child_sync_only) {
+			urcu_memb_synchronize_rcu();
+			child_counts();
+			stamp(T_CHILD_SYNC);
+			_exit(0);
+		}
 		urcu_memb_call_rcu(&hc, urcu_cb);
 		stamp(T_CHILD_CALL);
 		urcu_memb_barrier();
@@ -238,7 +257,8 @@ static double urcu_round(void)
 	stamp(T_PARENT_OUTER);
 	waitpid(pid, &status, 0);
 	stamp(T_WAITED);
-	urcu_memb_barrier();
+	if (!child_sync_only)
+		urcu_memb_barrier();
 	stamp(T_END);
 	record_round();
 	return (now() - t0) * 1e3;
@@ -302,7 +322,7 @@ static void print_handoff(void)
  * the thread's first instruction). A new task has no sleeper's credit with the scheduler, so
  * on busy CPUs it waits for a running task's time slice where a woken sleeper would not.
  */
-static double thread_started;
+static volatile double thread_started;
 static void *note_start(void *arg)
 {
 	(void)arg;
@@ -310,10 +330,33 @@ static void *note_start(void *arg)
 	return NULL;
 }
 
+static void *block_forever(void *arg)
+{
+	(void)arg;
+	thread_started = now();
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static void print_baselines(void)
 {
-	static double bare[300], start[300];
+	static double bare[300], start[300], twothreads[300];
 	int n = 300;
+	for (int i = 0; i < n; i++) {
+		double t0 = now();
+		pid_t pid = fork();
+		if (pid == 0) {
+			pthread_t t;
+			thread_started = 0;
+			pthread_create(&t, NULL, block_forever, NULL);
+			while (thread_started == 0)
+				sched_yield();
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
+		twothreads[i] = (now() - t0) * 1e3;
+	}
 	for (int i = 0; i < n; i++) {
 		double t0 = now();
 		pid_t pid = fork();
@@ -330,9 +373,11 @@ static void print_baselines(void)
 		start[i] = (thread_started - t0) * 1e3;
 		usleep(200);
 	}
-	double bm = median(bare, n), sm = median(start, n);
+	double bm = median(bare, n), sm = median(start, n), tm = median(twothreads, n);
 	printf("bare fork round (fork, child _exit, waitpid; no library), %d rounds: median %.3f ms, "
 	       "p90 %.3f ms\n", n, bm, bare[n * 9 / 10]);
+	printf("fork round whose child starts a thread and _exits (no library), %d rounds: median %.3f "
+	       "ms, p90 %.3f ms\n", n, tm, twothreads[n * 9 / 10]);
 	printf("new thread's first run (pthread_create to its start), %d threads: median %.3f ms, "
 	       "p90 %.3f ms\n", n, sm, start[n * 9 / 10]);
 }
@@ -402,6 +447,13 @@ int main(void)
 	double sr = run(0, runs, "srcu_rs, 2 reader threads");
 	atomic_store(&with_sync, 1);
 	double su = run(0, runs, "srcu_rs, 2 reader+synchronize threads");
+	atomic_store(&with_readers, 0);
+	atomic_store(&with_sync, 0);
+	child_sync_only = 1;
+	handlers_stamp = 1;
+	double cs = run(0, runs, "srcu_rs, child synchronizes only");
+	handlers_stamp = 0;
+	double cu = run(1, runs, "liburcu memb, child synchronizes only");
 	for (int i = 0; i < nload; i++) {
 		kill(spinners[i], SIGKILL);
 		waitpid(spinners[i], NULL, 0);
@@ -412,6 +464,8 @@ int main(void)
 	printf("| fork round, 2 idle threads (ms) | %.3f | %.3f | %.2f |\n", s, u, s / u);
 	printf("| fork round, 2 reader threads (ms) | %.3f | - (child hangs) | - |\n", sr);
 	printf("| fork round, 2 reader+synchronize threads (ms) | %.3f | - (child hangs) | - |\n", su);
+	printf("| fork round, child only synchronizes, 2 idle threads (ms) | %.3f | %.3f | %.2f |\n", cs, cu,
+	       cs / cu);
 	urcu_memb_unregister_thread();
 	return 0;
 }
