@@ -597,17 +597,25 @@ static void test_polling(void)
 
 /* ---------------------------------------------------------------- fork */
 
-static void test_fork(void)
+/* A new domain whose callback thread has run one callback (h) and is idle. */
+static struct srcu_rs *domain_with_callback_thread(struct srcu_rs_head *h)
 {
 	struct srcu_rs *s = srcu_rs_create();
-	struct srcu_rs_head h[4];
-	int status;
-	pid_t pid;
 
 	CHECK(s);
 	atomic_store(&simple_cb_runs, 0);
-	CHECK(srcu_rs_call(s, &h[0], simple_cb) == 0); /* starts the callback thread */
+	CHECK(srcu_rs_call(s, h, simple_cb) == 0); /* starts the callback thread */
 	CHECK(srcu_rs_barrier(s) == 0);
+	return s;
+}
+
+static void test_fork(void)
+{
+	struct srcu_rs_head h[4];
+	struct srcu_rs *s = domain_with_callback_thread(&h[0]);
+	int status;
+	pid_t pid;
+
 	int idx = srcu_rs_read_lock(s);
 	CHECK(srcu_rs_call(s, &h[1], simple_cb) == 0); /* pending across fork */
 	CHECK(srcu_rs_read_unlock(s, idx) == 0);
@@ -628,84 +636,6 @@ static void test_fork(void)
 	CHECK(atomic_load(&simple_cb_runs) == 3);
 	CHECK(srcu_rs_destroy(s) == 0);
 	printf("fork: child and parent both completed grace periods and callbacks\n");
-}
-
-/* ---------------------------------------------------------------- forkidle */
-
-/* Wait (bounded) for a child; fail with what its exit status says. */
-static void forkidle_wait(pid_t pid, const char *what)
-{
-	int status;
-
-	CHECK(pid > 0);
-	CHECK(waitpid(pid, &status, 0) == pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "forkidle: %s: child %s %d\n", what,
-			WIFEXITED(status) ? "exited with" : "killed by signal",
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		exit(1);
-	}
-}
-
-/*
- * The child of a parent whose callback thread has nothing to do gets no callback thread: it has
- * one thread until it calls srcu_rs_call/barrier/start_poll (its exit then waits for no other
- * thread). A child that inherits work -- a queued callback (test fork) or a polled grace period
- * in flight (here) -- gets one at once, which finishes that work with no call from the child.
- * The broken child handler that always restarts the thread (SRCU_RS_FORK_EAGER_WORKER=1 in a
- * fault-injection build) must fail here.
- */
-static void test_forkidle(void)
-{
-	struct srcu_rs *s = srcu_rs_create();
-	struct srcu_rs_head h[2];
-	unsigned long c;
-	pid_t pid;
-	double t0;
-
-	CHECK(s);
-	atomic_store(&simple_cb_runs, 0);
-	CHECK(srcu_rs_call(s, &h[0], simple_cb) == 0); /* starts the callback thread */
-	CHECK(srcu_rs_barrier(s) == 0);
-	CHECK(nr_threads_in_process() == 2);
-	pid = fork();
-	if (pid == 0) {
-		if (nr_threads_in_process() != 1)
-			_exit(4); /* a callback thread with nothing to do */
-		if (srcu_rs_synchronize(s) != 0 || nr_threads_in_process() != 1)
-			_exit(5);
-		if (srcu_rs_call(s, &h[1], simple_cb) != 0 || srcu_rs_barrier(s) != 0 ||
-		    atomic_load(&simple_cb_runs) != 2 || nr_threads_in_process() != 2)
-			_exit(6); /* started on first use, and it works */
-		if (srcu_rs_destroy(s) != 0 || nr_threads_in_process() != 1)
-			_exit(7);
-		_exit(0);
-	}
-	forkidle_wait(pid, "idle domain");
-	/* A polled grace period in flight at the fork, held up by this thread's index-free reader
-	 * (which the child inherits): the child's new thread completes it once the child leaves. */
-	CHECK(srcu_rs_read_enter(s) == 0);
-	c = srcu_rs_start_poll(s);
-	pid = fork();
-	if (pid == 0) {
-		if (nr_threads_in_process() != 2)
-			_exit(8);
-		if (srcu_rs_read_exit(s) != 0)
-			_exit(9);
-		t0 = now();
-		while (!srcu_rs_poll_state(s, c))
-			if (now() - t0 > 10)
-				_exit(10); /* nobody drives the grace period */
-			else
-				sleep_us(1000);
-		_exit(0);
-	}
-	CHECK(srcu_rs_read_exit(s) == 0);
-	forkidle_wait(pid, "polled grace period in flight");
-	CHECK(srcu_rs_synchronize(s) == 0 && srcu_rs_poll_state(s, c));
-	CHECK(srcu_rs_destroy(s) == 0);
-	printf("forkidle: no callback thread in a child with nothing for it; one at once for a "
-	       "polled grace period in flight\n");
 }
 
 /* ---------------------------------------------------------------- forkreaders */
@@ -747,7 +677,7 @@ static int fr_wait_child(pid_t pid, int round)
 			return status;
 		sleep_us(10000);
 	}
-	fprintf(stderr, "forkreaders: child %d still running after 30 s in round %d "
+	fprintf(stderr, "fork test: child %d still running after 30 s in round %d "
 		"(stuck before its own alarm: in fork()'s child handlers?); killing it\n",
 		(int)pid, round);
 	kill(pid, SIGKILL);
@@ -808,6 +738,80 @@ static void test_forkreaders(void)
 	watchdog_phase = 0;
 	printf("forkreaders: %d forks with readers running in 3 other threads; every child's grace "
 	       "periods ended\n", rounds);
+}
+
+/* ---------------------------------------------------------------- forkidle */
+
+/* Wait (bounded: fr_wait_child) for a child; fail with what its exit status says. */
+static void forkidle_wait(pid_t pid, const char *what)
+{
+	int status;
+
+	CHECK(pid > 0);
+	status = fr_wait_child(pid, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "forkidle: %s: child %s %d\n", what,
+			WIFEXITED(status) ? "exited with" : "killed by signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		exit(1);
+	}
+}
+
+/*
+ * The child of a parent whose callback thread has nothing to do gets no callback thread: it has
+ * one thread until it calls srcu_rs_call/barrier/start_poll (its exit then waits for no other
+ * thread). A child that inherits work -- a queued callback (test fork) or a polled grace period
+ * in flight (here) -- gets one at once, which finishes that work with no call from the child.
+ * The broken child handler that always restarts the thread (SRCU_RS_FORK_EAGER_WORKER=1 in a
+ * fault-injection build) must fail here.
+ */
+static void test_forkidle(void)
+{
+	struct srcu_rs_head h[2];
+	struct srcu_rs *s = domain_with_callback_thread(&h[0]);
+	unsigned long c;
+	pid_t pid;
+	double t0;
+
+	CHECK(nr_threads_in_process() == 2);
+	pid = fork();
+	if (pid == 0) {
+		if (nr_threads_in_process() != 1)
+			_exit(4); /* a callback thread with nothing to do */
+		if (srcu_rs_synchronize(s) != 0 || nr_threads_in_process() != 1)
+			_exit(5);
+		if (srcu_rs_call(s, &h[1], simple_cb) != 0 || srcu_rs_barrier(s) != 0 ||
+		    atomic_load(&simple_cb_runs) != 2 || nr_threads_in_process() != 2)
+			_exit(6); /* started on first use, and it works */
+		if (srcu_rs_destroy(s) != 0 || nr_threads_in_process() != 1)
+			_exit(7);
+		_exit(0);
+	}
+	forkidle_wait(pid, "idle domain");
+	/* A polled grace period in flight at the fork, held up by this thread's index-free reader
+	 * (which the child inherits): the child's new thread completes it once the child leaves. */
+	CHECK(srcu_rs_read_enter(s) == 0);
+	c = srcu_rs_start_poll(s);
+	pid = fork();
+	if (pid == 0) {
+		if (nr_threads_in_process() != 2)
+			_exit(8);
+		if (srcu_rs_read_exit(s) != 0)
+			_exit(9);
+		t0 = now();
+		while (!srcu_rs_poll_state(s, c))
+			if (now() - t0 > 10)
+				_exit(10); /* nobody drives the grace period */
+			else
+				sleep_us(1000);
+		_exit(0);
+	}
+	CHECK(srcu_rs_read_exit(s) == 0);
+	forkidle_wait(pid, "polled grace period in flight");
+	CHECK(srcu_rs_synchronize(s) == 0 && srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_destroy(s) == 0);
+	printf("forkidle: no callback thread in a child with nothing for it; one at once for a "
+	       "polled grace period in flight\n");
 }
 
 /* ---------------------------------------------------------------- destroy */
