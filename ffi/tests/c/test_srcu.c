@@ -889,6 +889,31 @@ static void test_layout(void)
 
 /* ---------------------------------------------------------------- port */
 
+/*
+ * Call `handler` for SIGUSR2 every `interval_ns` on the calling thread (a timer of its own:
+ * SIGALRM is the watchdog's). Returns the timer, for timer_delete().
+ */
+static timer_t start_sigusr2_timer(void (*handler)(int), long interval_ns)
+{
+	struct itimerspec its = { { 0, interval_ns }, { 0, interval_ns } };
+	struct sigevent sev;
+	struct sigaction sa;
+	timer_t t;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR2;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
+	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+	return t;
+}
+
 /* What a port from liburcu uses: a domain made before main(), index-free readers, read_held. */
 SRCU_RS_DEFINE(port_domain);
 static SRCU_RS_DEFINE(port_local);
@@ -919,9 +944,6 @@ static void port_signal(int sig)
 static void test_port(void)
 {
 	struct srcu_rs *s = port_domain;
-	struct itimerspec its = { { 0, 50000 }, { 0, 50000 } };
-	struct sigevent sev;
-	struct sigaction sa;
 	timer_t t;
 	unsigned long c;
 	double t0;
@@ -958,17 +980,7 @@ static void test_port(void)
 	CHECK(!srcu_rs_read_held(s) && srcu_rs_read_exit(s) == -EINVAL);
 	CHECK(srcu_rs_synchronize(s) == 0);
 	/* Signal-handler readers interrupting enter/exit of the same domain. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = port_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
-	memset(&sev, 0, sizeof(sev)); /* a timer of its own: SIGALRM is the watchdog's */
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGUSR2;
-	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
-	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+	t = start_sigusr2_timer(port_signal, 50000);
 	t0 = now();
 	while (now() - t0 < seconds / 4 || (atomic_load(&port_handler_runs) < 50 && now() - t0 < 60)) {
 		CHECK(srcu_rs_read_enter(s) == 0);
@@ -1035,9 +1047,6 @@ static void test_held(void)
 	struct srcu_rs *a, *b;
 	int i1, k;
 #ifdef SRCU_RS_DEBUG_HELD
-	struct itimerspec its = { { 0, 30000 }, { 0, 30000 } };
-	struct sigevent sev;
-	struct sigaction sa;
 	pthread_t th;
 	timer_t t;
 	int i2, j, idx[HELD_DOMAINS];
@@ -1089,17 +1098,7 @@ static void test_held(void)
 	CHECK(srcu_rs_layout_v2_held.overflow == 0);
 	/* Signal handlers lock and unlock the same domains while this thread is inside its own
 	 * lock and unlock calls (slots re-claimed under it). */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = held_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGUSR2;
-	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
-	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+	t = start_sigusr2_timer(held_signal, 30000);
 	t0 = now();
 	while (now() - t0 < seconds / 4 || (atomic_load(&held_handler_runs) < 100 && now() - t0 < 60)) {
 		struct srcu_rs *x = held_d[loops % HELD_DOMAINS], *y = held_d[(loops + 1) % HELD_DOMAINS];
