@@ -8,9 +8,11 @@
  * child inherits the registry of the parent's reader threads, and one copied inside a reader
  * never leaves it, so the child's grace periods never end (seen here as a hang in
  * urcu_memb_barrier()); and it has no fork hook for its grace-period lock, so a child forked
- * during a synchronize deadlocks. With BENCH_FORK_LOAD=n, n extra
- * processes spin at nice 0 for the whole run (a loaded machine). Prints the median ms per
- * round (BENCH_RUNS runs of ROUNDS rounds).
+ * during a synchronize deadlocks. Last, both libraries run a round whose parent queues nothing
+ * and whose child only synchronizes. With BENCH_FORK_LOAD=n, n extra processes spin at nice 0
+ * for the whole run (a loaded machine). Prints the median over BENCH_RUNS runs of the mean ms per
+ * round (ROUNDS rounds); BENCH_FORK_PHASES=1 adds baselines without either library and each
+ * phase's median and 90th percentile (see enum phase).
  *
  * liburcu needs its call_rcu fork hooks called by hand (urcu_memb_call_rcu_before_fork() & co);
  * srcu_rs registers pthread_atfork handlers itself.
