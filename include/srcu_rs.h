@@ -222,9 +222,15 @@ int srcu_rs_read_exit(struct srcu_rs *s);
 
 /**
  * For debugging checks (rcu_read_ongoing(), srcu_read_lock_held()): whether the calling thread
- * is inside an index-free reader of `s` (srcu_rs_read_enter(), at any nesting depth). Readers
- * entered with srcu_rs_read_lock() carry their index themselves and are not seen here.
- * Async-signal-safe.
+ * is inside a reader of `s`, at any nesting depth. Index-free readers (srcu_rs_read_enter())
+ * are always seen. Index-returning readers (srcu_rs_read_lock()) are seen only when the
+ * program is built with SRCU_RS_DEBUG_HELD defined before this header is included: then
+ * srcu_rs_read_lock()/srcu_rs_read_unlock() also count the thread's readers per domain (a
+ * debugging cost; without the macro the reader is unchanged and counts nothing), each unlock
+ * must run on the locking thread (liburcu's rule), and readers taken through the exported
+ * functions ((srcu_rs_read_lock)(s), function pointers) or in code built without the macro are
+ * not counted. Past 8 domains held at once on a thread it answers true for every domain
+ * (never a false "not held"). False for NULL. Async-signal-safe.
  */
 bool srcu_rs_read_held(struct srcu_rs *s);
 
@@ -254,6 +260,15 @@ bool srcu_rs_read_held(struct srcu_rs *s);
 #define srcu_rs_read_unlock(s, idx) srcu_rs_read_unlock_inline(s, idx)
 #define srcu_rs_read_enter(s) srcu_rs_read_enter_inline(s)
 #define srcu_rs_read_exit(s) srcu_rs_read_exit_inline(s)
+#endif
+
+#ifdef SRCU_RS_DEBUG_HELD
+/* Index-returning readers counted for srcu_rs_read_held() (see there). */
+#include "srcu_rs/static.h"
+#undef srcu_rs_read_lock
+#undef srcu_rs_read_unlock
+#define srcu_rs_read_lock(s) srcu_rs_read_lock_debug_held(s)
+#define srcu_rs_read_unlock(s, idx) srcu_rs_read_unlock_debug_held(s, idx)
 #endif
 
 #endif /* SRCU_RS_H */

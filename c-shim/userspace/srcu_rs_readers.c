@@ -33,10 +33,16 @@ int srcu_rs_read_exit(struct srcu_rs *s)
 	return srcu_rs_read_exit_inline(s);
 }
 
+/* SRCU_RS_DEBUG_HELD programs' counts of index-returning readers (static.h). */
+__thread struct srcu_rs_layout_v2_held srcu_rs_layout_v2_held
+	__attribute__((tls_model("initial-exec")));
+
 bool srcu_rs_read_held(struct srcu_rs *s)
 {
 	const struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
+	const struct srcu_rs_layout_v2_held *h = &srcu_rs_layout_v2_held;
 	unsigned int d = __atomic_load_n(&st->depth, __ATOMIC_RELAXED);
+	unsigned int i;
 
 	if (!s)
 		return false;
@@ -45,7 +51,11 @@ bool srcu_rs_read_held(struct srcu_rs *s)
 	while (d--)
 		if (__atomic_load_n(&st->e[d].s, __ATOMIC_RELAXED) == s)
 			return true;
-	return false;
+	for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++)
+		if (__atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED) == s &&
+		    __atomic_load_n(&h->e[i].n, __ATOMIC_RELAXED) != 0)
+			return true;
+	return __atomic_load_n(&h->overflow, __ATOMIC_RELAXED) != 0;
 }
 
 unsigned int srcu_shim_readers_held(const void *domain, int idx)

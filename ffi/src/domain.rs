@@ -329,6 +329,11 @@ pub fn rseq_fallbacks() -> usize {
 /// must then fail).
 static FORK_KEEPS_LOST_READERS: AtomicBool = AtomicBool::new(false);
 
+/// TEST ONLY (fault-injection builds, `SRCU_RS_FORK_EAGER_WORKER=1`): the former child
+/// handler that restarts every domain's callback thread, with or without work for it (the C
+/// test `forkidle` must then fail).
+static FORK_STARTS_IDLE_WORKER: AtomicBool = AtomicBool::new(false);
+
 /// Whether new domains publish their counters for the inline fast path.
 static FAST_PATH: AtomicBool = AtomicBool::new(false);
 #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
@@ -379,6 +384,8 @@ fn global_init() {
             env_flag("SRCU_RS_FORK_KEEP_LOST_READERS"),
             Ordering::Relaxed,
         );
+        #[cfg(feature = "fault-injection")]
+        FORK_STARTS_IDLE_WORKER.store(env_flag("SRCU_RS_FORK_EAGER_WORKER"), Ordering::Relaxed);
         let broken_percpu = fault == Fault::NmiInPercpuHalf;
         let (nr_cpus, cpus_known) = possible_cpus();
         let have = shim::init(shim::InitFlags {
@@ -434,7 +441,12 @@ extern "C" fn atfork_parent() {
 extern "C" fn atfork_child() {
     // Only the forking thread exists in the child: every domain's callback thread is gone.
     // Forget it (its stack stays mapped, as with any thread lost to fork) and start a new one
-    // for each domain that had one (it may have callbacks or a polled grace period to drive).
+    // only for a domain that has work for it: queued callbacks or barrier markers, or a grace
+    // period requested or in progress (a polled cookie, or a synchronize of a thread that is
+    // gone). Otherwise the thread is started by the child's first call, barrier or start_poll
+    // (ensure_worker), as in a new process: a child that execs or exits soon, or only reads
+    // and synchronizes, never has a second thread (no pthread_create between fork and exec,
+    // and an exit that waits for no other thread to be scheduled; see ffi/README.md, fork()).
     // SAFETY: the prepare handler locked the registry; we are the only thread.
     let domains: Vec<usize> = unsafe { REGISTRY.get_locked() }.clone();
     REGISTRY.raw().reinit();
@@ -461,7 +473,11 @@ extern "C" fn atfork_child() {
         w.work = false;
         d.worker.raw().reinit();
         d.cbs.0.raw().reinit();
-        if had_worker && d.ensure_worker().is_ok() {
+        let has_work = queued != 0 || d.srcu.gp_pending();
+        if had_worker
+            && (has_work || FORK_STARTS_IDLE_WORKER.load(Ordering::Relaxed))
+            && d.ensure_worker().is_ok()
+        {
             d.wake_worker();
         }
     }

@@ -72,14 +72,23 @@ gcc $CFLAGS -O2 "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu" || exit 1
 gcc $CFLAGS -O2 -DTEST_NO_INLINE "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu_noinline" || exit 1
 gcc $CFLAGS -O2 "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault" || exit 1
 gcc $CFLAGS -O2 -DTEST_NO_INLINE "$SRC" "$FAULTLIB" $LIBS -o "$OUT/test_srcu_fault_noinline" || exit 1
+# SRCU_RS_DEBUG_HELD: index-returning readers counted for srcu_rs_read_held() (test held), and the
+# broken count (a flag, not nesting-aware) that test held must catch.
+gcc $CFLAGS -O2 -DSRCU_RS_DEBUG_HELD "$SRC" "$LIB" $LIBS -o "$OUT/test_srcu_held" || exit 1
+gcc $CFLAGS -O2 -DSRCU_RS_DEBUG_HELD -DTEST_NO_INLINE "$SRC" "$LIB" $LIBS \
+	-o "$OUT/test_srcu_held_noinline" || exit 1
+gcc $CFLAGS -O2 -DSRCU_RS_DEBUG_HELD -DSRCU_RS_TEST_HELD_UNNESTED "$SRC" "$LIB" $LIBS \
+	-o "$OUT/test_srcu_held_unnested" || exit 1
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
+	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer -DSRCU_RS_DEBUG_HELD "$SRC" "$LIB" $LIBS \
+		-o "$OUT/test_srcu_held_asan" || exit 1
 	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer "$SRC" "$LIB" $LIBS \
 		-o "$OUT/test_srcu_asan" || exit 1
 	gcc $CFLAGS -O1 -fsanitize=address -fno-omit-frame-pointer -DTEST_NO_INLINE "$SRC" "$LIB" $LIBS \
 		-o "$OUT/test_srcu_noinline_asan" || exit 1
 fi
 
-TESTS="api badinput deadlk sigtorture updaters callbacks polling fork forkreaders destroy layout port"
+TESTS="api badinput deadlk sigtorture updaters callbacks polling fork forkreaders forkidle destroy layout port held"
 T=$OUT/test_srcu
 
 note "== release library, default header: every reader static inline (rseq + membarrier when the kernel has them)"
@@ -91,6 +100,12 @@ for t in $TESTS; do run "$t [no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$T" "$t"
 for t in api sigtorture layout; do
 	run "$t [no-inline, no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$OUT/test_srcu_noinline" "$t" 1
 done
+note "== SRCU_RS_DEBUG_HELD: index-returning readers counted per thread and domain for srcu_rs_read_held()"
+for t in held port sigtorture layout; do
+	run "$t [debug-held]" pass env EXPECT_FAST_IF_KERNEL=1 "$OUT/test_srcu_held" "$t" 1
+	run "$t [debug-held, no-inline]" pass "$OUT/test_srcu_held_noinline" "$t" 1
+done
+run "held [debug-held, no rseq]" pass env SRCU_RS_DISABLE_RSEQ=1 "$OUT/test_srcu_held" held 1
 note "== SRCU_RS_DISABLE_MEMBARRIER=1 (full fences on both sides)"
 for t in api sigtorture updaters callbacks; do
 	run "$t [no membarrier]" pass env SRCU_RS_DISABLE_MEMBARRIER=1 "$T" "$t" 1
@@ -102,6 +117,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	for t in sigtorture layout; do
 		run "$t [asan, no-inline]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_noinline_asan" "$t" 1
 	done
+	run "held [asan, debug-held]" pass env ASAN_OPTIONS=detect_leaks=1 "$OUT/test_srcu_held_asan" held 1
 fi
 
 if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
@@ -115,6 +131,9 @@ if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
 				--leak-check=full --show-leak-kinds=definite,indirect \
 				--errors-for-leak-kinds=definite,indirect "$T" "$t" 0.5
 		done
+		run "held [valgrind, debug-held]" pass env EXPECT_NO_RSEQ=1 valgrind -q --fair-sched=yes --error-exitcode=99 \
+			--leak-check=full --show-leak-kinds=definite,indirect \
+			--errors-for-leak-kinds=definite,indirect "$OUT/test_srcu_held" held 0.5
 		for t in sigtorture layout; do
 			run "$t [valgrind, no-inline]" pass env EXPECT_NO_RSEQ=1 valgrind -q --fair-sched=yes --error-exitcode=99 \
 				--leak-check=full --show-leak-kinds=definite,indirect \
@@ -144,6 +163,11 @@ done
 # The fork child handler that keeps the lost threads' readers: the child's grace periods never end.
 run "SRCU_RS_FORK_KEEP_LOST_READERS=1 forkreaders" fail env SRCU_RS_FORK_KEEP_LOST_READERS=1 \
 	SRCU_TEST_WATCHDOG=60 "$F" forkreaders 1
+# The fork child handler that restarts an idle callback thread: the child has a second thread.
+run "SRCU_RS_FORK_EAGER_WORKER=1 forkidle" fail env SRCU_RS_FORK_EAGER_WORKER=1 \
+	SRCU_TEST_WATCHDOG=60 "$F" forkidle 1
+# The read_held count that is a flag, not nesting-aware.
+run "SRCU_RS_TEST_HELD_UNNESTED held" fail "$OUT/test_srcu_held_unnested" held 1
 # Fault 4: the per-CPU half incremented without rseq (load, add, store). Signal-handler and
 # preempting readers lose counts: grace periods stall (watchdog) or end early (poison).
 run "SRCU_RS_FAULT=4 sigtorture" fail env SRCU_RS_FAULT=4 SRCU_TEST_WATCHDOG=10 "$F" sigtorture 2

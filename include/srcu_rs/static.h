@@ -362,4 +362,114 @@ static inline __attribute__((always_inline)) int srcu_rs_read_exit_inline(struct
 	st->depth = d - 1; /* release e[d - 1] after using it */
 	return ret;
 }
+
+/*
+ * SRCU_RS_DEBUG_HELD: the calling thread's index-returning readers, counted per domain, so that
+ * srcu_rs_read_held() sees them too (as liburcu's rcu_read_ongoing() and the kernel's
+ * srcu_read_lock_held() are debugging aids). Only a program that defines SRCU_RS_DEBUG_HELD
+ * before including srcu_rs.h counts; the default reader above is untouched by it.
+ *
+ * A per-thread table of (domain, count) slots, defined in the library. Signal-safe without
+ * masking: a handler's readers are balanced by the time it returns, so the interrupted code
+ * finds every count as it left it; a slot is claimed by compare-and-swap only while its count
+ * is 0, and a lock re-checks the slot's domain after incrementing (a handler may have
+ * re-claimed the slot, count 0, in between) and retries if it changed. When every slot holds a
+ * count, further readers go to `overflow`, and srcu_rs_read_held() answers true for every
+ * domain while it is non-zero (never a false "not held").
+ */
+#define SRCU_RS_LAYOUT_V2_HELD_SLOTS 8
+
+struct srcu_rs_layout_v2_held {
+	unsigned long overflow; /* readers counted in no slot */
+	struct {
+		struct srcu_rs *s;
+		unsigned long n; /* index-returning readers of s held by this thread */
+	} e[SRCU_RS_LAYOUT_V2_HELD_SLOTS];
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+extern __thread struct srcu_rs_layout_v2_held srcu_rs_layout_v2_held
+	__attribute__((tls_model("initial-exec")));
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef SRCU_RS_DEBUG_HELD
+#ifdef SRCU_RS_NO_INLINE
+#define SRCU_RS_DEBUG_HELD_LOCK(s) (srcu_rs_read_lock)(s)
+#define SRCU_RS_DEBUG_HELD_UNLOCK(s, idx) (srcu_rs_read_unlock)(s, idx)
+#else
+#define SRCU_RS_DEBUG_HELD_LOCK(s) srcu_rs_read_lock_inline(s)
+#define SRCU_RS_DEBUG_HELD_UNLOCK(s, idx) srcu_rs_read_unlock_inline(s, idx)
+#endif
+
+/* Count one more reader of s on this thread. */
+static inline void srcu_rs_debug_held_inc(struct srcu_rs *s)
+{
+	struct srcu_rs_layout_v2_held *h = &srcu_rs_layout_v2_held;
+	unsigned int i;
+
+	for (;;) {
+		for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++)
+			if (__atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED) == s)
+				goto found;
+		for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++) {
+			struct srcu_rs *old = __atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED);
+
+			if (__atomic_load_n(&h->e[i].n, __ATOMIC_RELAXED) == 0 &&
+			    __atomic_compare_exchange_n(&h->e[i].s, &old, s, 0, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED))
+				goto found;
+		}
+		__atomic_fetch_add(&h->overflow, 1, __ATOMIC_RELAXED);
+		return;
+found:
+#ifdef SRCU_RS_TEST_HELD_UNNESTED
+		/* Test only (the C suite's "held" test must fail): a flag, not a count. */
+		__atomic_store_n(&h->e[i].n, 1, __ATOMIC_RELAXED);
+#else
+		__atomic_fetch_add(&h->e[i].n, 1, __ATOMIC_RELAXED);
+#endif
+		if (__atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED) == s)
+			return;
+		__atomic_fetch_sub(&h->e[i].n, 1, __ATOMIC_RELAXED); /* re-claimed meanwhile */
+	}
+}
+
+/* Count one reader of s less on this thread (one that srcu_rs_debug_held_inc() counted). */
+static inline void srcu_rs_debug_held_dec(struct srcu_rs *s)
+{
+	struct srcu_rs_layout_v2_held *h = &srcu_rs_layout_v2_held;
+	unsigned int i;
+
+	for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++)
+		if (__atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED) == s &&
+		    __atomic_load_n(&h->e[i].n, __ATOMIC_RELAXED) != 0) {
+			__atomic_fetch_sub(&h->e[i].n, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	if (__atomic_load_n(&h->overflow, __ATOMIC_RELAXED) != 0)
+		__atomic_fetch_sub(&h->overflow, 1, __ATOMIC_RELAXED);
+}
+
+/* srcu_rs_read_lock() under SRCU_RS_DEBUG_HELD: the reader, then count it. */
+static inline int srcu_rs_read_lock_debug_held(struct srcu_rs *s)
+{
+	int idx = SRCU_RS_DEBUG_HELD_LOCK(s);
+
+	if (idx >= 0)
+		srcu_rs_debug_held_inc(s);
+	return idx;
+}
+
+/* srcu_rs_read_unlock() under SRCU_RS_DEBUG_HELD: uncount, then the unlock. */
+static inline int srcu_rs_read_unlock_debug_held(struct srcu_rs *s, int idx)
+{
+	if (s && (unsigned int)idx <= 1)
+		srcu_rs_debug_held_dec(s);
+	return SRCU_RS_DEBUG_HELD_UNLOCK(s, idx);
+}
+#endif /* SRCU_RS_DEBUG_HELD */
 #endif /* SRCU_RS_STATIC_H */

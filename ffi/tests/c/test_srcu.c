@@ -3,10 +3,12 @@
  * C tests of libsrcu_rs.a through include/srcu_rs.h. Run by ffi/tests/run-c-tests.sh.
  *
  *   test_srcu <test> [seconds]      test: api badinput deadlk sigtorture updaters callbacks
- *                                         polling fork forkreaders destroy layout port all
+ *                                         polling fork forkreaders forkidle destroy layout port
+ *                                         held all
  *
  * Built twice: as is (every srcu_rs_read_lock/unlock is the header's static-inline reader) and
- * with -DTEST_NO_INLINE (SRCU_RS_NO_INLINE: every reader calls the library).
+ * with -DTEST_NO_INLINE (SRCU_RS_NO_INLINE: every reader calls the library); each also with
+ * -DSRCU_RS_DEBUG_HELD (index-returning readers counted for srcu_rs_read_held(): test held).
  *
  * Exit status 0: pass. Anything else: fail (a poisoned read, a reader not waited for, wrong
  * accounting, or the watchdog's SIGALRM on a hang).
@@ -595,17 +597,25 @@ static void test_polling(void)
 
 /* ---------------------------------------------------------------- fork */
 
-static void test_fork(void)
+/* A new domain whose callback thread has run one callback (h) and is idle. */
+static struct srcu_rs *domain_with_callback_thread(struct srcu_rs_head *h)
 {
 	struct srcu_rs *s = srcu_rs_create();
-	struct srcu_rs_head h[4];
-	int status;
-	pid_t pid;
 
 	CHECK(s);
 	atomic_store(&simple_cb_runs, 0);
-	CHECK(srcu_rs_call(s, &h[0], simple_cb) == 0); /* starts the callback thread */
+	CHECK(srcu_rs_call(s, h, simple_cb) == 0); /* starts the callback thread */
 	CHECK(srcu_rs_barrier(s) == 0);
+	return s;
+}
+
+static void test_fork(void)
+{
+	struct srcu_rs_head h[4];
+	struct srcu_rs *s = domain_with_callback_thread(&h[0]);
+	int status;
+	pid_t pid;
+
 	int idx = srcu_rs_read_lock(s);
 	CHECK(srcu_rs_call(s, &h[1], simple_cb) == 0); /* pending across fork */
 	CHECK(srcu_rs_read_unlock(s, idx) == 0);
@@ -667,7 +677,7 @@ static int fr_wait_child(pid_t pid, int round)
 			return status;
 		sleep_us(10000);
 	}
-	fprintf(stderr, "forkreaders: child %d still running after 30 s in round %d "
+	fprintf(stderr, "fork test: child %d still running after 30 s in round %d "
 		"(stuck before its own alarm: in fork()'s child handlers?); killing it\n",
 		(int)pid, round);
 	kill(pid, SIGKILL);
@@ -728,6 +738,80 @@ static void test_forkreaders(void)
 	watchdog_phase = 0;
 	printf("forkreaders: %d forks with readers running in 3 other threads; every child's grace "
 	       "periods ended\n", rounds);
+}
+
+/* ---------------------------------------------------------------- forkidle */
+
+/* Wait (bounded: fr_wait_child) for a child; fail with what its exit status says. */
+static void forkidle_wait(pid_t pid, const char *what)
+{
+	int status;
+
+	CHECK(pid > 0);
+	status = fr_wait_child(pid, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "forkidle: %s: child %s %d\n", what,
+			WIFEXITED(status) ? "exited with" : "killed by signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		exit(1);
+	}
+}
+
+/*
+ * The child of a parent whose callback thread has nothing to do gets no callback thread: it has
+ * one thread until it calls srcu_rs_call/barrier/start_poll (its exit then waits for no other
+ * thread). A child that inherits work -- a queued callback (test fork) or a polled grace period
+ * in flight (here) -- gets one at once, which finishes that work with no call from the child.
+ * The broken child handler that always restarts the thread (SRCU_RS_FORK_EAGER_WORKER=1 in a
+ * fault-injection build) must fail here.
+ */
+static void test_forkidle(void)
+{
+	struct srcu_rs_head h[2];
+	struct srcu_rs *s = domain_with_callback_thread(&h[0]);
+	unsigned long c;
+	pid_t pid;
+	double t0;
+
+	CHECK(nr_threads_in_process() == 2);
+	pid = fork();
+	if (pid == 0) {
+		if (nr_threads_in_process() != 1)
+			_exit(4); /* a callback thread with nothing to do */
+		if (srcu_rs_synchronize(s) != 0 || nr_threads_in_process() != 1)
+			_exit(5);
+		if (srcu_rs_call(s, &h[1], simple_cb) != 0 || srcu_rs_barrier(s) != 0 ||
+		    atomic_load(&simple_cb_runs) != 2 || nr_threads_in_process() != 2)
+			_exit(6); /* started on first use, and it works */
+		if (srcu_rs_destroy(s) != 0 || nr_threads_in_process() != 1)
+			_exit(7);
+		_exit(0);
+	}
+	forkidle_wait(pid, "idle domain");
+	/* A polled grace period in flight at the fork, held up by this thread's index-free reader
+	 * (which the child inherits): the child's new thread completes it once the child leaves. */
+	CHECK(srcu_rs_read_enter(s) == 0);
+	c = srcu_rs_start_poll(s);
+	pid = fork();
+	if (pid == 0) {
+		if (nr_threads_in_process() != 2)
+			_exit(8);
+		if (srcu_rs_read_exit(s) != 0)
+			_exit(9);
+		t0 = now();
+		while (!srcu_rs_poll_state(s, c))
+			if (now() - t0 > 10)
+				_exit(10); /* nobody drives the grace period */
+			else
+				sleep_us(1000);
+		_exit(0);
+	}
+	CHECK(srcu_rs_read_exit(s) == 0);
+	forkidle_wait(pid, "polled grace period in flight");
+	CHECK(srcu_rs_synchronize(s) == 0 && srcu_rs_poll_state(s, c));
+	CHECK(srcu_rs_destroy(s) == 0);
+	printf("forkidle: no callback thread in a child with nothing for it; one at once for a "
+	       "polled grace period in flight\n");
 }
 
 /* ---------------------------------------------------------------- destroy */
@@ -805,6 +889,31 @@ static void test_layout(void)
 
 /* ---------------------------------------------------------------- port */
 
+/*
+ * Call `handler` for SIGUSR2 every `interval_ns` on the calling thread (a timer of its own:
+ * SIGALRM is the watchdog's). Returns the timer, for timer_delete().
+ */
+static timer_t start_sigusr2_timer(void (*handler)(int), long interval_ns)
+{
+	struct itimerspec its = { { 0, interval_ns }, { 0, interval_ns } };
+	struct sigevent sev;
+	struct sigaction sa;
+	timer_t t;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR2;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
+	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+	return t;
+}
+
 /* What a port from liburcu uses: a domain made before main(), index-free readers, read_held. */
 SRCU_RS_DEFINE(port_domain);
 static SRCU_RS_DEFINE(port_local);
@@ -835,9 +944,6 @@ static void port_signal(int sig)
 static void test_port(void)
 {
 	struct srcu_rs *s = port_domain;
-	struct itimerspec its = { { 0, 50000 }, { 0, 50000 } };
-	struct sigevent sev;
-	struct sigaction sa;
 	timer_t t;
 	unsigned long c;
 	double t0;
@@ -874,17 +980,7 @@ static void test_port(void)
 	CHECK(!srcu_rs_read_held(s) && srcu_rs_read_exit(s) == -EINVAL);
 	CHECK(srcu_rs_synchronize(s) == 0);
 	/* Signal-handler readers interrupting enter/exit of the same domain. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = port_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
-	memset(&sev, 0, sizeof(sev)); /* a timer of its own: SIGALRM is the watchdog's */
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGUSR2;
-	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
-	CHECK(timer_settime(t, 0, &its, NULL) == 0);
+	t = start_sigusr2_timer(port_signal, 50000);
 	t0 = now();
 	while (now() - t0 < seconds / 4 || (atomic_load(&port_handler_runs) < 50 && now() - t0 < 60)) {
 		CHECK(srcu_rs_read_enter(s) == 0);
@@ -899,6 +995,135 @@ static void test_port(void)
 	CHECK(!srcu_rs_read_held(s) && srcu_rs_synchronize(s) == 0);
 	printf("port: SRCU_RS_DEFINE domains ready in a constructor; index-free readers nest across "
 	       "domains; %d signal-handler readers\n", atomic_load(&port_handler_runs));
+}
+
+/* ---------------------------------------------------------------- held */
+
+/*
+ * srcu_rs_read_held() for index-returning readers. Built with SRCU_RS_DEBUG_HELD (the suite's
+ * test_srcu_held* binaries): nesting-aware per thread and per domain, out-of-order unlocks,
+ * mixed with index-free readers, per thread, more domains than slots, signal handlers locking
+ * the same domains while the thread is inside srcu_rs_read_lock/unlock. Without the macro: the
+ * documented contract that index-returning readers are not seen. The broken variant
+ * (SRCU_RS_TEST_HELD_UNNESTED: a flag instead of a count) must fail here.
+ */
+#define HELD_DOMAINS 11 /* more than SRCU_RS_LAYOUT_V2_HELD_SLOTS */
+static struct srcu_rs *held_d[HELD_DOMAINS];
+#ifdef SRCU_RS_DEBUG_HELD
+static atomic_int held_handler_bad, held_handler_runs, held_seen_by_other;
+static atomic_uint held_turn;
+
+static void *held_other_thread(void *arg)
+{
+	(void)arg;
+	/* Another thread holds held_d[0]: this one does not. */
+	atomic_store(&held_seen_by_other, srcu_rs_read_held(held_d[0]) ? 1 : 2);
+	return NULL;
+}
+
+static void held_signal(int sig)
+{
+	int saved = errno;
+	unsigned int k = atomic_fetch_add(&held_turn, 7) % HELD_DOMAINS;
+	struct srcu_rs *x = held_d[k], *y = held_d[(k + 3) % HELD_DOMAINS];
+	int i, j;
+
+	(void)sig;
+	i = srcu_rs_read_lock(x);
+	j = srcu_rs_read_lock(y);
+	if (!srcu_rs_read_held(x) || !srcu_rs_read_held(y))
+		atomic_fetch_add(&held_handler_bad, 1);
+	srcu_rs_read_unlock(x, i);
+	if (!srcu_rs_read_held(y))
+		atomic_fetch_add(&held_handler_bad, 1);
+	srcu_rs_read_unlock(y, j);
+	atomic_fetch_add(&held_handler_runs, 1);
+	errno = saved;
+}
+#endif /* SRCU_RS_DEBUG_HELD */
+
+static void test_held(void)
+{
+	struct srcu_rs *a, *b;
+	int i1, k;
+#ifdef SRCU_RS_DEBUG_HELD
+	pthread_t th;
+	timer_t t;
+	int i2, j, idx[HELD_DOMAINS];
+	unsigned long loops = 0;
+	double t0;
+#endif
+
+	for (k = 0; k < HELD_DOMAINS; k++)
+		CHECK((held_d[k] = srcu_rs_create()) != NULL);
+	a = held_d[0];
+	b = held_d[1];
+	CHECK(!srcu_rs_read_held(a) && !srcu_rs_read_held(b) && !srcu_rs_read_held(NULL));
+	i1 = srcu_rs_read_lock(a);
+#ifndef SRCU_RS_DEBUG_HELD
+	/* The contract without SRCU_RS_DEBUG_HELD: index-returning readers are not counted. */
+	CHECK(!srcu_rs_read_held(a));
+	CHECK(srcu_rs_read_enter(a) == 0 && srcu_rs_read_held(a) && srcu_rs_read_exit(a) == 0);
+	CHECK(srcu_rs_read_unlock(a, i1) == 0 && !srcu_rs_read_held(a));
+	printf("held: without SRCU_RS_DEBUG_HELD only index-free readers are seen\n");
+#else
+	CHECK(srcu_rs_read_held(a) && !srcu_rs_read_held(b));
+	i2 = srcu_rs_read_lock(a);
+	j = srcu_rs_read_lock(b);
+	CHECK(srcu_rs_read_held(a) && srcu_rs_read_held(b));
+	CHECK(pthread_create(&th, NULL, held_other_thread, NULL) == 0);
+	CHECK(pthread_join(th, NULL) == 0);
+	CHECK(atomic_load(&held_seen_by_other) == 2); /* per thread */
+	CHECK(srcu_rs_read_unlock(a, i1) == 0);       /* not in LIFO order */
+	CHECK(srcu_rs_read_held(a));                  /* i2 still held: nesting-aware */
+	CHECK(srcu_rs_read_unlock(b, j) == 0);
+	CHECK(!srcu_rs_read_held(b) && srcu_rs_read_held(a));
+	CHECK(srcu_rs_read_enter(b) == 0 && srcu_rs_read_held(b));
+	j = srcu_rs_read_lock(b);
+	CHECK(srcu_rs_read_exit(b) == 0 && srcu_rs_read_held(b)); /* the indexed one remains */
+	CHECK(srcu_rs_read_unlock(b, j) == 0 && !srcu_rs_read_held(b));
+	CHECK(srcu_rs_read_unlock(a, i2) == 0 && !srcu_rs_read_held(a));
+	CHECK(srcu_rs_read_unlock(a, 2) == -EINVAL && !srcu_rs_read_held(a)); /* nothing uncounted */
+	/* More domains held at once than slots: the rest is "held" for every domain, until they end. */
+	for (k = 0; k < HELD_DOMAINS; k++)
+		idx[k] = srcu_rs_read_lock(held_d[k]);
+	for (k = 0; k < HELD_DOMAINS; k++)
+		CHECK(srcu_rs_read_held(held_d[k]));
+	for (k = HELD_DOMAINS - 1; k >= 0; k--) {
+		CHECK(srcu_rs_read_held(held_d[k]));
+		CHECK(srcu_rs_read_unlock(held_d[k], idx[k]) == 0);
+	}
+	for (k = 0; k < HELD_DOMAINS; k++)
+		CHECK(!srcu_rs_read_held(held_d[k]));
+	CHECK(srcu_rs_layout_v2_held.overflow == 0);
+	/* Signal handlers lock and unlock the same domains while this thread is inside its own
+	 * lock and unlock calls (slots re-claimed under it). */
+	t = start_sigusr2_timer(held_signal, 30000);
+	t0 = now();
+	while (now() - t0 < seconds / 4 || (atomic_load(&held_handler_runs) < 100 && now() - t0 < 60)) {
+		struct srcu_rs *x = held_d[loops % HELD_DOMAINS], *y = held_d[(loops + 1) % HELD_DOMAINS];
+		i1 = srcu_rs_read_lock(x);
+		i2 = srcu_rs_read_lock(x);
+		j = srcu_rs_read_lock(y);
+		CHECK(srcu_rs_read_held(x) && srcu_rs_read_held(y));
+		CHECK(srcu_rs_read_unlock(x, i1) == 0);
+		CHECK(srcu_rs_read_held(x));
+		CHECK(srcu_rs_read_unlock(y, j) == 0);
+		CHECK(srcu_rs_read_unlock(x, i2) == 0);
+		CHECK(!srcu_rs_read_held(x) && !srcu_rs_read_held(y));
+		loops++;
+	}
+	CHECK(timer_delete(t) == 0);
+	signal(SIGUSR2, SIG_DFL);
+	CHECK(atomic_load(&held_handler_bad) == 0);
+	for (k = 0; k < HELD_DOMAINS; k++)
+		CHECK(!srcu_rs_read_held(held_d[k]));
+	CHECK(srcu_rs_layout_v2_held.overflow == 0);
+	printf("held: SRCU_RS_DEBUG_HELD, index-returning readers nest, per thread and domain; "
+	       "%lu loops, %d signal-handler readers\n", loops, atomic_load(&held_handler_runs));
+#endif
+	for (k = 0; k < HELD_DOMAINS; k++)
+		CHECK(srcu_rs_destroy(held_d[k]) == 0);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -928,8 +1153,8 @@ static const struct {
 } tests[] = {
 	{ "api", test_api },           { "badinput", test_badinput }, { "deadlk", test_deadlk },
 	{ "sigtorture", test_sigtorture }, { "updaters", test_updaters }, { "callbacks", test_callbacks },
-	{ "polling", test_polling },   { "fork", test_fork },         { "forkreaders", test_forkreaders },         { "destroy", test_destroy },
-	{ "layout", test_layout },     { "port", test_port },
+	{ "polling", test_polling },   { "fork", test_fork },         { "forkreaders", test_forkreaders }, { "forkidle", test_forkidle },         { "destroy", test_destroy },
+	{ "layout", test_layout },     { "port", test_port },         { "held", test_held },
 };
 
 int main(int argc, char **argv)
