@@ -7,7 +7,8 @@
  * the srcu-rs repository's srcu-core crate.  This file provides what it asks
  * of its platform: per-CPU counters, full barriers, in_nmi(), a mutex for
  * grace-period state, work items that drive grace periods and invoke
- * callbacks, and the exported kernel API.
+ * callbacks, a wait queue for synchronize_srcu_rs() callers while another
+ * caller drives the grace period, and the exported kernel API.
  *
  * Memory ordering: every barrier the algorithm needs is an smp_mb() issued
  * by srcu-core through srcu_rs_shim_smp_mb(), or, for the readers' B and C,
@@ -35,6 +36,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/srcu_rs.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "rcu.h"
@@ -115,6 +117,55 @@ bool srcu_rs_shim_in_nmi(void)
 void srcu_rs_shim_smp_mb(void)
 {
 	smp_mb(); /* Pairings are named at each call site in srcu-core. */
+}
+
+/*
+ * Barrier A of one counter scan (srcu-core's Platform::heavy_mb()), counted
+ * for srcu_rs_scans().  A pairs with the readers' B and C, and needs a full
+ * barrier: smp_mb__after_atomic() makes the non-value-returning increment
+ * and itself one, ordering everything before it against everything after.
+ */
+void srcu_rs_shim_scan_mb(struct srcu_rs *ssp)
+{
+	atomic_long_inc(&ssp->nr_scans);
+	smp_mb__after_atomic(); /* A: pairs with B and C in the readers. */
+}
+
+/*
+ * One driver per grace period (srcu-core's Platform::single_driver()): the
+ * first synchronize_srcu_rs() caller that finds no driver scans; the others
+ * sleep here until a grace period ends or the driver stops, then re-check.
+ * srcu-core issues a full barrier after reading the token and another before
+ * each srcu_rs_shim_gp_wake() (message passing: a sleeper whose token already
+ * counts a wake sees what the waker did before it).  srcu-core guarantees
+ * that a sleeper has a driver or gets a wake (the driver's release re-checks
+ * for pending requests), so the sleep needs no timeout.
+ */
+unsigned long srcu_rs_shim_gp_wait_token(struct srcu_rs *ssp)
+{
+	return atomic_long_read(&ssp->gp_events);
+}
+
+/*
+ * Uninterruptible, like Tree SRCU's wait_for_completion() in
+ * synchronize_srcu(): the hung-task detector reports a grace period that a
+ * reader blocks for too long, whichever caller drives it.  The event count is
+ * read inside wait_event() after the task is queued and its state set (the
+ * full barrier in set_current_state()), which pairs with the full barrier in
+ * wq_has_sleeper() in srcu_rs_shim_gp_wake(): either this sees the new count,
+ * or the waker sees this task queued.
+ */
+void srcu_rs_shim_gp_wait(struct srcu_rs *ssp, unsigned long token)
+{
+	wait_event(ssp->gp_wq, atomic_long_read(&ssp->gp_events) != token);
+}
+
+void srcu_rs_shim_gp_wake(struct srcu_rs *ssp)
+{
+	atomic_long_inc(&ssp->gp_events);
+	/* wq_has_sleeper()'s smp_mb() orders the increment before the check. */
+	if (wq_has_sleeper(&ssp->gp_wq))
+		wake_up_all(&ssp->gp_wq);
 }
 
 void srcu_rs_shim_gp_lock(struct srcu_rs *ssp)
@@ -401,6 +452,9 @@ static int init_srcu_rs_fields(struct srcu_rs *ssp)
 	INIT_DELAYED_WORK(&ssp->work, srcu_rs_work_fn);
 	init_irq_work(&ssp->irq_work, srcu_rs_irq_work_fn);
 	INIT_LIST_HEAD(&ssp->boot_entry);
+	init_waitqueue_head(&ssp->gp_wq);
+	atomic_long_set(&ssp->gp_events, 0);
+	atomic_long_set(&ssp->nr_scans, 0);
 	return 0;
 }
 
@@ -442,12 +496,17 @@ EXPORT_SYMBOL_GPL(init_srcu_rs);
  *
  * Refuses with a WARN, freeing nothing, if readers are active, callbacks are
  * queued or a grace period was requested and has not completed (as
- * cleanup_srcu_struct() does); the domain then stays usable.
+ * cleanup_srcu_struct() does), or a synchronize_srcu_rs() caller still
+ * sleeps on the domain; the domain then stays usable.
  */
 void cleanup_srcu_rs(struct srcu_rs *ssp)
 {
 	unsigned long flags;
 
+	if (WARN_ONCE(wq_has_sleeper(&ssp->gp_wq),
+		      "%s: synchronize_srcu_rs() callers still waiting; leaking\n",
+		      __func__))
+		return;
 	if (WARN_ONCE(srcu_rs_core_cleanup(ssp, !srcu_rs_shim_cb_empty(ssp)),
 		      "%s: active readers, callbacks or grace period; leaking\n",
 		      __func__))
@@ -480,7 +539,10 @@ static void __synchronize_srcu_rs(struct srcu_rs *ssp, bool expedited)
 	if (rcu_scheduler_active == RCU_SCHEDULER_INACTIVE)
 		return;
 	might_sleep();
-	/* Caller-driven: this task steps the engine itself, sleeping between scans. */
+	/*
+	 * The first caller without a driver steps the engine itself, sleeping
+	 * between scans; later callers sleep on @ssp->gp_wq until it is done.
+	 */
 	srcu_rs_core_synchronize(ssp, expedited);
 }
 
@@ -586,6 +648,22 @@ unsigned long srcu_rs_readers_locked(struct srcu_rs *ssp)
 	return srcu_rs_core_readers_locked(ssp);
 }
 EXPORT_SYMBOL_GPL(srcu_rs_readers_locked);
+
+/**
+ * srcu_rs_scans - counter scans issued on a domain
+ * @ssp: the domain.
+ *
+ * Each scan sums the reader counters of one or both indexes over every
+ * possible CPU around one barrier A.  Statistics only (the benchmarks divide
+ * it by the grace periods completed).
+ *
+ * Return: the number of scans since initialisation.
+ */
+unsigned long srcu_rs_scans(struct srcu_rs *ssp)
+{
+	return atomic_long_read(&ssp->nr_scans);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_scans);
 
 /**
  * get_state_synchronize_srcu_rs - snapshot for polled grace periods

@@ -26,6 +26,7 @@
 #include <linux/rcupdate.h>
 #include <linux/spinlock_types.h>
 #include <linux/srcu.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 @GENERATED_LAYOUT@
@@ -64,6 +65,11 @@ struct srcu_rs_pcpu {
  * @irq_work: queues @work when a grace period is requested from hardirq.
  * @boot_entry: on the boot list while a grace period was requested before
  *	workqueues could run.
+ * @gp_wq: synchronize_srcu_rs() callers sleeping while another caller drives
+ *	the grace period (srcu-core's one driver per grace period).
+ * @gp_events: grace-period event count: advanced, then @gp_wq woken, when a
+ *	grace period ends or a driver stops with requests pending.
+ * @nr_scans: counter scans (barriers A) issued on this domain (statistics).
  * @dep_map: lockdep map of the readers.
  */
 struct srcu_rs {
@@ -81,6 +87,9 @@ struct srcu_rs {
 	struct delayed_work work;
 	struct irq_work irq_work;
 	struct list_head boot_entry;
+	wait_queue_head_t gp_wq;
+	atomic_long_t gp_events;
+	atomic_long_t nr_scans;
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	struct lockdep_map dep_map;
 #endif
@@ -108,6 +117,9 @@ void srcu_rs_irq_work_fn(struct irq_work *iwp);
 	.work = __DELAYED_WORK_INITIALIZER(name.work, srcu_rs_work_fn, 0), \
 	.irq_work = { .func = srcu_rs_irq_work_fn },			\
 	.boot_entry = LIST_HEAD_INIT(name.boot_entry),			\
+	.gp_wq = __WAIT_QUEUE_HEAD_INITIALIZER(name.gp_wq),		\
+	.gp_events = ATOMIC_LONG_INIT(0),				\
+	.nr_scans = ATOMIC_LONG_INIT(0),				\
 	__SRCU_DEP_MAP_INIT(name)					\
 }
 
@@ -146,6 +158,7 @@ void call_srcu_rs(struct srcu_rs *ssp, struct rcu_head *rhp,
 void srcu_rs_barrier(struct srcu_rs *ssp);
 unsigned long srcu_rs_batches_completed(struct srcu_rs *ssp);
 unsigned long srcu_rs_readers_locked(struct srcu_rs *ssp);
+unsigned long srcu_rs_scans(struct srcu_rs *ssp);
 unsigned long get_state_synchronize_srcu_rs(struct srcu_rs *ssp);
 unsigned long start_poll_synchronize_srcu_rs(struct srcu_rs *ssp);
 bool poll_state_synchronize_srcu_rs(struct srcu_rs *ssp, unsigned long cookie);

@@ -3,8 +3,8 @@
 //!
 //! Every platform operation is a call to a `srcu_rs_shim_*` function implemented in C on
 //! kernel primitives (`this_cpu_inc()`, `atomic_long_inc()`, `in_nmi()`, `smp_mb()`, a mutex,
-//! work items). The C side embeds srcu-core's `Srcu` as the first member of `struct srcu_rs`,
-//! so the domain pointer is also a pointer to the algorithm state.
+//! work items, a wait queue). The C side embeds srcu-core's `Srcu` as the first member of
+//! `struct srcu_rs`, so the domain pointer is also a pointer to the algorithm state.
 //!
 //! This file is compiled with the kernel's code-generation flags; it must contain no panic
 //! path, no floating point, no indirect call and no library call.
@@ -23,6 +23,10 @@ extern "C" {
     fn srcu_rs_shim_cpu_possible(cpu: c_ulong) -> bool;
     fn srcu_rs_shim_in_nmi() -> bool;
     fn srcu_rs_shim_smp_mb();
+    fn srcu_rs_shim_scan_mb(ssp: *mut c_void);
+    fn srcu_rs_shim_gp_wait_token(ssp: *mut c_void) -> c_ulong;
+    fn srcu_rs_shim_gp_wait(ssp: *mut c_void, token: c_ulong);
+    fn srcu_rs_shim_gp_wake(ssp: *mut c_void);
     fn srcu_rs_shim_gp_lock(ssp: *mut c_void);
     fn srcu_rs_shim_gp_unlock(ssp: *mut c_void);
     fn srcu_rs_shim_kick(ssp: *mut c_void, expedited: bool);
@@ -85,6 +89,11 @@ impl Platform for Kernel {
         // SAFETY: smp_mb() has no preconditions.
         unsafe { srcu_rs_shim_smp_mb() }
     }
+    fn heavy_mb(&self) {
+        // SAFETY: `ssp` is live; the shim counts the scan (statistics) and issues a full
+        // barrier, as the default `heavy_mb` would.
+        unsafe { srcu_rs_shim_scan_mb(self.ssp) }
+    }
     fn with_gp_lock<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: `ssp` is live; the lock is a mutex taken from updater (sleepable) context,
         // which is where every caller of the engine runs. `f` cannot unwind (panic=abort, and
@@ -110,6 +119,25 @@ impl Platform for Kernel {
     fn sleep(&self, usecs: u32) {
         // SAFETY: usleep_range()/schedule_timeout(); updater context.
         unsafe { srcu_rs_shim_sleep(usecs) }
+    }
+    /// One driver per grace period: concurrent `synchronize_srcu_rs()` callers sleep on the
+    /// domain's wait queue while the first one scans.
+    fn single_driver(&self) -> bool {
+        true
+    }
+    fn gp_wait_token(&self) -> usize {
+        // SAFETY: `ssp` is live; reads the domain's grace-period event count.
+        unsafe { srcu_rs_shim_gp_wait_token(self.ssp) as usize }
+    }
+    fn gp_wait(&self, token: usize) {
+        // SAFETY: `ssp` is live; sleeps on the domain's wait queue until the event count
+        // differs from `token`. Updater (sleepable) context: only synchronize calls this.
+        unsafe { srcu_rs_shim_gp_wait(self.ssp, token as c_ulong) }
+    }
+    fn gp_wake(&self) {
+        // SAFETY: `ssp` is live; advances the event count and wakes its wait queue, legal in
+        // every context the engine steps in (process context).
+        unsafe { srcu_rs_shim_gp_wake(self.ssp) }
     }
     #[inline(always)]
     fn fault(&self) -> Fault {

@@ -186,7 +186,9 @@ pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
     let mut failed = Vec::new();
     // a case that could not show what it tests skips with `# SKIP INCONCLUSIVE: <why>`: never a pass
     let mut inconclusive = Vec::new();
-    // what a case measured, worth keeping in the row (the NMI readers case's system resets on powerpc)
+    // what a case measured, worth keeping in the row (the NMI readers case's system resets on powerpc, the
+    // concurrent updaters' calls/s and scans against in-tree SRCU, the expedited latencies)
+    const FIGURE_MARKERS: [&str; 3] = [": system resets:", ": srcu_rs calls=", ": expedited no readers:"];
     let mut figures = Vec::new();
     for l in &lines {
         let t = l.trim();
@@ -194,7 +196,7 @@ pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
         if t.starts_with("# Subtest:") && l.starts_with("    #") {
             in_suite = t.trim_start_matches("# Subtest:").trim() == suite;
         }
-        if in_suite && t.starts_with("# ") && t.contains(": system resets:") {
+        if in_suite && t.starts_with("# ") && FIGURE_MARKERS.iter().any(|m| t.contains(m)) {
             figures.push(t.trim_start_matches("# ").to_string());
         }
         if in_suite && l.starts_with("    ") {
@@ -768,6 +770,16 @@ mod tests {
             "{}",
             j.detail
         );
+        // the concurrent updaters' and expedited figures are kept in a passing row
+        let c4 = c.replace(
+            "    ok 2 srcu_rs_sync",
+            "    # srcu_rs_sync: 16 callers 2000 ms: srcu_rs calls=90 gps=30; srcu calls=60\nKUNIT:     \
+                 # srcu_rs_sync: expedited no readers: srcu_rs=900 ns srcu=1800 ns\nKUNIT:     ok 2 srcu_rs_sync",
+        );
+        let (_, ph) = split_phases(&c4);
+        let j = judge_kunit(&ph["kunit"], "srcu_rs");
+        assert_eq!(j.status, Status::Pass, "{}", j.detail);
+        assert!(j.detail.contains("srcu_rs calls=90") && j.detail.contains("srcu=1800 ns"), "{}", j.detail);
     }
 
     #[test]

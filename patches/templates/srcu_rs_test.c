@@ -4,8 +4,9 @@
  * callbacks queued from hardirq (irq_work), NMI readers while grace periods
  * run (x86 self-NMIs; on powerpc Book3S-64, system resets sent into another
  * CPU's per-CPU increments), requests queued in early boot, polling, cleanup
- * refusal, grace periods that must wait for a reader, and the reader
- * statistics.
+ * refusal, grace periods that must wait for a reader, the reader
+ * statistics, and 16 concurrent synchronize callers on srcu_rs and on an
+ * in-tree srcu_struct in the same boot (one driver per grace period).
  */
 
 #include <kunit/test.h>
@@ -19,12 +20,16 @@
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/srcu.h>
 #include <linux/srcu_rs.h>
 
 #ifdef CONFIG_X86_LOCAL_APIC
 #include <asm/apic.h>
 #include <asm/nmi.h>
 #endif
+
+#include "rcu.h"
 
 /* System-reset NMIs: smp_send_nmi_ipi() is not exported. */
 #if defined(CONFIG_PPC_BOOK3S_64) && defined(CONFIG_NMI_IPI) && !defined(MODULE)
@@ -974,6 +979,207 @@ static void srcu_rs_test_nmi_readers(struct kunit *test)
 #endif
 }
 
+/* Concurrent updaters: threads per domain, and how long they call. */
+#define SRCU_RS_TEST_UPDATERS		16
+#define SRCU_RS_TEST_UPDATE_MS		2000
+/* Expedited latency: rounds of calls, each round's mean, their median. */
+#define SRCU_RS_TEST_EXP_ROUNDS		11
+#define SRCU_RS_TEST_EXP_CALLS		20
+
+/**
+ * struct srcu_rs_test_updaters - synchronize callers on one domain
+ * @rs: the srcu_rs domain, or NULL for @srcu.
+ * @srcu: the in-tree SRCU domain, used when @rs is NULL.
+ * @deadline: jiffies after which the callers stop.
+ * @running: callers that have not returned yet.
+ * @calls: synchronize calls that returned.
+ * @done: the last caller returned.
+ */
+struct srcu_rs_test_updaters {
+	struct srcu_rs *rs;
+	struct srcu_struct *srcu;
+	unsigned long deadline;
+	atomic_t running;
+	atomic_long_t calls;
+	struct completion done;
+};
+
+static int srcu_rs_test_updater_fn(void *arg)
+{
+	struct srcu_rs_test_updaters *u = arg;
+
+	do {
+		if (u->rs)
+			synchronize_srcu_rs(u->rs);
+		else
+			synchronize_srcu(u->srcu);
+		atomic_long_inc(&u->calls);
+	} while (time_before(jiffies, u->deadline));
+	if (atomic_dec_and_test(&u->running))
+		complete(&u->done);
+	return 0;
+}
+
+/*
+ * Run SRCU_RS_TEST_UPDATERS callers on @u's domain for SRCU_RS_TEST_UPDATE_MS.
+ * Return: false (with a failure reported) if a caller did not return within
+ * 30 s of the deadline; @u must then be leaked, a thread may still use it.
+ */
+static bool srcu_rs_test_updaters_run(struct kunit *test,
+				      struct srcu_rs_test_updaters *u)
+{
+	struct task_struct *task;
+	unsigned long timeout;
+	int i;
+
+	atomic_set(&u->running, SRCU_RS_TEST_UPDATERS + 1);
+	atomic_long_set(&u->calls, 0);
+	init_completion(&u->done);
+	u->deadline = jiffies + msecs_to_jiffies(SRCU_RS_TEST_UPDATE_MS);
+	for (i = 0; i < SRCU_RS_TEST_UPDATERS; i++) {
+		task = kthread_run(srcu_rs_test_updater_fn, u, "srcu_rs_upd%d", i);
+		if (IS_ERR(task)) {
+			KUNIT_FAIL(test, "kthread_run() failed: %ld", PTR_ERR(task));
+			atomic_dec(&u->running);
+		}
+	}
+	/* The reference held by this function, so that no thread completes early. */
+	if (atomic_dec_and_test(&u->running))
+		complete(&u->done);
+	timeout = msecs_to_jiffies(SRCU_RS_TEST_UPDATE_MS) + 30 * HZ;
+	if (!wait_for_completion_timeout(&u->done, timeout)) {
+		KUNIT_FAIL(test, "%s: %d of %d synchronize callers stuck 30 s past deadline",
+			   u->rs ? "srcu_rs" : "srcu", atomic_read(&u->running),
+			   SRCU_RS_TEST_UPDATERS);
+		return false;
+	}
+	return true;
+}
+
+static int srcu_rs_test_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median over rounds of the mean expedited synchronize latency, in ns. */
+static u64 srcu_rs_test_exp_latency(struct srcu_rs *rs, struct srcu_struct *srcu)
+{
+	u64 round[SRCU_RS_TEST_EXP_ROUNDS];
+	ktime_t t0;
+	int r, i;
+
+	for (r = 0; r < SRCU_RS_TEST_EXP_ROUNDS; r++) {
+		t0 = ktime_get();
+		for (i = 0; i < SRCU_RS_TEST_EXP_CALLS; i++) {
+			if (rs)
+				synchronize_srcu_rs_expedited(rs);
+			else
+				synchronize_srcu_expedited(srcu);
+		}
+		round[r] = ktime_to_ns(ktime_sub(ktime_get(), t0)) /
+			   SRCU_RS_TEST_EXP_CALLS;
+	}
+	sort(round, SRCU_RS_TEST_EXP_ROUNDS, sizeof(round[0]),
+	     srcu_rs_test_cmp_u64, NULL);
+	return round[SRCU_RS_TEST_EXP_ROUNDS / 2];
+}
+
+/* @num / @den with two decimals, as hundredths (0 if @den is 0). */
+static unsigned long srcu_rs_test_ratio100(unsigned long num, unsigned long den)
+{
+	return den ? div64_u64((u64)num * 100, den) : 0;
+}
+
+/*
+ * 16 threads call synchronize_srcu_rs() on a private domain for 2 s, then 16
+ * call synchronize_srcu() on a private srcu_struct, in the same boot.  Only
+ * correctness is asserted: every caller returns within a bounded wait.
+ * srcu_rs.fault=8 (SkipDriverRecheck) is not caught here, by design: a caller
+ * that went to sleep while the driver stopped is still woken when the
+ * domain's work item, which its request kicked, ends the grace period.
+ * The figures are printed: calls per second, grace periods per call, counter
+ * scans per grace period (srcu_rs only: srcu_struct does not count them), and
+ * the expedited synchronize latency with no readers.
+ */
+static void srcu_rs_test_concurrent_updaters(struct kunit *test)
+{
+	struct srcu_rs_test_updaters *u;
+	unsigned long rs_calls, rs_gps, rs_scans, srcu_calls, srcu_gps;
+	unsigned long rs_rate, srcu_rate, gps0, scans0;
+	unsigned long rs_gpc, rs_spg, srcu_gpc, rate_ratio, exp_ratio;
+	u64 rs_exp, srcu_exp;
+	struct srcu_struct *srcu;
+	struct srcu_rs *rs;
+
+	/* Leaked if a caller never returns: it may still use them. */
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	rs = kzalloc(sizeof(*rs), GFP_KERNEL);
+	srcu = kzalloc(sizeof(*srcu), GFP_KERNEL);
+	if (!u || !rs || !srcu) {
+		KUNIT_FAIL(test, "out of memory");
+		goto free;
+	}
+	if (init_srcu_rs(rs)) {
+		KUNIT_FAIL(test, "init_srcu_rs() failed");
+		goto free;
+	}
+	if (init_srcu_struct(srcu)) {
+		cleanup_srcu_rs(rs);
+		KUNIT_FAIL(test, "init_srcu_struct() failed");
+		goto free;
+	}
+
+	u->rs = rs;
+	gps0 = srcu_rs_batches_completed(rs);
+	scans0 = srcu_rs_scans(rs);
+	if (!srcu_rs_test_updaters_run(test, u))
+		return;
+	rs_calls = atomic_long_read(&u->calls);
+	rs_gps = srcu_rs_batches_completed(rs) - gps0;
+	rs_scans = srcu_rs_scans(rs) - scans0;
+
+	u->rs = NULL;
+	u->srcu = srcu;
+	gps0 = srcu_batches_completed(srcu);
+	if (!srcu_rs_test_updaters_run(test, u))
+		return;
+	srcu_calls = atomic_long_read(&u->calls);
+	srcu_gps = srcu_batches_completed(srcu) - gps0;
+
+	rs_exp = srcu_rs_test_exp_latency(rs, NULL);
+	srcu_exp = srcu_rs_test_exp_latency(NULL, srcu);
+
+	KUNIT_EXPECT_GT(test, rs_calls, (unsigned long)SRCU_RS_TEST_UPDATERS - 1);
+	KUNIT_EXPECT_GT(test, srcu_calls, (unsigned long)SRCU_RS_TEST_UPDATERS - 1);
+	rs_rate = rs_calls * 1000 / SRCU_RS_TEST_UPDATE_MS;
+	srcu_rate = srcu_calls * 1000 / SRCU_RS_TEST_UPDATE_MS;
+	/* Ratios in hundredths, printed as x.yy. */
+	rs_gpc = srcu_rs_test_ratio100(rs_gps, rs_calls);
+	rs_spg = srcu_rs_test_ratio100(rs_scans, rs_gps);
+	srcu_gpc = srcu_rs_test_ratio100(srcu_gps, srcu_calls);
+	rate_ratio = srcu_rs_test_ratio100(rs_rate, srcu_rate);
+	exp_ratio = srcu_rs_test_ratio100(rs_exp, srcu_exp);
+	kunit_info(test,
+		   "%d callers %d ms: srcu_rs calls=%lu calls/s=%lu gps=%lu gps/call=%lu.%02lu scans=%lu scans/gp=%lu.%02lu; srcu calls=%lu calls/s=%lu gps=%lu gps/call=%lu.%02lu; calls/s ratio srcu_rs/srcu=%lu.%02lu\n",
+		   SRCU_RS_TEST_UPDATERS, SRCU_RS_TEST_UPDATE_MS,
+		   rs_calls, rs_rate, rs_gps, rs_gpc / 100, rs_gpc % 100,
+		   rs_scans, rs_spg / 100, rs_spg % 100,
+		   srcu_calls, srcu_rate, srcu_gps, srcu_gpc / 100, srcu_gpc % 100,
+		   rate_ratio / 100, rate_ratio % 100);
+	kunit_info(test,
+		   "expedited no readers: srcu_rs=%llu ns srcu=%llu ns ratio srcu_rs/srcu=%lu.%02lu (median of %d rounds of %d)\n",
+		   rs_exp, srcu_exp, exp_ratio / 100, exp_ratio % 100,
+		   SRCU_RS_TEST_EXP_ROUNDS, SRCU_RS_TEST_EXP_CALLS);
+	cleanup_srcu_struct(srcu);
+	cleanup_srcu_rs(rs);
+free:
+	kfree(srcu);
+	kfree(rs);
+	kfree(u);
+}
+
 static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE(srcu_rs_test_gp_waits_for_reader),
 	KUNIT_CASE(srcu_rs_test_nested_cross_cpu),
@@ -984,6 +1190,8 @@ static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE(srcu_rs_test_early_boot),
 	/* 30 s of system resets under TCG on powerpc. */
 	KUNIT_CASE_SLOW(srcu_rs_test_nmi_readers),
+	/* 2 s of callers on each domain, then expedited latency. */
+	KUNIT_CASE_SLOW(srcu_rs_test_concurrent_updaters),
 	{}
 };
 
