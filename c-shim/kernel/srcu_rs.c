@@ -50,7 +50,8 @@
 #ifdef CONFIG_SRCU_RS_FAULT_INJECTION
 /*
  * Test only: srcu-core's Fault number for every domain (2 = SkipSecondScan,
- * 4 = NmiInPercpuHalf).
+ * 4 = NmiInPercpuHalf, 7 = FastPathActiveOnly, 8 = SkipDriverRecheck; see
+ * srcu-core's Fault for the others).
  */
 static int srcu_rs_fault;
 module_param_named(fault, srcu_rs_fault, int, 0444);

@@ -110,7 +110,7 @@
 //!
 //! ## One driver per grace period
 //!
-//! On a platform whose [`Platform::single_driver`] is `true` (the C library), concurrent
+//! On a platform whose [`Platform::single_driver`] is `true` (the C library and the kernel), concurrent
 //! `synchronize` callers do not all drive the engine: scans per grace period stay O(CPUs)
 //! whatever the number of callers.
 //!

@@ -6,8 +6,8 @@
 //! concurrent callers ask for the same grace period and share it (`needed` is a maximum, not a
 //! queue). Then:
 //!
-//! * on a platform without a single driver ([`Platform::single_driver`] `false`, the default,
-//!   and the kernel's today) each caller drives the engine itself until its cookie polls
+//! * on a platform without a single driver ([`Platform::single_driver`] `false`, the default)
+//!   each caller drives the engine itself until its cookie polls
 //!   complete, sleeping or relaxing outside the grace-period lock as the engine asks;
 //! * on a single-driver platform the first caller that finds no driver drives until its own
 //!   cookie completes; the others sleep in [`Platform::gp_wait`] until a grace period ends or
