@@ -455,6 +455,7 @@ extern "C" fn atfork_child() {
         // (the registry was locked, and in the child we are the only thread).
         let d = unsafe { &*(a as *const Domain) };
         d.gp_lock.reinit();
+        d.gp_waiters.forget_driver();
         d.worker_cond.reinit();
         d.barrier_cond.reinit();
         if !FORK_KEEPS_LOST_READERS.load(Ordering::Relaxed) {

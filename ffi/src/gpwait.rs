@@ -11,50 +11,44 @@
 //!
 //! A `fork()` child uses no single driver on the domains it inherited: the parent's driver may
 //! have been copied in the middle of driving, with its flag set and no thread left to clear
-//! it. There every caller drives the engine itself, as before (the flag is then ignored). The
-//! child's own new domains elect a driver again.
+//! it. The library's fork child handler (`domain.rs`, which visits every inherited domain)
+//! calls [`GpWaiters::forget_driver`]; there every caller drives the engine itself, as before
+//! (the flag is then ignored). The child's own new domains elect a driver again.
 
-use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
-use std::sync::Once;
-
-/// Processes forked since the program started (in this process's ancestry).
-static FORK_GENERATION: AtomicUsize = AtomicUsize::new(0);
-static REGISTER_ATFORK: Once = Once::new();
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 
 /// How many times a sleeper yields, re-checking the event count, before it sleeps in the kernel.
 const YIELDS_BEFORE_SLEEP: usize = 16;
-
-extern "C" fn bump_fork_generation() {
-    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
-}
 
 /// One domain's event count and sleepers.
 pub(crate) struct GpWaiters {
     events: AtomicU32,
     sleepers: AtomicU32,
-    /// [`FORK_GENERATION`] when the domain was created.
-    generation: usize,
+    /// Cleared in a fork child for the domains it inherited.
+    single_driver: AtomicBool,
 }
 
 impl GpWaiters {
     /// For a domain created now.
     pub(crate) fn new() -> GpWaiters {
-        REGISTER_ATFORK.call_once(|| {
-            // SAFETY: the handler is a plain extern "C" function valid for the program's life;
-            // it only increments an atomic (async-signal-safe, as a fork child handler must be).
-            unsafe { libc::pthread_atfork(None, None, Some(bump_fork_generation)) };
-        });
         GpWaiters {
             events: AtomicU32::new(0),
             sleepers: AtomicU32::new(0),
-            generation: FORK_GENERATION.load(Ordering::Relaxed),
+            single_driver: AtomicBool::new(true),
         }
     }
 
     /// Whether `synchronize` callers elect one driver: in the process that created the domain.
     #[inline(always)]
     pub(crate) fn single_driver(&self) -> bool {
-        FORK_GENERATION.load(Ordering::Relaxed) == self.generation
+        self.single_driver.load(Ordering::Relaxed)
+    }
+
+    /// In a fork child, for an inherited domain (the only thread runs the child handler):
+    /// every caller drives from now on, and no sleeper of the parent is copied.
+    pub(crate) fn forget_driver(&self) {
+        self.single_driver.store(false, Ordering::Relaxed);
+        self.sleepers.store(0, Ordering::Relaxed);
     }
 
     /// The event count (srcu-core orders this load before its checks with a full barrier).
@@ -125,6 +119,8 @@ mod tests {
     fn a_sleeper_returns_after_a_wake_and_at_once_on_a_stale_token() {
         let w = Arc::new(GpWaiters::new());
         assert!(w.single_driver());
+        w.forget_driver();
+        assert!(!w.single_driver(), "a fork child's inherited domain has no single driver");
         let t = w.token();
         w.wake();
         w.wait(t); // stale token: returns at once
