@@ -10,9 +10,9 @@
  * library. Same results and error returns as the library functions, freely mixed with them,
  * async-signal-safe.
  *
- * Layout version 2: the _Static_asserts below check this struct against the constants above;
+ * Layout version 3: the _Static_asserts below check this struct against the constants above;
  * the library checks its own struct against the same constants when it is built, and inline
- * code references srcu_rs_layout_v2_*, so it cannot link against a library of another layout.
+ * code references srcu_rs_layout_v3_*, so it cannot link against a library of another layout.
  */
 #ifdef __cplusplus
 #define SRCU_RS_STATIC_ASSERT static_assert
@@ -20,21 +20,21 @@
 #define SRCU_RS_STATIC_ASSERT _Static_assert
 #endif
 
-/* The reader-visible part of struct srcu_rs, layout version 2. */
-struct srcu_rs_layout_v2 {
+/* The reader-visible part of struct srcu_rs, layout version 3. */
+struct srcu_rs_layout_v3 {
 	unsigned long srcu_idx;      /* bit 0: the index new readers use */
-	unsigned long private_gp[4]; /* grace-period state: not for readers */
+	unsigned long private_gp[5]; /* grace-period state: not for readers */
 	char *fast_counters;         /* per-CPU counters if the inline fast path is usable, or NULL */
 };
 
-SRCU_RS_STATIC_ASSERT(SRCU_RS_LAYOUT_VERSION == 2, "srcu_rs static reader: unknown layout version");
+SRCU_RS_STATIC_ASSERT(SRCU_RS_LAYOUT_VERSION == 3, "srcu_rs static reader: unknown layout version");
 SRCU_RS_STATIC_ASSERT(sizeof(unsigned long) == sizeof(size_t) && sizeof(void *) == sizeof(size_t),
 		      "srcu_rs static reader: LP64 only");
-SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v2, fast_counters) ==
-			      SRCU_RS_LAYOUT_V2_FAST_COUNTERS,
-		      "srcu_rs layout v2: fast_counters");
-SRCU_RS_STATIC_ASSERT(SRCU_RS_LAYOUT_V2_CPU_SHIFT == SRCU_RSEQ_CPU_SHIFT,
-		      "srcu_rs layout v2: CPU stride");
+SRCU_RS_STATIC_ASSERT(offsetof(struct srcu_rs_layout_v3, fast_counters) ==
+			      SRCU_RS_LAYOUT_V3_FAST_COUNTERS,
+		      "srcu_rs layout v3: fast_counters");
+SRCU_RS_STATIC_ASSERT(SRCU_RS_LAYOUT_V3_CPU_SHIFT == SRCU_RSEQ_CPU_SHIFT,
+		      "srcu_rs layout v3: CPU stride");
 
 #ifdef SRCU_RS_TEST_UNTRIMMED
 /*
@@ -46,20 +46,20 @@ SRCU_RS_STATIC_ASSERT(SRCU_RS_LAYOUT_V2_CPU_SHIFT == SRCU_RSEQ_CPU_SHIFT,
 		__asm__ __volatile__("" ::: "memory");                        \
 		(fast) = __atomic_load_n(&(l)->fast_counters, __ATOMIC_RELAXED); \
 		if (__builtin_expect(!(fast), 0))                             \
-			(void)srcu_rs_layout_v2_describe(0, 0); /* a call */  \
+			(void)srcu_rs_layout_v3_describe(0, 0); /* a call */  \
 	} while (0)
 #else
 #define SRCU_RS_TEST_RELOAD(l, fast) do { } while (0)
 #endif
 
 /* The word of counter slot `slot` (Counter::slot order) of CPU 0; CPU n's is n << CPU_SHIFT on. */
-#define SRCU_RS_LAYOUT_V2_SLOT(fast, slot) \
-	((fast) + SRCU_RS_LAYOUT_V2_PERCPU_HALF + (size_t)(slot) * sizeof(unsigned long))
+#define SRCU_RS_LAYOUT_V3_SLOT(fast, slot) \
+	((fast) + SRCU_RS_LAYOUT_V3_PERCPU_HALF + (size_t)(slot) * sizeof(unsigned long))
 
 /* srcu_rs_read_lock(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_lock_inline(struct srcu_rs *s)
 {
-	const struct srcu_rs_layout_v2 *l = (const struct srcu_rs_layout_v2 *)(const void *)s;
+	const struct srcu_rs_layout_v3 *l = (const struct srcu_rs_layout_v3 *)(const void *)s;
 	unsigned long idx;
 	char *fast;
 
@@ -67,12 +67,12 @@ static inline __attribute__((always_inline)) int srcu_rs_read_lock_inline(struct
 		return -EINVAL;
 	fast = l->fast_counters; /* constant for the domain's life */
 	if (__builtin_expect(!fast, 0))
-		return srcu_rs_layout_v2_read_lock_slow(s);
+		return srcu_rs_layout_v3_read_lock_slow(s);
 	idx = __atomic_load_n(&l->srcu_idx, __ATOMIC_RELAXED) & 1;
 	SRCU_RS_TEST_RELOAD(l, fast);
 	/* lock[idx]; the asm's "memory" clobber is barrier B (membarrier() upgrades it). */
-	if (__builtin_expect(srcu_rseq_percpu_inc(SRCU_RS_LAYOUT_V2_SLOT(fast, idx)) != 0, 0))
-		srcu_rs_layout_v2_count_atomic(s, (int)idx);
+	if (__builtin_expect(srcu_rseq_percpu_inc(SRCU_RS_LAYOUT_V3_SLOT(fast, idx)) != 0, 0))
+		srcu_rs_layout_v3_count_atomic(s, (int)idx);
 	SRCU_RS_TEST_RELOAD(l, fast);
 	return (int)idx;
 }
@@ -80,20 +80,20 @@ static inline __attribute__((always_inline)) int srcu_rs_read_lock_inline(struct
 /* srcu_rs_read_unlock(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_unlock_inline(struct srcu_rs *s, int idx)
 {
-	const struct srcu_rs_layout_v2 *l = (const struct srcu_rs_layout_v2 *)(const void *)s;
+	const struct srcu_rs_layout_v3 *l = (const struct srcu_rs_layout_v3 *)(const void *)s;
 	char *fast;
 
 	if (__builtin_expect(!s || (unsigned int)idx > 1, 0))
 		return -EINVAL;
 	fast = l->fast_counters;
 	if (__builtin_expect(!fast, 0))
-		return srcu_rs_layout_v2_read_unlock_slow(s, idx);
+		return srcu_rs_layout_v3_read_unlock_slow(s, idx);
 	SRCU_RS_TEST_RELOAD(l, fast);
 	/* unlock[idx]; the asm's "memory" clobber is barrier C, before the increment. */
-	if (__builtin_expect(srcu_rseq_percpu_inc(SRCU_RS_LAYOUT_V2_SLOT(fast + 2 * sizeof(unsigned long),
+	if (__builtin_expect(srcu_rseq_percpu_inc(SRCU_RS_LAYOUT_V3_SLOT(fast + 2 * sizeof(unsigned long),
 									 (unsigned int)idx)) != 0,
 			     0))
-		srcu_rs_layout_v2_count_atomic(s, 2 + idx);
+		srcu_rs_layout_v3_count_atomic(s, 2 + idx);
 	return 0;
 }
 
@@ -103,20 +103,20 @@ static inline __attribute__((always_inline)) int srcu_rs_read_unlock_inline(stru
  * filling it and exit releases it after unlocking, so a handler's reader always uses a slot
  * above the interrupted one.
  */
-#define SRCU_RS_LAYOUT_V2_STACK_DEPTH 32
+#define SRCU_RS_LAYOUT_V3_STACK_DEPTH 32
 
-struct srcu_rs_layout_v2_stack {
+struct srcu_rs_layout_v3_stack {
 	unsigned int depth;
 	struct {
 		struct srcu_rs *s;
 		int idx;
-	} e[SRCU_RS_LAYOUT_V2_STACK_DEPTH];
+	} e[SRCU_RS_LAYOUT_V3_STACK_DEPTH];
 };
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-extern __thread struct srcu_rs_layout_v2_stack srcu_rs_layout_v2_stack
+extern __thread struct srcu_rs_layout_v3_stack srcu_rs_layout_v3_stack
 	__attribute__((tls_model("initial-exec")));
 #ifdef __cplusplus
 }
@@ -125,13 +125,13 @@ extern __thread struct srcu_rs_layout_v2_stack srcu_rs_layout_v2_stack
 /* srcu_rs_read_enter(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_enter_inline(struct srcu_rs *s)
 {
-	struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
+	struct srcu_rs_layout_v3_stack *st = &srcu_rs_layout_v3_stack;
 	unsigned int d = st->depth;
 	int idx;
 
 	if (__builtin_expect(!s, 0))
 		return -EINVAL;
-	if (__builtin_expect(d >= SRCU_RS_LAYOUT_V2_STACK_DEPTH, 0))
+	if (__builtin_expect(d >= SRCU_RS_LAYOUT_V3_STACK_DEPTH, 0))
 		return -ENOSPC;
 	st->depth = d + 1; /* reserve e[d] before using it */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -144,11 +144,11 @@ static inline __attribute__((always_inline)) int srcu_rs_read_enter_inline(struc
 /* srcu_rs_read_exit(), inline. */
 static inline __attribute__((always_inline)) int srcu_rs_read_exit_inline(struct srcu_rs *s)
 {
-	struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
+	struct srcu_rs_layout_v3_stack *st = &srcu_rs_layout_v3_stack;
 	unsigned int d = st->depth;
 	int ret;
 
-	if (__builtin_expect(!s || d == 0 || d > SRCU_RS_LAYOUT_V2_STACK_DEPTH || st->e[d - 1].s != s, 0))
+	if (__builtin_expect(!s || d == 0 || d > SRCU_RS_LAYOUT_V3_STACK_DEPTH || st->e[d - 1].s != s, 0))
 		return -EINVAL;
 	ret = srcu_rs_read_unlock_inline(s, st->e[d - 1].idx);
 	st->e[d - 1].s = 0;
@@ -171,20 +171,20 @@ static inline __attribute__((always_inline)) int srcu_rs_read_exit_inline(struct
  * count, further readers go to `overflow`, and srcu_rs_read_held() answers true for every
  * domain while it is non-zero (never a false "not held").
  */
-#define SRCU_RS_LAYOUT_V2_HELD_SLOTS 8
+#define SRCU_RS_LAYOUT_V3_HELD_SLOTS 8
 
-struct srcu_rs_layout_v2_held {
+struct srcu_rs_layout_v3_held {
 	unsigned long overflow; /* readers counted in no slot */
 	struct {
 		struct srcu_rs *s;
 		unsigned long n; /* index-returning readers of s held by this thread */
-	} e[SRCU_RS_LAYOUT_V2_HELD_SLOTS];
+	} e[SRCU_RS_LAYOUT_V3_HELD_SLOTS];
 };
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-extern __thread struct srcu_rs_layout_v2_held srcu_rs_layout_v2_held
+extern __thread struct srcu_rs_layout_v3_held srcu_rs_layout_v3_held
 	__attribute__((tls_model("initial-exec")));
 #ifdef __cplusplus
 }
@@ -202,14 +202,14 @@ extern __thread struct srcu_rs_layout_v2_held srcu_rs_layout_v2_held
 /* Count one more reader of s on this thread. */
 static inline void srcu_rs_debug_held_inc(struct srcu_rs *s)
 {
-	struct srcu_rs_layout_v2_held *h = &srcu_rs_layout_v2_held;
+	struct srcu_rs_layout_v3_held *h = &srcu_rs_layout_v3_held;
 	unsigned int i;
 
 	for (;;) {
-		for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++)
+		for (i = 0; i < SRCU_RS_LAYOUT_V3_HELD_SLOTS; i++)
 			if (__atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED) == s)
 				goto found;
-		for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++) {
+		for (i = 0; i < SRCU_RS_LAYOUT_V3_HELD_SLOTS; i++) {
 			struct srcu_rs *old = __atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED);
 
 			if (__atomic_load_n(&h->e[i].n, __ATOMIC_RELAXED) == 0 &&
@@ -235,10 +235,10 @@ found:
 /* Count one reader of s less on this thread (one that srcu_rs_debug_held_inc() counted). */
 static inline void srcu_rs_debug_held_dec(struct srcu_rs *s)
 {
-	struct srcu_rs_layout_v2_held *h = &srcu_rs_layout_v2_held;
+	struct srcu_rs_layout_v3_held *h = &srcu_rs_layout_v3_held;
 	unsigned int i;
 
-	for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++)
+	for (i = 0; i < SRCU_RS_LAYOUT_V3_HELD_SLOTS; i++)
 		if (__atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED) == s &&
 		    __atomic_load_n(&h->e[i].n, __ATOMIC_RELAXED) != 0) {
 			__atomic_fetch_sub(&h->e[i].n, 1, __ATOMIC_RELAXED);

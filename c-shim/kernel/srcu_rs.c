@@ -26,6 +26,7 @@
 #include <linux/export.h>
 #include <linux/init.h>
 #include <linux/irq_work.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -56,6 +57,32 @@
 static int srcu_rs_fault;
 module_param_named(fault, srcu_rs_fault, int, 0444);
 #endif
+
+/*
+ * Delays between scans that still find readers (srcu-core's DelayPolicy, the
+ * role of Tree SRCU's srcu_max_nodelay_phase, srcu_retry_check_delay and
+ * SRCU_INTERVAL), and the auto-expedite holdoff (Tree SRCU's exp_holdoff).
+ * The defaults are srcu-core's DelayPolicy::DEFAULT; the engine reads the
+ * delays at every retry, so writes take effect at the next scan.
+ */
+/* Scans an expedited phase retries without sleeping. */
+static ulong exp_nodelay_scans = SRCU_RS_DEFAULT_EXP_NODELAY_SCANS;
+module_param(exp_nodelay_scans, ulong, 0644);
+/* First sleep of an expedited phase after those scans, in microseconds. */
+static uint exp_first_sleep_us = SRCU_RS_DEFAULT_EXP_FIRST_SLEEP_US;
+module_param(exp_first_sleep_us, uint, 0644);
+/* Scans a normal phase retries without sleeping. */
+static ulong nodelay_scans = SRCU_RS_DEFAULT_NODELAY_SCANS;
+module_param(nodelay_scans, ulong, 0644);
+/* First sleep of a normal phase, in microseconds; later sleeps double. */
+static uint first_sleep_us = SRCU_RS_DEFAULT_FIRST_SLEEP_US;
+module_param(first_sleep_us, uint, 0644);
+/* Longest sleep between two scans, in microseconds. */
+static uint max_sleep_us = SRCU_RS_DEFAULT_MAX_SLEEP_US;
+module_param(max_sleep_us, uint, 0644);
+/* Expedite synchronize_srcu_rs() on an idle domain this long (ns) after a GP; 0: never. */
+static uint exp_holdoff = SRCU_RS_DEFAULT_EXP_HOLDOFF_NS;
+module_param(exp_holdoff, uint, 0444);
 
 /* Engine steps that may retry without delay inside one work invocation. */
 #define SRCU_RS_NODELAY_STEPS	8
@@ -223,6 +250,42 @@ void srcu_rs_shim_relax(void)
 void srcu_rs_shim_sleep(u32 usecs)
 {
 	fsleep(usecs);
+}
+
+/* The delay policy and the auto-expedite clock (srcu-core's Platform). */
+unsigned long srcu_rs_shim_exp_nodelay_scans(void)
+{
+	return READ_ONCE(exp_nodelay_scans);
+}
+
+u32 srcu_rs_shim_exp_first_sleep_us(void)
+{
+	return READ_ONCE(exp_first_sleep_us);
+}
+
+unsigned long srcu_rs_shim_nodelay_scans(void)
+{
+	return READ_ONCE(nodelay_scans);
+}
+
+u32 srcu_rs_shim_first_sleep_us(void)
+{
+	return READ_ONCE(first_sleep_us);
+}
+
+u32 srcu_rs_shim_max_sleep_us(void)
+{
+	return READ_ONCE(max_sleep_us);
+}
+
+u32 srcu_rs_shim_exp_holdoff_ns(void)
+{
+	return READ_ONCE(exp_holdoff);
+}
+
+unsigned long srcu_rs_shim_clock_ns(void)
+{
+	return ktime_get_mono_fast_ns();
 }
 
 /* Also read by the inline readers in srcu_rs.h (Fault::NmiInPercpuHalf). */

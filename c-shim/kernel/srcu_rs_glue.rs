@@ -12,7 +12,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use core::ffi::{c_int, c_long, c_ulong, c_void};
-use srcu_core::{CallbackList, Cookie, Counter, Fault, Next, Platform, ReaderIndex, Srcu};
+use srcu_core::{
+    CallbackList, Cookie, Counter, DelayPolicy, Fault, Next, Platform, ReaderIndex, Srcu,
+};
 
 extern "C" {
     fn srcu_rs_shim_percpu_inc(ssp: *mut c_void, slot: c_ulong);
@@ -33,6 +35,13 @@ extern "C" {
     fn srcu_rs_shim_gp_ended(ssp: *mut c_void);
     fn srcu_rs_shim_relax();
     fn srcu_rs_shim_sleep(usecs: u32);
+    fn srcu_rs_shim_exp_nodelay_scans() -> c_ulong;
+    fn srcu_rs_shim_exp_first_sleep_us() -> u32;
+    fn srcu_rs_shim_nodelay_scans() -> c_ulong;
+    fn srcu_rs_shim_first_sleep_us() -> u32;
+    fn srcu_rs_shim_max_sleep_us() -> u32;
+    fn srcu_rs_shim_exp_holdoff_ns() -> u32;
+    fn srcu_rs_shim_clock_ns() -> c_ulong;
     fn srcu_rs_shim_fault(ssp: *mut c_void) -> u32;
     fn srcu_rs_shim_cb_lock(ssp: *mut c_void) -> c_ulong;
     fn srcu_rs_shim_cb_unlock(ssp: *mut c_void, flags: c_ulong);
@@ -119,6 +128,25 @@ impl Platform for Kernel {
     fn sleep(&self, usecs: u32) {
         // SAFETY: usleep_range()/schedule_timeout(); updater context.
         unsafe { srcu_rs_shim_sleep(usecs) }
+    }
+    /// The `srcu_rs.*` module parameters (srcu_rs.c), read on every retry so that writes
+    /// through sysfs take effect at the next scan.
+    fn delay_policy(&self) -> DelayPolicy {
+        // SAFETY: each reads one module parameter with READ_ONCE(); no preconditions.
+        unsafe {
+            DelayPolicy {
+                expedited_nodelay_scans: srcu_rs_shim_exp_nodelay_scans() as usize,
+                expedited_first_sleep_us: srcu_rs_shim_exp_first_sleep_us(),
+                normal_nodelay_scans: srcu_rs_shim_nodelay_scans() as usize,
+                normal_first_sleep_us: srcu_rs_shim_first_sleep_us(),
+                max_sleep_us: srcu_rs_shim_max_sleep_us(),
+                exp_holdoff_ns: srcu_rs_shim_exp_holdoff_ns(),
+            }
+        }
+    }
+    fn clock_ns(&self) -> Option<u64> {
+        // SAFETY: ktime_get_mono_fast_ns() is callable in every context.
+        Some(unsafe { srcu_rs_shim_clock_ns() } as u64)
     }
     /// One driver per grace period: concurrent `synchronize_srcu_rs()` callers sleep on the
     /// domain's wait queue while the first one scans.

@@ -20,7 +20,7 @@ int srcu_rs_read_unlock(struct srcu_rs *s, int idx)
 	return srcu_rs_read_unlock_inline(s, idx);
 }
 
-__thread struct srcu_rs_layout_v2_stack srcu_rs_layout_v2_stack
+__thread struct srcu_rs_layout_v3_stack srcu_rs_layout_v3_stack
 	__attribute__((tls_model("initial-exec")));
 
 int srcu_rs_read_enter(struct srcu_rs *s)
@@ -34,24 +34,24 @@ int srcu_rs_read_exit(struct srcu_rs *s)
 }
 
 /* SRCU_RS_DEBUG_HELD programs' counts of index-returning readers (static.h). */
-__thread struct srcu_rs_layout_v2_held srcu_rs_layout_v2_held
+__thread struct srcu_rs_layout_v3_held srcu_rs_layout_v3_held
 	__attribute__((tls_model("initial-exec")));
 
 bool srcu_rs_read_held(struct srcu_rs *s)
 {
-	const struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
-	const struct srcu_rs_layout_v2_held *h = &srcu_rs_layout_v2_held;
+	const struct srcu_rs_layout_v3_stack *st = &srcu_rs_layout_v3_stack;
+	const struct srcu_rs_layout_v3_held *h = &srcu_rs_layout_v3_held;
 	unsigned int d = __atomic_load_n(&st->depth, __ATOMIC_RELAXED);
 	unsigned int i;
 
 	if (!s)
 		return false;
-	if (d > SRCU_RS_LAYOUT_V2_STACK_DEPTH)
-		d = SRCU_RS_LAYOUT_V2_STACK_DEPTH;
+	if (d > SRCU_RS_LAYOUT_V3_STACK_DEPTH)
+		d = SRCU_RS_LAYOUT_V3_STACK_DEPTH;
 	while (d--)
 		if (__atomic_load_n(&st->e[d].s, __ATOMIC_RELAXED) == s)
 			return true;
-	for (i = 0; i < SRCU_RS_LAYOUT_V2_HELD_SLOTS; i++)
+	for (i = 0; i < SRCU_RS_LAYOUT_V3_HELD_SLOTS; i++)
 		if (__atomic_load_n(&h->e[i].s, __ATOMIC_RELAXED) == s &&
 		    __atomic_load_n(&h->e[i].n, __ATOMIC_RELAXED) != 0)
 			return true;
@@ -60,11 +60,11 @@ bool srcu_rs_read_held(struct srcu_rs *s)
 
 unsigned int srcu_shim_readers_held(const void *domain, int idx)
 {
-	const struct srcu_rs_layout_v2_stack *st = &srcu_rs_layout_v2_stack;
+	const struct srcu_rs_layout_v3_stack *st = &srcu_rs_layout_v3_stack;
 	unsigned int d = st->depth, n = 0;
 
-	if (d > SRCU_RS_LAYOUT_V2_STACK_DEPTH)
-		d = SRCU_RS_LAYOUT_V2_STACK_DEPTH;
+	if (d > SRCU_RS_LAYOUT_V3_STACK_DEPTH)
+		d = SRCU_RS_LAYOUT_V3_STACK_DEPTH;
 	while (d--)
 		if ((const void *)st->e[d].s == domain && st->e[d].idx == idx)
 			n++;

@@ -6,17 +6,17 @@
 //! `build.rs` runs it); `include/srcu_rs.h` excludes every item of this file. The header's
 //! `_Static_assert`s check its C struct against the constants below, the `const` assertions here
 //! check the Rust [`Domain`] against the same numbers, and a program compiled against another
-//! layout version fails to link (its inline code references `srcu_rs_layout_v2_*`).
+//! layout version fails to link (its inline code references `srcu_rs_layout_v3_*`).
 //!
 //! The inline reader is srcu-core's reader (`srcu_core::Srcu::read_lock`/`read_unlock`) with
 //! the userspace platform's fast case written out:
 //!
 //! ```text
-//! read_lock:   fast = s->fast_counters          (NULL: srcu_rs_layout_v2_read_lock_slow(s))
+//! read_lock:   fast = s->fast_counters          (NULL: srcu_rs_layout_v3_read_lock_slow(s))
 //!              idx = READ_ONCE(srcu_idx) & 1
-//!              rseq: fast[cpu].percpu[idx] += 1  (aborted: srcu_rs_layout_v2_count_atomic)
+//!              rseq: fast[cpu].percpu[idx] += 1  (aborted: srcu_rs_layout_v3_count_atomic)
 //!              B: compiler barrier               (the updater's membarrier() upgrades it)
-//! read_unlock: fast = s->fast_counters          (NULL: srcu_rs_layout_v2_read_unlock_slow)
+//! read_unlock: fast = s->fast_counters          (NULL: srcu_rs_layout_v3_read_unlock_slow)
 //!              C: compiler barrier
 //!              rseq: fast[cpu].percpu[2 + idx] += 1 (aborted: ..._count_atomic)
 //! ```
@@ -31,24 +31,24 @@ use srcu_core::{Counter, SRCU_WORDS};
 use std::mem::{offset_of, size_of};
 
 /// Version of the published reader layout.
-pub const SRCU_RS_LAYOUT_VERSION: u32 = 2;
+pub const SRCU_RS_LAYOUT_VERSION: u32 = 3;
 /// Byte offset in a domain of the counter-array pointer of the inline fast path (NULL: the
 /// reader must call the `_slow` functions).
-pub const SRCU_RS_LAYOUT_V2_FAST_COUNTERS: usize = 40;
+pub const SRCU_RS_LAYOUT_V3_FAST_COUNTERS: usize = 48;
 /// log2 of the bytes between two CPUs' counters.
-pub const SRCU_RS_LAYOUT_V2_CPU_SHIFT: u32 = 7;
+pub const SRCU_RS_LAYOUT_V3_CPU_SHIFT: u32 = 7;
 /// Byte offset of the per-CPU-op half (4 words: lock[0], lock[1], unlock[0], unlock[1]) in
 /// one CPU's counters.
-pub const SRCU_RS_LAYOUT_V2_PERCPU_HALF: usize = 0;
+pub const SRCU_RS_LAYOUT_V3_PERCPU_HALF: usize = 0;
 
 const _: () = assert!(
     offset_of!(Domain, srcu) == 0,
     "srcu_idx is word 0 of srcu-core's Srcu"
 );
-const _: () = assert!(SRCU_WORDS * size_of::<usize>() == SRCU_RS_LAYOUT_V2_FAST_COUNTERS);
-const _: () = assert!(offset_of!(Domain, fast_counters) == SRCU_RS_LAYOUT_V2_FAST_COUNTERS);
-const _: () = assert!(size_of::<CpuCounters>() == 1 << SRCU_RS_LAYOUT_V2_CPU_SHIFT);
-const _: () = assert!(offset_of!(CpuCounters, percpu) == SRCU_RS_LAYOUT_V2_PERCPU_HALF);
+const _: () = assert!(SRCU_WORDS * size_of::<usize>() == SRCU_RS_LAYOUT_V3_FAST_COUNTERS);
+const _: () = assert!(offset_of!(Domain, fast_counters) == SRCU_RS_LAYOUT_V3_FAST_COUNTERS);
+const _: () = assert!(size_of::<CpuCounters>() == 1 << SRCU_RS_LAYOUT_V3_CPU_SHIFT);
+const _: () = assert!(offset_of!(CpuCounters, percpu) == SRCU_RS_LAYOUT_V3_PERCPU_HALF);
 const _: () = assert!(Counter::lock(1).slot() == 1 && Counter::unlock(0).slot() == 2);
 
 /// # Safety
@@ -59,25 +59,25 @@ unsafe fn domain<'a>(s: *mut srcu_rs) -> &'a Domain {
 }
 
 /// The inline `srcu_rs_read_lock()` when `fast_counters` is NULL: srcu-core's reader with the
-/// platform's increment and barrier B. Returns the index. Part of layout version 2; not for
+/// platform's increment and barrier B. Returns the index. Part of layout version 3; not for
 /// direct use.
 ///
 /// # Safety
 /// `s` is a live domain.
 #[no_mangle]
-pub unsafe extern "C" fn srcu_rs_layout_v2_read_lock_slow(s: *mut srcu_rs) -> libc::c_int {
+pub unsafe extern "C" fn srcu_rs_layout_v3_read_lock_slow(s: *mut srcu_rs) -> libc::c_int {
     // SAFETY: function contract.
     let d = unsafe { domain(s) };
     d.srcu.read_lock(&d.plat()).get() as libc::c_int
 }
 
 /// The inline `srcu_rs_read_unlock()` when `fast_counters` is NULL (`idx` already checked to
-/// be 0 or 1). Returns 0. Part of layout version 2; not for direct use.
+/// be 0 or 1). Returns 0. Part of layout version 3; not for direct use.
 ///
 /// # Safety
 /// `s` is a live domain.
 #[no_mangle]
-pub unsafe extern "C" fn srcu_rs_layout_v2_read_unlock_slow(
+pub unsafe extern "C" fn srcu_rs_layout_v3_read_unlock_slow(
     s: *mut srcu_rs,
     idx: libc::c_int,
 ) -> libc::c_int {
@@ -102,7 +102,7 @@ pub unsafe extern "C" fn srcu_rs_layout_v2_read_unlock_slow(
 /// # Safety
 /// `s` is a live domain.
 #[no_mangle]
-pub unsafe extern "C" fn srcu_rs_layout_v2_count_atomic(s: *mut srcu_rs, slot: libc::c_int) {
+pub unsafe extern "C" fn srcu_rs_layout_v3_count_atomic(s: *mut srcu_rs, slot: libc::c_int) {
     // SAFETY: function contract.
     let d = unsafe { domain(s) };
     let c = match slot {
@@ -120,7 +120,7 @@ pub unsafe extern "C" fn srcu_rs_layout_v2_count_atomic(s: *mut srcu_rs, slot: l
 /// # Safety
 /// `s` is a live domain; `out` is NULL or points to at least 5 writable `size_t`s.
 #[no_mangle]
-pub unsafe extern "C" fn srcu_rs_layout_v2_describe(
+pub unsafe extern "C" fn srcu_rs_layout_v3_describe(
     s: *mut srcu_rs,
     out: *mut usize,
 ) -> libc::c_int {

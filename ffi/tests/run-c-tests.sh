@@ -57,8 +57,8 @@ LIBS=$("$ROOT/ffi/tests/native-libs.sh")
 
 missing=""
 for f in create destroy read_lock read_unlock synchronize synchronize_expedited call barrier \
-	get_state start_poll poll_state layout_v2_read_lock_slow layout_v2_read_unlock_slow \
-	layout_v2_count_atomic; do
+	get_state start_poll poll_state layout_v3_read_lock_slow layout_v3_read_unlock_slow \
+	layout_v3_count_atomic; do
 	readelf -sW "$LIB" | grep -Eq "FUNC +GLOBAL +DEFAULT +[0-9]+ srcu_rs_$f\$" || missing="$missing srcu_rs_$f"
 done
 echo "missing:${missing:-none}" >"$OUT/symbols.log"

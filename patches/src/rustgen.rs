@@ -346,6 +346,19 @@ pub fn c_internal_header(glue: &Path) -> Result<String> {
     );
     s.push_str("#ifndef __KERNEL_RCU_SRCU_RS_CORE_H\n#define __KERNEL_RCU_SRCU_RS_CORE_H\n\n");
     s.push_str("#include <linux/srcu_rs.h>\n\n");
+    let d = srcu_core::DelayPolicy::DEFAULT;
+    s.push_str("/* srcu-core's DelayPolicy::DEFAULT: the defaults of srcu_rs.c's module parameters. */\n");
+    for (name, v) in [
+        ("EXP_NODELAY_SCANS", d.expedited_nodelay_scans as u64),
+        ("EXP_FIRST_SLEEP_US", d.expedited_first_sleep_us.into()),
+        ("NODELAY_SCANS", d.normal_nodelay_scans as u64),
+        ("FIRST_SLEEP_US", d.normal_first_sleep_us.into()),
+        ("MAX_SLEEP_US", d.max_sleep_us.into()),
+        ("EXP_HOLDOFF_NS", d.exp_holdoff_ns.into()),
+    ] {
+        s.push_str(&format!("#define SRCU_RS_DEFAULT_{name}\t{v}\n"));
+    }
+    s.push('\n');
     s.push_str("/* Implemented in C (srcu_rs.c), called from Rust. */\n");
     for p in shim {
         s.push_str(&p);

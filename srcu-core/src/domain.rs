@@ -40,6 +40,11 @@ pub struct Srcu {
     pub(crate) gp_seq_needed_exp: AtomicUsize,
     /// Failed scans in the current phase, for the delay policy (under the grace-period lock).
     pub(crate) scan_retries: AtomicUsize,
+    /// When the last grace period ended, in the platform's clock ([`crate::Platform::clock_ns`],
+    /// truncated to `usize` and compared with wrapping arithmetic, as srcutree.c's
+    /// `srcu_last_gp_end`); 0 until the first grace period ends, and on platforms without a
+    /// clock. Only the auto-expedite heuristic reads it (`Srcu::might_be_idle`).
+    pub(crate) last_gp_end: AtomicUsize,
 }
 
 impl Default for Srcu {
@@ -57,12 +62,13 @@ macro_rules! fresh_srcu {
             gp_seq_needed: new_atomic(seq::INITIAL),
             gp_seq_needed_exp: new_atomic(seq::INITIAL),
             scan_retries: new_atomic(0),
+            last_gp_end: new_atomic(0),
         }
     };
 }
 
 /// Number of `usize` words in [`Srcu`], for C layout checks.
-pub const SRCU_WORDS: usize = 5;
+pub const SRCU_WORDS: usize = 6;
 
 impl Srcu {
     /// A fresh, idle domain: `srcu_idx = 0`, every sequence word [`seq::INITIAL`], no retries.

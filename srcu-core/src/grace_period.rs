@@ -319,6 +319,10 @@ impl Srcu {
         barrier_seq_end(p);
         write_once(&self.gp_seq, seq::end_of_current(s));
         write_once(&self.scan_retries, 0);
+        if let Some(t) = p.clock_ns() {
+            // Truncated on 32-bit: the heuristic compares with wrapping arithmetic.
+            write_once(&self.last_gp_end, t as usize);
+        }
     }
 
     /// The platform's [`DelayPolicy`](crate::DelayPolicy) applied to this phase (`srcu_get_delay()`): expedited

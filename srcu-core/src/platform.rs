@@ -172,6 +172,17 @@ pub trait Platform {
         DelayPolicy::DEFAULT
     }
 
+    /// A monotonic clock in nanoseconds (`ktime_get_mono_fast_ns()`, `CLOCK_MONOTONIC`), for
+    /// the auto-expedite heuristic only: `synchronize` expedites when the domain looks idle and
+    /// its last grace period ended at least [`DelayPolicy::exp_holdoff_ns`] ago, as Tree
+    /// SRCU's `srcu_might_be_idle()` does. It may wrap and need not be exact; it is read once
+    /// per grace period and once per `synchronize`, in updater context. Default: `None`, no
+    /// clock, so `synchronize` never expedites on its own.
+    #[inline(always)]
+    fn clock_ns(&self) -> Option<u64> {
+        None
+    }
+
     /// Test-only fault injection: the deliberately broken variants that the models, the torture
     /// test and rcutorture must catch. Production platforms keep the default, which the compiler
     /// folds away.
@@ -259,18 +270,24 @@ pub struct DelayPolicy {
     pub normal_first_sleep_us: u32,
     /// The longest sleep between scans, in microseconds.
     pub max_sleep_us: u32,
+    /// `synchronize` auto-expedites when the domain looks idle and its last grace period ended
+    /// at least this long ago, in nanoseconds (Tree SRCU's `exp_holdoff`, whose default this
+    /// is); 0 never auto-expedites. Needs [`Platform::clock_ns`].
+    pub exp_holdoff_ns: u32,
 }
 
 impl DelayPolicy {
     /// The default: expedited phases retry 8 times without delay, then sleep from 20 µs;
     /// normal phases retry once, then sleep from 100 µs; no sleep is longer than 10 ms (about
-    /// a jiffy at HZ=100).
+    /// a jiffy at HZ=100); `synchronize` auto-expedites 25 µs after the last grace period, as
+    /// Tree SRCU's `DEFAULT_SRCU_EXP_HOLDOFF`.
     pub const DEFAULT: DelayPolicy = DelayPolicy {
         expedited_nodelay_scans: 8,
         expedited_first_sleep_us: 20,
         normal_nodelay_scans: 1,
         normal_first_sleep_us: 100,
         max_sleep_us: 10_000,
+        exp_holdoff_ns: 25_000,
     };
 }
 

@@ -5,7 +5,7 @@
 use crate::support::FifoList;
 use crate::{CallbackList, CleanupError, Cookie, Counter, DelayPolicy, Fault, GpState, Next, Platform, Srcu};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -43,6 +43,8 @@ struct Sim {
     pause_next_wake: AtomicBool,
     /// Set while that wake is paused.
     wake_paused: AtomicBool,
+    /// The platform clock in nanoseconds, or none (`clock_ns` returns `None`).
+    clock: Option<AtomicU64>,
 }
 
 /// The longest a `gp_wait` sleeper of the simulated platform waits for a wake before it fails
@@ -67,6 +69,7 @@ impl Sim {
             last_token: AtomicUsize::new(usize::MAX),
             pause_next_wake: AtomicBool::new(false),
             wake_paused: AtomicBool::new(false),
+            clock: None,
         }
     }
     fn single_driver(fault: Fault) -> Sim {
@@ -128,6 +131,9 @@ impl Platform for Sim {
     }
     fn delay_policy(&self) -> DelayPolicy {
         self.policy
+    }
+    fn clock_ns(&self) -> Option<u64> {
+        self.clock.as_ref().map(|c| c.load(Ordering::SeqCst))
     }
     fn heavy_mb(&self) {
         if self.record_scanners.load(Ordering::SeqCst) {
@@ -828,6 +834,7 @@ fn the_platforms_delay_policy_sets_every_delay() {
         normal_nodelay_scans: 0,
         normal_first_sleep_us: 3,
         max_sleep_us: 50,
+        exp_holdoff_ns: 0,
     };
     let (s, p) = (Srcu::new(), Sim { policy, ..Sim::new(Fault::None) });
     let idx = s.read_lock(&p);
@@ -854,6 +861,43 @@ fn the_platforms_delay_policy_sets_every_delay() {
     s.read_unlock(&p, idx);
     s.wait_for(&p, c);
     assert_eq!(DelayPolicy::default(), DelayPolicy::DEFAULT);
+}
+
+/// Whether the domain's last request was expedited up to its needed grace period.
+fn expedited_request(s: &Srcu) -> bool {
+    s.gp_seq_needed_exp.load(Ordering::SeqCst) == s.needed()
+}
+
+#[test]
+fn synchronize_expedites_only_when_the_domain_looks_idle() {
+    let clocked = |t: u64| Sim { clock: Some(AtomicU64::new(t)), ..Sim::new(Fault::None) };
+    let (s, p) = (Srcu::new(), clocked(1_000_000));
+    assert!(s.might_be_idle(&p), "idle, and long after the (never) last grace period");
+    s.synchronize(&p);
+    assert!(expedited_request(&s), "a lone synchronize on an idle domain is expedited");
+    assert!(!s.might_be_idle(&p), "the clock has not moved since that grace period ended");
+    s.synchronize(&p);
+    assert!(!expedited_request(&s), "within exp_holdoff_ns of the last grace period: normal");
+    p.clock.as_ref().unwrap().fetch_add(25_000, Ordering::SeqCst);
+    assert!(s.might_be_idle(&p), "exp_holdoff_ns later");
+    let c = s.start_poll(&p);
+    assert!(!s.might_be_idle(&p), "a grace period is requested");
+    s.wait_for(&p, c);
+    p.clock.as_ref().unwrap().fetch_add(25_000, Ordering::SeqCst);
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    assert_eq!(s.step(&p).next, Next::RetryNow, "SCAN1 finds the reader");
+    assert!(!s.might_be_idle(&p), "a grace period is in progress");
+    s.read_unlock(&p, idx);
+    s.wait_for(&p, c);
+    // No clock, or a holdoff of 0: never.
+    let (s, p) = (Srcu::new(), Sim::new(Fault::None));
+    assert!(!s.might_be_idle(&p));
+    s.synchronize(&p);
+    assert!(!expedited_request(&s));
+    let never = DelayPolicy { exp_holdoff_ns: 0, ..DelayPolicy::DEFAULT };
+    let (s, p) = (Srcu::new(), Sim { policy: never, ..clocked(1_000_000) });
+    assert!(!s.might_be_idle(&p));
 }
 
 #[test]

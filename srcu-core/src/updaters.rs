@@ -18,6 +18,8 @@ use crate::domain::Srcu;
 use crate::grace_period::Next;
 use crate::platform::Platform;
 use crate::polling::Cookie;
+use crate::seq;
+use crate::sync::read_once;
 
 /// After reading the wait token: orders that load before the checks that decide whether to
 /// sleep (the cookie's poll, the driver claim). Pairs with the barrier before a wake (message
@@ -28,13 +30,56 @@ fn barrier_after_wait_token<P: Platform>(p: &P) {
     p.smp_mb();
 }
 
+/// The idle probe's barriers, as srcutree.c's two in `srcu_might_be_idle()`: the first orders
+/// the load of `gp_seq` before that of `gp_seq_needed` (a request seen implies the `gp_seq` it
+/// was made against, or an older one), the second orders both before the re-read of `gp_seq`.
+/// They pair with nothing and only make the heuristic's answer likelier to be right; safety
+/// never depends on it (an expedited request changes delays only).
+#[inline(always)]
+fn barrier_idle_probe<P: Platform>(p: &P) {
+    p.smp_mb();
+}
+
 impl Srcu {
     /// Wait for a full grace period that began after this call (`synchronize_srcu()`).
     /// Updater context; may sleep.
+    ///
+    /// Expedited when the domain looks idle ([`Srcu::might_be_idle`]), as Tree SRCU's
+    /// `synchronize_srcu()` is: a lone caller on a quiet domain then waits for one scan, not
+    /// for the normal phase's sleeps, and a stream of back-to-back callers is held off by
+    /// [`DelayPolicy::exp_holdoff_ns`](crate::DelayPolicy::exp_holdoff_ns).
     pub fn synchronize<P: Platform>(&self, p: &P) {
+        let expedited = self.might_be_idle(p);
         let c = self.get_state(p);
-        self.request(p, c.raw(), false);
+        self.request(p, c.raw(), expedited);
         self.wait_for(p, c);
+    }
+
+    /// Whether the domain probably has no grace period in progress or requested, and its last
+    /// grace period ended at least the policy's `exp_holdoff_ns` ago (`srcu_might_be_idle()`).
+    /// A heuristic: a wrong answer only changes how long `synchronize` sleeps between scans,
+    /// never what it waits for. Always `false` without a [`Platform::clock_ns`] or with a
+    /// holdoff of 0.
+    ///
+    /// Tree SRCU also answers "not idle" when this CPU has callbacks queued; callbacks here
+    /// are the platform's, and queued ones have requested a grace period, which the
+    /// `gp_seq_needed` test below sees.
+    pub fn might_be_idle<P: Platform>(&self, p: &P) -> bool {
+        let holdoff = p.delay_policy().exp_holdoff_ns as usize;
+        let Some(now) = p.clock_ns() else {
+            return false;
+        };
+        let since = (now as usize).wrapping_sub(read_once(&self.last_gp_end));
+        if holdoff == 0 || since < holdoff {
+            return false; // Too soon after the last grace period.
+        }
+        let cur = read_once(&self.gp_seq);
+        barrier_idle_probe(p);
+        if seq::ulong_cmp_lt(cur, self.needed()) {
+            return false; // A grace period is in progress or requested.
+        }
+        barrier_idle_probe(p);
+        cur == read_once(&self.gp_seq) // No grace period started or ended meanwhile.
     }
 
     /// [`Srcu::synchronize`], expedited (`synchronize_srcu_expedited()`): scans start without

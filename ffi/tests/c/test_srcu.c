@@ -840,17 +840,17 @@ static void test_destroy(void)
 static void test_layout(void)
 {
 	struct srcu_rs *s = srcu_rs_create();
-	const struct srcu_rs_layout_v2 *l;
+	const struct srcu_rs_layout_v3 *l;
 	size_t d[5];
 	unsigned long c;
 	int a, b;
 
 	CHECK(s);
 	l = (const void *)s;
-	CHECK(srcu_rs_layout_v2_describe(s, d) == 5);
-	CHECK(srcu_rs_layout_v2_describe(NULL, d) == -EINVAL);
-	CHECK(d[0] == SRCU_RS_LAYOUT_VERSION && d[1] == SRCU_RS_LAYOUT_V2_FAST_COUNTERS);
-	CHECK(d[2] == SRCU_RS_LAYOUT_V2_CPU_SHIFT && d[3] == SRCU_RS_LAYOUT_V2_PERCPU_HALF);
+	CHECK(srcu_rs_layout_v3_describe(s, d) == 5);
+	CHECK(srcu_rs_layout_v3_describe(NULL, d) == -EINVAL);
+	CHECK(d[0] == SRCU_RS_LAYOUT_VERSION && d[1] == SRCU_RS_LAYOUT_V3_FAST_COUNTERS);
+	CHECK(d[2] == SRCU_RS_LAYOUT_V3_CPU_SHIFT && d[3] == SRCU_RS_LAYOUT_V3_PERCPU_HALF);
 	/* The fast path is on exactly when rseq and membarrier both are. */
 	CHECK(d[4] == ((srcu_rs_features() & (SRCU_RS_FEATURE_RSEQ | SRCU_RS_FEATURE_MEMBARRIER)) ==
 		       (SRCU_RS_FEATURE_RSEQ | SRCU_RS_FEATURE_MEMBARRIER)));
@@ -972,10 +972,10 @@ static void test_port(void)
 	CHECK(srcu_rs_read_enter(NULL) == -EINVAL);
 	CHECK(srcu_rs_synchronize(s) == 0 && srcu_rs_poll_state(s, c));
 	/* 32 levels, then -ENOSPC with nothing entered. */
-	for (i = 0; i < SRCU_RS_LAYOUT_V2_STACK_DEPTH; i++)
+	for (i = 0; i < SRCU_RS_LAYOUT_V3_STACK_DEPTH; i++)
 		CHECK((i % 2 ? srcu_rs_read_enter(s) : (srcu_rs_read_enter)(s)) == 0);
 	CHECK(srcu_rs_read_enter(s) == -ENOSPC);
-	for (i = 0; i < SRCU_RS_LAYOUT_V2_STACK_DEPTH; i++)
+	for (i = 0; i < SRCU_RS_LAYOUT_V3_STACK_DEPTH; i++)
 		CHECK(srcu_rs_read_exit(s) == 0);
 	CHECK(!srcu_rs_read_held(s) && srcu_rs_read_exit(s) == -EINVAL);
 	CHECK(srcu_rs_synchronize(s) == 0);
@@ -1007,7 +1007,7 @@ static void test_port(void)
  * documented contract that index-returning readers are not seen. The broken variant
  * (SRCU_RS_TEST_HELD_UNNESTED: a flag instead of a count) must fail here.
  */
-#define HELD_DOMAINS 11 /* more than SRCU_RS_LAYOUT_V2_HELD_SLOTS */
+#define HELD_DOMAINS 11 /* more than SRCU_RS_LAYOUT_V3_HELD_SLOTS */
 static struct srcu_rs *held_d[HELD_DOMAINS];
 #ifdef SRCU_RS_DEBUG_HELD
 static atomic_int held_handler_bad, held_handler_runs, held_seen_by_other;
@@ -1095,7 +1095,7 @@ static void test_held(void)
 	}
 	for (k = 0; k < HELD_DOMAINS; k++)
 		CHECK(!srcu_rs_read_held(held_d[k]));
-	CHECK(srcu_rs_layout_v2_held.overflow == 0);
+	CHECK(srcu_rs_layout_v3_held.overflow == 0);
 	/* Signal handlers lock and unlock the same domains while this thread is inside its own
 	 * lock and unlock calls (slots re-claimed under it). */
 	t = start_sigusr2_timer(held_signal, 30000);
@@ -1118,7 +1118,7 @@ static void test_held(void)
 	CHECK(atomic_load(&held_handler_bad) == 0);
 	for (k = 0; k < HELD_DOMAINS; k++)
 		CHECK(!srcu_rs_read_held(held_d[k]));
-	CHECK(srcu_rs_layout_v2_held.overflow == 0);
+	CHECK(srcu_rs_layout_v3_held.overflow == 0);
 	printf("held: SRCU_RS_DEBUG_HELD, index-returning readers nest, per thread and domain; "
 	       "%lu loops, %d signal-handler readers\n", loops, atomic_load(&held_handler_runs));
 #endif
