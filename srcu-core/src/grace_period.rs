@@ -176,11 +176,16 @@ impl Srcu {
     /// Lock-free and wait-free in practice (a CAS loop that only fails under concurrent raises);
     /// callable from hardirq context.
     pub fn request<P: Platform>(&self, p: &P, s: usize, expedited: bool) {
-        let raised = raise_to(&self.gp_seq_needed, s);
-        let raised_exp = expedited && raise_to(&self.gp_seq_needed_exp, s);
-        if raised || raised_exp {
+        if self.raise(s, expedited) {
             p.kick(expedited);
         }
+    }
+
+    /// Raise the request (and the expedited one) to `s`; whether either grew.
+    pub(crate) fn raise(&self, s: usize, expedited: bool) -> bool {
+        let raised = raise_to(&self.gp_seq_needed, s);
+        let raised_exp = expedited && raise_to(&self.gp_seq_needed_exp, s);
+        raised || raised_exp
     }
 
     /// Advance the engine as far as possible without waiting (`srcu_advance_state()`), taking

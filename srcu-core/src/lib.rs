@@ -141,8 +141,23 @@
 //!   sleeper it leaves asleep.
 //! * **The wait/wake primitive** is the platform's: an event count that sleepers wait on
 //!   (`futex()` in the C library; in the tests a condition variable, or a polled count in
-//!   loom). With the defaults (`single_driver` `false`) every caller drives as before and the
-//!   three methods are never called: the kernel glue is unchanged.
+//!   loom). With the default (`single_driver` `false`) every caller drives the engine itself
+//!   and the three methods are never called.
+//! * **No kick**: a `synchronize` caller's request does not [`Platform::kick`] a single-driver
+//!   platform. The caller drives, or sleeps on a driver whose release wakes it if its request
+//!   is still pending, so nobody else needs to run the engine for it; a kicked work item or
+//!   callback thread would only scan beside the driver. `call` and `start_poll` still kick:
+//!   nobody waits for them.
+//!
+//! ## Auto-expedite (`srcu_might_be_idle()`)
+//!
+//! `synchronize` asks for an expedited grace period (fewer, shorter delays; the same scans)
+//! when the domain looks idle: no grace period in progress or requested, and the last one
+//! ended at least [`DelayPolicy::exp_holdoff_ns`] ago on the platform's
+//! [`Platform::clock_ns`] (25 µs by default, Tree SRCU's `exp_holdoff`). A lone caller on a
+//! quiet domain then pays for one scan; a stream of back-to-back callers is held off and keeps
+//! the normal delays. It is a heuristic read without the lock: a wrong answer only changes
+//! delays, never what a caller waits for. Platforms without a clock never auto-expedite.
 //!
 //! ## Memory barriers and their pairings (srcutree.c's letters)
 //!

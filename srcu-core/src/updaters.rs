@@ -51,7 +51,7 @@ impl Srcu {
     pub fn synchronize<P: Platform>(&self, p: &P) {
         let expedited = self.might_be_idle(p);
         let c = self.get_state(p);
-        self.request(p, c.raw(), expedited);
+        self.request_to_wait(p, c, expedited);
         self.wait_for(p, c);
     }
 
@@ -86,8 +86,21 @@ impl Srcu {
     /// delay, then back off and sleep if readers persist.
     pub fn synchronize_expedited<P: Platform>(&self, p: &P) {
         let c = self.get_state(p);
-        self.request(p, c.raw(), true);
+        self.request_to_wait(p, c, true);
         self.wait_for(p, c);
+    }
+
+    /// A `synchronize` caller's request. As [`Srcu::request`], except that a single-driver
+    /// platform is not kicked: the caller then drives the engine itself or sleeps on a driver
+    /// whose release re-checks for requests raised meanwhile and wakes it to drive (see the
+    /// crate docs, "One driver per grace period"), so a kicked work item would only scan
+    /// beside the driver, contending for the grace-period lock.
+    fn request_to_wait<P: Platform>(&self, p: &P, cookie: Cookie, expedited: bool) {
+        if p.single_driver() {
+            let _ = self.raise(cookie.raw(), expedited);
+        } else {
+            self.request(p, cookie.raw(), expedited);
+        }
     }
 
     /// Wait until `cookie` polls complete, driving the engine or, on a single-driver platform,
