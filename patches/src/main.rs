@@ -3,7 +3,7 @@
 //! and check that every prefix of it builds.
 //!
 //! ```text
-//! srcu-rs-patches generate --tree DIR [--base REF] [--out DIR]   # writes patches/linux-6.12/
+//! srcu-rs-patches generate --tree DIR [--base REF] [--out DIR] [--author 'Name <email>'|git]
 //! srcu-rs-patches apply --tree DIR                     # git am, else patch -p1 after a dry run
 //! srcu-rs-patches check-bisect --tree DIR --config FILE --out DIR
 //! ```
@@ -48,6 +48,12 @@ enum Cmd {
         /// Skip running checkpatch for the cover letter (faster; the cover letter then differs).
         #[arg(long)]
         no_checkpatch: bool,
+        /// Author and Signed-off-by of every patch: `"Name <email>"`, or `git` for your
+        /// `git config user.name`/`user.email` (default: the placeholder identity recorded in
+        /// the series' BASE file, which keeps the committed series reproducible; replace it
+        /// with yours before sending).
+        #[arg(long, value_name = "IDENTITY")]
+        author: Option<String>,
     },
     /// Apply the series to a Linux 6.12 tree (git am for a git tree, else patch -p1).
     Apply {
@@ -112,12 +118,14 @@ fn run_cli(cli: Cli) -> Result<()> {
             base,
             out,
             no_checkpatch,
+            author,
         } => series::generate(
             &repo,
             &tree_dir(&tree)?,
             &base,
             &out.unwrap_or(default_series),
             !no_checkpatch,
+            author.as_deref(),
         ),
         Cmd::Apply { tree, series } => {
             apply::apply(&series.unwrap_or(default_series), &tree_dir(&tree)?)

@@ -19,6 +19,30 @@ pub struct Base {
     pub signoff_email: String,
 }
 
+/// Split `Name <email>` into its two parts.
+pub fn parse_identity(id: &str) -> Result<(String, String)> {
+    let (name, email) = id
+        .trim()
+        .rsplit_once(" <")
+        .filter(|(n, e)| !n.trim().is_empty() && e.ends_with('>') && e.contains('@'))
+        .with_context(|| format!("identity {id:?}: expected 'Name <email>'"))?;
+    Ok((name.trim().to_string(), email.trim_end_matches('>').to_string()))
+}
+
+/// Who the series is from: `Name <email>`, or `git` for the user's `git config user.name` and
+/// `user.email` (in the repository).
+pub fn author_identity(repo: &Path, author: &str) -> Result<(String, String)> {
+    if author != "git" {
+        return parse_identity(author);
+    }
+    let get = |k: &str| -> Result<String> {
+        let v = run(Command::new("git").arg("-C").arg(repo).args(["config", k]))
+            .with_context(|| format!("--author git: `git config {k}` is not set"))?;
+        Ok(v.trim().to_string())
+    };
+    parse_identity(&format!("{} <{}>", get("user.name")?, get("user.email")?))
+}
+
 impl Base {
     pub fn read(series: &Path) -> Result<Base> {
         let text = std::fs::read_to_string(series.join("BASE"))
@@ -29,11 +53,7 @@ impl Base {
                 .map(|s| s.trim().to_string())
                 .with_context(|| format!("BASE has no '{k}:' line"))
         };
-        let signoff = get("signoff")?;
-        let (name, email) = signoff
-            .rsplit_once(" <")
-            .map(|(n, e)| (n.to_string(), e.trim_end_matches('>').to_string()))
-            .context("signoff must be 'Name <email>'")?;
+        let (name, email) = parse_identity(&get("signoff")?).context("BASE's signoff")?;
         Ok(Base {
             debian_version: get("debian-package")?
                 .trim_start_matches("linux-source-6.12 ")
@@ -799,8 +819,13 @@ pub fn generate(
     base_ref: &str,
     out: &Path,
     checkpatch: bool,
+    author: Option<&str>,
 ) -> Result<()> {
-    let base = Base::read(out)?;
+    let mut base = Base::read(out)?;
+    if let Some(a) = author {
+        // The user's own identity, for a series they send; the committed series keeps BASE's.
+        (base.signoff_name, base.signoff_email) = author_identity(repo, a)?;
+    }
     let mk = read(tree, "Makefile")?;
     ensure!(
         mk.contains("VERSION = 6\nPATCHLEVEL = 12\n")
@@ -976,8 +1001,6 @@ scripts/checkpatch.pl --strict results:\n\
 {report}\n\
 Remaining warnings, and why:\n\
   - MAINTAINERS: an entry is left to the RCU maintainers' preference.\n\
-  - srcu_rs_core.rs line length: srcu-core's own text, copied verbatim\n\
-    (rustfmt's 100 columns; box-drawing characters count as 3 bytes).\n\
   - EXPORT_SYMBOL_GPL(srcu_rs_core_read_lock/unlock) cannot follow their\n\
     definitions: the functions are defined in Rust.\n\
   - srcu_rs.h/notifier.h macro argument reuse: static initializers name\n\

@@ -72,7 +72,12 @@ impl Srcu {
     /// periods they need. The caller then waits until every marker has been invoked — at which
     /// point every callback queued before this call, on every list, has been invoked. Returns the
     /// number of markers queued.
-    pub fn barrier_enqueue<'a, P, L, I>(&self, p: &P, lists: I, mut make_marker: impl FnMut() -> L::Callback) -> usize
+    pub fn barrier_enqueue<'a, P, L, I>(
+        &self,
+        p: &P,
+        lists: I,
+        mut make_marker: impl FnMut() -> L::Callback,
+    ) -> usize
     where
         P: Platform,
         L: CallbackList + 'a,

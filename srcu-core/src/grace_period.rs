@@ -2,12 +2,12 @@
 //! The grace-period engine: a step-driven state machine (srcutree.c's `srcu_advance_state()`).
 //!
 //! ```text
-//!            needed > seq                 inactive idx quiescent          (new) inactive idx quiescent
-//!   IDLE ───────────────────► SCAN1 ───────────────────────────► SCAN2 ───────────────────────────► IDLE
-//!         seq_start (+1, mb)    │   E, flip srcu_idx, D, state=2        mb, seq_end (next multiple of 4)
-//!                               │ both indexes quiescent (idle fast path, 64-bit)            ▲
-//!                               └────────────────────────────────────────────────────────────┘
-//!                                 no flip; mb, seq_end
+//!          needed > seq            inactive idx quiescent       (new) inactive idx quiescent
+//!   IDLE --------------> SCAN1 ----------------------------> SCAN2 -------------------------> IDLE
+//!      seq_start (+1, mb)  |   E, flip srcu_idx, D, state=2    mb, seq_end (next multiple of 4)
+//!                          | both indexes quiescent (idle fast path, 64-bit)          ^
+//!                          +----------------------------------------------------------+
+//!                            no flip; mb, seq_end
 //! ```
 //!
 //! SCAN1 scans both indexes at once ([`scan_both`]: the unlock sums of both, one A, the lock
@@ -152,7 +152,8 @@ fn raise_to(word: &AtomicUsize, s: usize) -> bool {
         if seq::ulong_cmp_ge(cur & !DRIVER, s) {
             return false;
         }
-        match word.compare_exchange_weak(cur, s | (cur & DRIVER), Ordering::Relaxed, Ordering::Relaxed) {
+        let new = s | (cur & DRIVER);
+        match word.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return true,
             Err(now) => cur = now,
         }
@@ -219,7 +220,9 @@ impl Srcu {
             if cur & DRIVER != 0 {
                 return false;
             }
-            match self.gp_seq_needed.compare_exchange_weak(cur, cur | DRIVER, Ordering::Relaxed, Ordering::Relaxed) {
+            let claimed = cur | DRIVER;
+            let word = &self.gp_seq_needed;
+            match word.compare_exchange_weak(cur, claimed, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return true,
                 Err(now) => cur = now,
             }
@@ -330,14 +333,15 @@ impl Srcu {
         }
     }
 
-    /// The platform's [`DelayPolicy`](crate::DelayPolicy) applied to this phase (`srcu_get_delay()`): expedited
-    /// phases retry a few times without delay, then back off exponentially; normal phases sleep
-    /// sooner.
+    /// The platform's [`DelayPolicy`](crate::DelayPolicy) applied to this phase
+    /// (`srcu_get_delay()`): expedited phases retry a few times without delay, then back off
+    /// exponentially; normal phases sleep sooner.
     fn retry_delay<P: Platform>(&self, p: &P, s: usize) -> Next {
         let policy = p.delay_policy();
         let retries = read_once(&self.scan_retries);
         write_once(&self.scan_retries, retries.wrapping_add(1));
-        let expedited = seq::ulong_cmp_ge(read_once(&self.gp_seq_needed_exp), seq::end_of_current(s));
+        let exp = read_once(&self.gp_seq_needed_exp);
+        let expedited = seq::ulong_cmp_ge(exp, seq::end_of_current(s));
         let (nodelay, first) = if expedited {
             (policy.expedited_nodelay_scans, policy.expedited_first_sleep_us)
         } else {

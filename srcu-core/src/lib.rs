@@ -50,16 +50,16 @@
 //! ```text
 //!  srcu_idx:        0 (readers increment counters[0])      |  1 (readers increment counters[1])
 //!                                                          |
-//!  updater:  snap cookie ─► request ─► step ...            |
-//!  engine:   IDLE ──start──► SCAN1: sum(unlock[0,1]) ═A═ sum(lock[0,1])
-//!            (seq+1, mb)       both equal ──────────────────────────────────► end (idle fast path)
+//!  updater:  snap cookie -> request -> step ...            |
+//!  engine:   IDLE --start--> SCAN1: sum(unlock[0,1]) =A= sum(lock[0,1])
+//!            (seq+1, mb)       both equal ----------------------------------> end (idle fast path)
 //!                              unlock[1] == lock[1]        | SCAN2: wait until
-//!                              (stragglers that read idx 1 | sum(unlock[0]) ═A═ sum(lock[0])
+//!                              (stragglers that read idx 1 | sum(unlock[0]) =A= sum(lock[0])
 //!                               before the last flip)  E flip D  (every reader that read idx 0,
 //!                                                          |      i.e. every pre-existing one)
-//!                                                          |      ──end──► IDLE (mb, seq+2..)
-//!  reader on idx 0:  ──lock[0]++ ═B═ ......... critical section ......... ═C═ unlock[0]++──┤
-//!  reader that read idx 1 long ago and only now increments lock[1]: caught by SCAN1 ─┘
+//!                                                          |      --end--> IDLE (mb, seq+2..)
+//!  reader on idx 0:  --lock[0]++ =B= ......... critical section ......... =C= unlock[0]++--|
+//!  reader that read idx 1 long ago and only now increments lock[1]: caught by SCAN1 -+
 //! ```
 //!
 //! A reader that finds `lock == unlock` on an index after the flip away from it can no longer
@@ -110,9 +110,9 @@
 //!
 //! ## One driver per grace period
 //!
-//! On a platform whose [`Platform::single_driver`] is `true` (the C library and the kernel), concurrent
-//! `synchronize` callers do not all drive the engine: scans per grace period stay O(CPUs)
-//! whatever the number of callers.
+//! On a platform whose [`Platform::single_driver`] is `true` (the C library and the kernel),
+//! concurrent `synchronize` callers do not all drive the engine: scans per grace period stay
+//! O(CPUs) whatever the number of callers.
 //!
 //! * **Who drives**: the first caller that, after requesting its cookie, finds no driver. The
 //!   driver flag is bit 0 of `gp_seq_needed` (requests are cookies, whose state bits are zero),
@@ -171,18 +171,21 @@
 //! barrier is a small function of its own (`barrier_a`, `barrier_b`, ...), so that mutation
 //! testing can drop each one alone; each function's doc names its pairing.
 //!
-//! | barrier | where | pairs with | needed for | heavy on an asymmetric platform |
+//! | barrier | where | pairs with | needed for | heavy (asymmetric) |
 //! |---|---|---|---|---|
-//! | **A** | every scan, between all its unlock sums and all its lock sums | B (store buffering), C | safety | yes: the only one |
-//! | **B** | `read_lock`, after the lock increment | A | safety | reader side (compiler barrier) |
-//! | **C** | `read_unlock`, before the unlock increment | A | safety | reader side (compiler barrier) |
-//! | **E** | before the flip | (B, C in srcutree.c) | nothing: SCAN1's own A covers it | no |
-//! | **D** | after the flip | C | overflow bound only; the next scan's A gives it too | no |
-//! | sequence start | after `gp_seq` advertises the grace period | the barrier before a snapshot | nothing: the scans' A | no |
-//! | sequence end | before `gp_seq` publishes the end | `poll_state`'s barrier | nothing: the last scan's A | no |
+//! | **A** | every scan, between its unlock sums and its lock sums | B (SB), C | safety | yes |
+//! | **B** | `read_lock`, after the lock increment | A | safety | reader side |
+//! | **C** | `read_unlock`, before the unlock increment | A | safety | reader side |
+//! | **E** | before the flip | (B, C in srcutree.c) | nothing: SCAN1's A | no |
+//! | **D** | after the flip | C | overflow bound only (so is the next A) | no |
+//! | sequence start | after `gp_seq` advertises the GP | snapshot's | nothing: the A's | no |
+//! | sequence end | before `gp_seq` publishes the end | poll's | nothing: the last A | no |
 //! | before a snapshot | `get_state` | sequence start, A | safety (argued) | no |
 //! | after a snapshot | `get_state` | — | kept as in `rcu_seq_snap()` | no |
 //! | after a `true` poll | `poll_state` | sequence end, A | safety (argued) | no |
+//!
+//! "Heavy (asymmetric)": the one barrier that is heavy on an asymmetric platform; the readers'
+//! B and C are then compiler barriers. SB: store buffering.
 //!
 //! * **A** (`scans`): a counted unlock implies a counted lock (pairs with C), and a reader
 //!   whose lock the scan misses sees the updater's earlier stores (pairs with B, store
@@ -238,7 +241,8 @@
 //! * any barrier function's body removed (A, B, C, D, E, sequence start and end, the three
 //!   cookie barriers) → the order test; A, B and C also → the loom models on their own
 //!   (`scripts/mutants.sh loom`): A → `old_reader_is_not_cancelled_by_a_new_one` and three
-//!   more, B → seven models, C → only `critical_section_stores_are_seen_after_the_grace_period`;
+//!   more, B → seven models, C → only
+//!   `critical_section_stores_are_seen_after_the_grace_period`;
 //!   D and E → no loom model (they are not needed for safety, and the models agree);
 //! * A weakened to the reader's barrier → the order test (it expects `heavy_mb`) and, on an
 //!   asymmetric platform, loom `broken_asymmetric_no_barrier_a_is_caught`;
@@ -274,7 +278,8 @@
 //! * cleanup's `tries < 16` → `<= 16`: one more bounded attempt to finish a grace period that
 //!   needs at most two scans once no reader is active; the refusal is the same.
 //! * `Platform::cpu_possible`'s default → `true`: the default *is* `true`; likewise
-//!   `Platform::delay_policy`'s default → `Default::default()`, which *is* `DelayPolicy::DEFAULT`.
+//!   `Platform::delay_policy`'s default → `Default::default()`, which *is*
+//!   `DelayPolicy::DEFAULT`.
 //! * the delay clamp `if us > max { max }` → `>=`: at equality both branches give the same
 //!   value.
 //! * the loom build's `new_atomic` → `Default::default()`: not compiled in the unit-test build;
@@ -289,10 +294,10 @@
 //!
 //! E, D and the sequence barriers are safety-equivalent (see above): only the order test, which
 //! pins srcutree.c's placement, catches their removal; the loom models pass without E and
-//! without D (`scripts/mutants.sh loom 'replace barrier_(e|d) with'`: both mutants missed). The mutants that make a grace period
-//! never end (most of `seq`'s) leave a single-threaded `synchronize` spinning: cargo-mutants
-//! reports them as timeouts, which it counts as caught (threaded tests fail after a bounded
-//! wait instead).
+//! without D (`scripts/mutants.sh loom 'replace barrier_(e|d) with'`: both mutants missed).
+//! The mutants that make a grace period never end (most of `seq`'s) leave a single-threaded
+//! `synchronize` spinning: cargo-mutants reports them as timeouts, which it counts as caught
+//! (threaded tests fail after a bounded wait instead).
 //!
 //! ## Counter overflow and nesting
 //!

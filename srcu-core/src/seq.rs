@@ -4,7 +4,8 @@
 //! The low [`STATE_BITS`] bits hold the [`crate::GpState`]; the rest counts grace periods. One
 //! grace period advances the number by `1 << STATE_BITS`. All comparisons are wrap-safe
 //! ([`ulong_cmp_ge`]), and a fresh domain starts [`INITIAL`], a hundred grace periods before
-//! the counter wraps, so every test crosses the wrap early (srcutree.h's `SRCU_GP_SEQ_INITIAL_VAL`).
+//! the counter wraps, so every test crosses the wrap early (srcutree.h's
+//! `SRCU_GP_SEQ_INITIAL_VAL`).
 
 /// Bits of the sequence number that hold the state (`RCU_SEQ_CTR_SHIFT`).
 pub const STATE_BITS: u32 = 2;
