@@ -189,6 +189,27 @@ fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
             1,
         ),
     )?;
+    write(
+        &c.tree,
+        "Documentation/RCU/srcu_rs.rst",
+        &c.src("patches/templates/srcu_rs.rst")?,
+    )?;
+    edit(&c.tree, "Documentation/RCU/index.rst", |s| {
+        replace_n(s, "   rcuref\n", "   rcuref\n   srcu_rs\n", 1, "RCU toctree")
+    })?;
+    edit(&c.tree, "MAINTAINERS", |s| {
+        // The SLEEPABLE READ-COPY UPDATE (SRCU) entry: its globs already cover srcu_rs.h and
+        // srcu_rs.c; the generated Rust, its header, the scripts and the document join them.
+        let anchor = "F:\tinclude/linux/srcu*.h\nF:\tkernel/rcu/srcu*.c\n\nSMACK SECURITY MODULE\n";
+        replace_n(
+            s,
+            anchor,
+            "F:\tDocumentation/RCU/srcu_rs.rst\nF:\tinclude/linux/srcu*.h\nF:\tkernel/rcu/srcu*.c\n\
+             F:\tkernel/rcu/srcu_rs_*\nF:\tscripts/srcu_rs_*\n\nSMACK SECURITY MODULE\n",
+            1,
+            "MAINTAINERS SRCU entry",
+        )
+    })?;
     let kconfig = c.src("c-shim/kernel/Kconfig.srcu_rs")?;
     edit(&c.tree, "kernel/rcu/Kconfig", |s| {
         let anchor = "config NEED_SRCU_NMI_SAFE\n\tdef_bool HAVE_NMI && !ARCH_HAS_NMI_SAFE_THIS_CPU_OPS && !TINY_SRCU\n\n";
@@ -210,6 +231,9 @@ fn p1_srcu_rs(c: &Ctx) -> Result<Vec<String>> {
         "scripts/srcu_rs_target_spec.sh".into(),
         "kernel/rcu/Kconfig".into(),
         "kernel/rcu/Makefile".into(),
+        "Documentation/RCU/srcu_rs.rst".into(),
+        "Documentation/RCU/index.rst".into(),
+        "MAINTAINERS".into(),
     ])
 }
 
@@ -615,6 +639,9 @@ fn p5_kunit(c: &Ctx) -> Result<Vec<String>> {
         "kernel/rcu/srcu_rs_test.c".into(),
         "kernel/rcu/Kconfig".into(),
         "kernel/rcu/Makefile".into(),
+        "Documentation/RCU/srcu_rs.rst".into(),
+        "Documentation/RCU/index.rst".into(),
+        "MAINTAINERS".into(),
     ])
 }
 
@@ -1000,7 +1027,6 @@ rust-src component, from which kbuild builds core; no bindgen.\n\
 scripts/checkpatch.pl --strict results:\n\
 {report}\n\
 Remaining warnings, and why:\n\
-  - MAINTAINERS: an entry is left to the RCU maintainers' preference.\n\
   - EXPORT_SYMBOL_GPL(srcu_rs_core_read_lock/unlock) cannot follow their\n\
     definitions: the functions are defined in Rust.\n\
   - srcu_rs.h/notifier.h macro argument reuse: static initializers name\n\
