@@ -24,7 +24,8 @@
 #      SRCU_RS_FAULT_INJECTION options, same O= directory, same checks (most of the kernel
 #      recompiles: srcu_rs.h reaches almost every file through notifier.h);
 #   5c. PREPROCESS=1: with SRCU_RS=n every touched .c file preprocesses to the base's output
-#      (line markers aside);
+#      (line markers aside), and its object is byte-identical to the base's but for the line
+#      numbers in __bug_table (patches/compare-objects.py);
 #   6. BISECT=1: build every prefix of the series (srcu-rs-patches check-bisect) with the
 #      KERNEL_BUILD=1 config (run KERNEL_BUILD=1 first, or in the same call).
 #
@@ -179,6 +180,32 @@ if [ "${PREPROCESS:-0}" = 1 ]; then
 		fi
 	done
 	[ $ndiff = 0 ] || fail "$ndiff file(s) preprocess differently with SRCU_RS=n"
+
+	step "SRCU_RS=n: touched objects identical to the base's but for __bug_table line numbers"
+	# The same files compiled as they really are (__LINE__ and all): every section must be
+	# byte-identical except __bug_table, whose entries may differ only in their line field
+	# (patches/compare-objects.py); that is the "no functional change" claim.
+	objs=("${files[@]/%.i/.o}")
+	for side in base series; do
+		o=$WORK/out-pp-$side
+		rev=srcu-rs-base
+		[ $side = series ] && rev=$series_head
+		git -C "$tree" checkout -q -f "$rev"
+		rm -f "${objs[@]/#/$o/}"
+		(cd "$tree" && nice -n 19 make O="$o" CC="ccache gcc" -j"$JOBS" "${objs[@]}" \
+			>"$o/obj.log" 2>&1) || { tail -20 "$o/obj.log"; fail "make ${objs[*]} failed ($side)"; }
+	done
+	ndiff=0
+	for obj in "${objs[@]}"; do
+		if r=$(python3 "$repo/patches/compare-objects.py" "$WORK/out-pp-base/$obj" \
+			"$WORK/out-pp-series/$obj"); then
+			echo "${obj}: $r"
+		else
+			echo "${obj}: $r"
+			ndiff=$((ndiff + 1))
+		fi
+	done
+	[ $ndiff = 0 ] || fail "$ndiff object(s) differ with SRCU_RS=n beyond __bug_table line numbers"
 	git -C "$tree" checkout -q -f "$series_head"
 fi
 

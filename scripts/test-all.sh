@@ -230,9 +230,9 @@ if [ -x patches/ci-check.sh ]; then
 	# No kernel build of its own: the kernel stage builds the patched kernel once, with the
 	# mitigations fragment and KVM=m, and gates it (objtool, modpost, linker and compiler
 	# warnings, inline-reader disassembly). PREPROCESS: SRCU_RS=n leaves every touched file's
-	# preprocessed output unchanged. KERNEL_BUILD=1, MODULES=1, BISECT=1 and TEST_OPTIONS=1 run
+	# preprocessed output, and its object but for __bug_table line numbers, unchanged. KERNEL_BUILD=1, MODULES=1, BISECT=1 and TEST_OPTIONS=1 run
 	# on demand: patches/ci-check.sh.
-	stage patches "patch series: regenerate = committed, applies, checkpatch, SRCU_RS=n preprocess" \
+	stage patches "patch series: regenerate = committed, applies, checkpatch, SRCU_RS=n preprocess and objects" \
 		env WORK="$root/target/patches-ci" PREPROCESS=1 bash patches/ci-check.sh
 fi
 if [ "${KERNEL_TIER:-1}" = 1 ] && [ -f kernel-tests/Cargo.toml ] && [ -f patches/linux-6.12/BASE ]; then

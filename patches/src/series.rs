@@ -740,7 +740,8 @@ users need no change.  srcu_rs's synchronize returns at once before the\n\
 scheduler runs and its static domains need no initcall, so heads used in\n\
 early boot keep working.\n\
 \n\
-With CONFIG_SRCU_RS=n the preprocessed code is unchanged.{sob}"
+With CONFIG_SRCU_RS=n the preprocessed code is unchanged, and so are the\n\
+objects but for the line numbers of WARN_ON() sites.{sob}"
             ),
             apply: p2_notifier,
         },
@@ -990,7 +991,9 @@ fn cover_blurb(base: &Base, report: &str) -> String {
 context -- task, softirq, hardirq and NMI -- through one reader API, and\n\
 moves KVM's kvm->irq_srcu and srcu_notifier_head onto it when\n\
 CONFIG_SRCU_RS=y.  With CONFIG_SRCU_RS=n nothing changes: the touched .c\n\
-files preprocess to the same code.\n\
+files preprocess to the same code and compile to the same objects, but\n\
+for the line numbers recorded in __bug_table for WARN_ON() sites below\n\
+the insertions.\n\
 \n\
 Why\n\
 ---\n\
