@@ -133,14 +133,14 @@ stage() { # name description cmd...
 
 spdx_and_unsafe() {
 	local bad=0 f
-	# Kernel-side C (the shim, the test module, kernel templates) is GPL-2.0-only like the kernel;
+	# Kernel-side C (the shim, the test modules, kernel templates) is GPL-2.0-only like the kernel;
 	# everything else is MIT OR GPL-2.0-only. Templates spliced into existing kernel files
 	# (rcutorture, refscale ops) carry no SPDX line of their own: the host file has one.
 	local spdx
 	for f in $(git ls-files | grep -E '\.(rs|c|h|sh|lds|fragment|in|py)$|(^|/)Makefile$'); do
 		case $f in
 		patches/templates/rcutorture_srcu_rs.c | patches/templates/refscale_srcu_rs.c) continue ;;
-		c-shim/kernel/*.[ch] | kernel-tests/notifier-test/* | patches/templates/*) spdx='SPDX-License-Identifier: (MIT OR )?GPL-2.0-only' ;;
+		c-shim/kernel/*.[ch] | kernel-tests/*-test/* | patches/templates/*) spdx='SPDX-License-Identifier: (MIT OR )?GPL-2.0-only' ;;
 		*) spdx='SPDX-License-Identifier: MIT OR GPL-2.0-only' ;;
 		esac
 		head -n 3 "$f" | grep -qE "$spdx" || { echo "missing SPDX line: $f"; bad=1; }

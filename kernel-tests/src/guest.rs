@@ -17,6 +17,24 @@ use crate::plan::{Arch, Userspace};
 
 pub const GUEST_INIT: &str = include_str!("../guest/init");
 
+/// A test module of kernel-tests/ that the initramfs carries in `lib/modules/extra/<name>.ko`, built against
+/// each kernel that has what it needs (the notifier test is built earlier, with the kernel: see `job`).
+struct TestModule {
+    /// The module's name: its source is `<name>.c`.
+    name: &'static str,
+    kbuild: &'static str,
+    src: &'static str,
+    /// Built only for kernels with `CONFIG_SRCU_RS=y`.
+    needs_srcu_rs: bool,
+}
+
+const TEST_MODULES: &[TestModule] = &[TestModule {
+    name: "srcu_explat_test",
+    kbuild: include_str!("../explat-test/Kbuild"),
+    src: include_str!("../explat-test/srcu_explat_test.c"),
+    needs_srcu_rs: true,
+}];
+
 /// Builds the in-guest Rust programs static (`-C target-feature=+crt-static` on x86_64-unknown-linux-gnu),
 /// into the checkout's own `target/` (cargo's freshness check follows the source paths it last built from, so a
 /// target directory shared by two checkouts can keep the other checkout's binary).
@@ -301,6 +319,26 @@ fn copy_tree_deref(src: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Build `m` (written into `dir`) against the kernel's O= build.
+fn build_test_module(inp: &InitramfsInputs, m: &TestModule, dir: &Path, log: &Path) -> Result<PathBuf> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir)?;
+    fs::write(dir.join("Kbuild"), m.kbuild)?;
+    fs::write(dir.join(format!("{}.c", m.name)), m.src)?;
+    let work = dir.parent().unwrap_or(dir);
+    run_logged(
+        &mut kbuild::ext_module_command(inp.tree, inp.out, inp.arch, work, dir),
+        log,
+        &mut |_| {},
+    )
+    .with_context(|| format!("building the test module {}", m.name))?;
+    let ko = dir.join(format!("{}.ko", m.name));
+    if !ko.exists() {
+        bail!("{} was not built", ko.display());
+    }
+    Ok(ko)
+}
+
 pub fn build_initramfs(
     inp: &InitramfsInputs,
     stage: &Path,
@@ -344,6 +382,11 @@ pub fn build_initramfs(
         inp.notifier_ko,
         stage.join("lib/modules/extra/srcu_notifier_test.ko"),
     )?;
+    let srcu_rs = kbuild::config_value(inp.out, "SRCU_RS") == "y";
+    for m in TEST_MODULES.iter().filter(|m| srcu_rs || !m.needs_srcu_rs) {
+        let ko = build_test_module(inp, m, &stage.with_extension(m.name), log)?;
+        fs::copy(&ko, stage.join(format!("lib/modules/extra/{}.ko", m.name)))?;
+    }
     run_logged(
         &mut modules_install_command(inp.tree, inp.out, inp.arch, stage),
         log,

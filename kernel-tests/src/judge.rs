@@ -259,6 +259,7 @@ fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResul
             j
         }
         Phase::Notifier => report::judge_notifier(pl),
+        Phase::Explat => report::judge_explat(pl),
         Phase::Refscale => {
             let runs = report::refscale_runs(pl);
             let enough = params.refscale_types.iter().all(|t| {

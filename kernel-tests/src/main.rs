@@ -313,7 +313,7 @@ mod tests {
         );
         assert!(
             out.contains(
-                "# boot 1/4 patched: kunit,rcutorture,kvmpoll,kvmstress,notifier; budget 615 s"
+                "# boot 1/4 patched: kunit,rcutorture,kvmpoll,kvmstress,explat,notifier; budget 690 s"
             ),
             "{out}"
         );

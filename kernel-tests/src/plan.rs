@@ -30,6 +30,9 @@ pub enum Phase {
     Notifier,
     /// refscale read-side cost of srcu and srcu_rs.
     Refscale,
+    /// Expedited grace-period latency, srcu_rs against srcu, on domains of the test module's own while
+    /// kvm-irq-stress churns GSI routing (a benchmark: median and p99, ratios).
+    Explat,
     /// The x86 kvm-unit-tests, in a boot of their own.
     Kut,
 }
@@ -44,6 +47,7 @@ impl Phase {
             Phase::Kvmstress => "kvmstress",
             Phase::Notifier => "notifier",
             Phase::Refscale => "refscale",
+            Phase::Explat => "explat",
             Phase::Kut => "kut",
         }
     }
@@ -61,6 +65,7 @@ impl Phase {
             Phase::Kvmpoll => format!("KVM irq stress, polled APIC {}s", p.kvm_secs),
             Phase::Notifier => format!("srcu notifier test {}s", p.notifier_secs),
             Phase::Refscale => format!("refscale {}", p.refscale_types.join("+")),
+            Phase::Explat => format!("expedited GP latency, KVM routing churn {}s", p.explat_secs()),
             Phase::Kut => "kvm-unit-tests run".into(),
         }
     }
@@ -86,6 +91,7 @@ impl Phase {
             Phase::Rcutorture => p.torture_types.len() as u64 * (p.torture_secs + 90),
             Phase::Kvmstress | Phase::Kvmpoll => p.kvm_secs + 60,
             Phase::Notifier => p.notifier_secs + 60,
+            Phase::Explat => p.explat_secs() + 60,
             Phase::Refscale => {
                 REFSCALE_ROUNDS * p.refscale_types.len() as u64 * (REFSCALE_SECS + 20)
             }
@@ -556,6 +562,13 @@ pub struct PhaseParams {
     pub kvm_args: String,
 }
 
+impl PhaseParams {
+    /// The expedited-latency phase's duration: half the KVM stress's.
+    pub fn explat_secs(&self) -> u64 {
+        (self.kvm_secs / 2).max(5)
+    }
+}
+
 /// What a boot is for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Purpose {
@@ -837,6 +850,9 @@ impl Plan {
             phases.push(Phase::Rcutorture);
             if spec.arch.kvm {
                 phases.extend([Phase::Kvmpoll, Phase::Kvmstress]);
+                if spec.patched() && spec.plain() {
+                    phases.push(Phase::Explat);
+                }
             }
             phases.push(Phase::Notifier);
         }
@@ -1042,7 +1058,7 @@ pub fn append(arch: &Arch, phases: &[Phase], p: &PhaseParams, extra: &str) -> St
     let _ = write!(
         s,
         "srcutest.plan={} srcutest.torture_types={} srcutest.torture=irqreader=1,nreaders=2,stat_interval=15 \
-         srcutest.torture_secs={} srcutest.kvm=--secs,{}{kvm_args} srcutest.notifier=secs={},callers=2,registrars=2 \
+         srcutest.torture_secs={} srcutest.kvm=--secs,{}{kvm_args} srcutest.notifier=secs={},callers=2,registrars=2 srcutest.explat_secs={} \
          srcutest.refscale_types={} srcutest.refscale=nreaders=2,loops=100000,nruns={} \
          srcutest.refscale_rounds={REFSCALE_ROUNDS} srcutest.refscale_secs={REFSCALE_SECS} srcutest.kut_timeout=90",
         plan.join(","),
@@ -1050,6 +1066,7 @@ pub fn append(arch: &Arch, phases: &[Phase], p: &PhaseParams, extra: &str) -> St
         p.torture_secs,
         p.kvm_secs,
         p.notifier_secs,
+        p.explat_secs(),
         p.refscale_types.join(","),
         p.refscale_nruns,
     );
@@ -1235,14 +1252,16 @@ mod tests {
                 Phase::Rcutorture,
                 Phase::Kvmpoll,
                 Phase::Kvmstress,
+                Phase::Explat,
                 Phase::Notifier
             ]
         );
-        // 120 boot + 90 KUnit + (60 + 90) rcutorture + 2 x (30 + 60) KVM + (15 + 60) notifier
-        assert_eq!(main.budget, Duration::from_secs(120 + 90 + 150 + 180 + 75));
+        // 120 boot + 90 KUnit + (60 + 90) rcutorture + 2 x (30 + 60) KVM + (15 + 60) expedited latency
+        // + (15 + 60) notifier
+        assert_eq!(main.budget, Duration::from_secs(120 + 90 + 150 + 180 + 75 + 75));
         assert!(main
             .append
-            .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,notifier "));
+            .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,explat,notifier "));
         assert!(main.append.contains(" srcutest.torture_types=srcu_rs "));
         assert!(main
             .append

@@ -452,6 +452,52 @@ pub fn judge_notifier(p: &PhaseLog) -> Judged {
     }
 }
 
+/// The expedited-latency module's line (`srcu_explat_test: ... srcu_rs n=.. median_ns=.. p99_ns=.. srcu n=..
+/// median_ns=.. p99_ns=.. ratio_median=.. ratio_p99=..`) and the routing churn that ran meanwhile (the stress's
+/// `routing_generations`). A benchmark: INFO with the figures, FAIL only if the module or the stress did not run.
+pub fn judge_explat(p: &PhaseLog) -> Judged {
+    let find = |pat: &str| {
+        p.lines
+            .iter()
+            .rev()
+            .find_map(|l| l.find(pat).map(|i| l[i + pat.len()..].to_string()))
+    };
+    let Some(line) = find("srcu_explat_test: ") else {
+        return Judged {
+            status: Status::Fail,
+            detail: format!("no srcu_explat_test line (rc={})", p.rc),
+        };
+    };
+    // the line names two domains with the same keys: split it at each one's name
+    let side = |name: &str| -> String {
+        let s = line.split(&format!(" {name} ")).nth(1).unwrap_or("");
+        let us = |k: &str| {
+            kv(s, k)
+                .and_then(|v| v.parse::<f64>().ok())
+                .map_or("?".to_string(), |ns| format!("{:.1}", ns / 1000.0))
+        };
+        format!(
+            "{name} median {} µs, p99 {} µs (n={})",
+            us("median_ns"),
+            us("p99_ns"),
+            kv(s, "n").unwrap_or_else(|| "?".into())
+        )
+    };
+    let churn = find("KVM_IRQ_STRESS: ")
+        .and_then(|s| kv(&s, "routing_generations"))
+        .unwrap_or_else(|| "?".into());
+    Judged {
+        status: if p.rc == 0 { Status::Info } else { Status::Fail },
+        detail: format!(
+            "{}; {}; ratio srcu_rs/srcu median {}, p99 {}; {churn} routing generations meanwhile",
+            side("srcu_rs"),
+            side("srcu"),
+            kv(&line, "ratio_median").unwrap_or_else(|| "?".into()),
+            kv(&line, "ratio_p99").unwrap_or_else(|| "?".into()),
+        ),
+    }
+}
+
 /// refscale per type: the `Runs Time(ns)` table printed after END OF TEST.
 pub fn refscale_runs(p: &PhaseLog) -> BTreeMap<String, Vec<f64>> {
     let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -689,6 +735,29 @@ pub fn junit(rows: &[Row], total_secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explat_reports_both_domains_and_fails_without_its_line() {
+        let lines = |v: &[&str]| PhaseLog {
+            lines: v.iter().map(|s| s.to_string()).collect(),
+            ended: true,
+            rc: 0,
+            secs: 10.0,
+        };
+        let p = lines(&[
+            "[   9.1] srcu_explat_test: secs=10 readers=0 reader_us=20 srcu_rs n=900 median_ns=2500 p99_ns=9100 \
+             srcu n=900 median_ns=130000 p99_ns=410000 ratio_median=0.019 ratio_p99=0.022",
+            "KVM_IRQ_STRESS: result=PASS delivery=polled secs=14.0 routing_generations=321",
+        ]);
+        let j = judge_explat(&p);
+        assert_eq!(j.status, Status::Info);
+        assert_eq!(
+            j.detail,
+            "srcu_rs median 2.5 µs, p99 9.1 µs (n=900); srcu median 130.0 µs, p99 410.0 µs (n=900); \
+             ratio srcu_rs/srcu median 0.019, p99 0.022; 321 routing generations meanwhile"
+        );
+        assert_eq!(judge_explat(&lines(&["KVM_IRQ_STRESS: result=PASS"])).status, Status::Fail);
+    }
 
     #[test]
     fn mitigation_notices_are_not_kernel_problems() {
