@@ -315,6 +315,101 @@ pub fn judge_rcutorture(p: &PhaseLog, torture_type: &str) -> Judged {
     }
 }
 
+/// The KUnit `srcu_rs_down_read()` hand-off cases, one per context pair, with the line each prints:
+/// (case, context pair in its `hand-off <pair>:` line).
+const KUNIT_HANDOFFS: [(&str, &str); 3] = [
+    ("srcu_rs_test_updown_task", "task_to_task"),
+    ("srcu_rs_test_updown_hardirq", "task_to_hardirq"),
+    ("srcu_rs_test_updown_nmi", "nmi_to_task"),
+];
+
+/// The KUnit hand-off row: each case passed with every section handed off ended where it was handed, no reader
+/// index left unbalanced and a grace period ended after the last `srcu_rs_up_read()`. A case that skipped (the
+/// NMI one where this architecture has no NMI hand-off) makes the row INFO, never PASS.
+pub fn judge_kunit_handoffs(p: &PhaseLog) -> Judged {
+    let lines: Vec<&str> = p
+        .lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("KUNIT: "))
+        .map(str::trim)
+        .collect();
+    let (mut bad, mut skipped, mut shown) = (Vec::new(), Vec::new(), Vec::new());
+    for (case, pair) in KUNIT_HANDOFFS {
+        let result = lines.iter().find(|t| {
+            let mut w = t.split_whitespace();
+            let first = w.next();
+            let name = if first == Some("not") { w.nth(2) } else { w.nth(1) };
+            (first == Some("ok") || first == Some("not")) && name == Some(case)
+        });
+        let figures = lines
+            .iter()
+            .find_map(|t| t.split_once(&format!(": hand-off {pair}: ")).map(|x| x.1));
+        let num = |k: &str| figures.and_then(|f| kv(f, k)).and_then(|v| v.parse::<i64>().ok());
+        match result {
+            None => bad.push(format!("{case}: did not run")),
+            Some(t) if t.starts_with("not ok") => bad.push(format!("{case}: failed")),
+            Some(t) if t.contains("# SKIP") => {
+                skipped.push(format!("{pair} skipped ({})", t.split("# SKIP").nth(1).unwrap_or("").trim()))
+            }
+            Some(_) => {
+                let handed = num("handed").unwrap_or(0);
+                let ok = handed > 0
+                    && num("ended") == Some(handed)
+                    && num("ended_there") == Some(handed)
+                    && num("index0_held") == Some(0)
+                    && num("index1_held") == Some(0)
+                    && num("gp_ended") == Some(1);
+                let f = format!("{pair} {}", figures.unwrap_or("no figures"));
+                if ok {
+                    shown.push(f)
+                } else {
+                    bad.push(f)
+                }
+            }
+        }
+    }
+    let detail = shown.iter().chain(&skipped).chain(&bad).cloned().collect::<Vec<_>>().join("; ");
+    let status = if !bad.is_empty() {
+        Status::Fail
+    } else if !skipped.is_empty() {
+        Status::Info
+    } else {
+        Status::Pass
+    };
+    Judged { status, detail }
+}
+
+/// The row of rcutorture's hand-off readers (`srcu_rs_updown=1`): sections were handed both to the up kthread
+/// and to the hrtimer, every one was ended there, and none in the wrong context. Their pipe counts are in the
+/// torture type's own Reader Pipe row.
+pub fn judge_rcutorture_handoffs(p: &PhaseLog, torture_type: &str) -> Judged {
+    let line = p
+        .lines
+        .iter()
+        .rev()
+        .find_map(|l| {
+            l.split_once(&format!("{torture_type}-torture: srcu_rs up_read hand-offs: "))
+                .map(|x| x.1)
+        });
+    let Some(line) = line else {
+        return Judged {
+            status: Status::Fail,
+            detail: format!("no `srcu_rs up_read hand-offs` line for {torture_type}"),
+        };
+    };
+    let num = |k: &str| kv(line, k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let (to_task, to_irq) = (num("to_task"), num("to_hardirq"));
+    let ok = to_task > 0
+        && to_irq > 0
+        && num("ended_by_task") == to_task
+        && num("ended_by_hardirq") == to_irq
+        && kv(line, "wrong_context").as_deref() == Some("0");
+    Judged {
+        status: if ok { Status::Pass } else { Status::Fail },
+        detail: format!("{line} (pipe counts in the {torture_type} row's Reader Pipe)"),
+    }
+}
+
 pub fn judge_kvmstress(p: &PhaseLog) -> (Judged, BTreeMap<String, String>) {
     let line = p
         .lines
