@@ -595,6 +595,8 @@ static void srcu_rs_test_self_nmi_readers(struct kunit *test)
 /* Stop at this many landings inside a lock increment; below MIN: inconclusive. */
 #define SRCU_RS_TEST_SRESET_WANT	32
 #define SRCU_RS_TEST_SRESET_MIN		8
+/* srcu_rs_down_read() sections handed from a reset to the sender. */
+#define SRCU_RS_TEST_SRESET_HANDOFFS	200
 /* Reader pairs per hard-disabled chunk, at least. */
 #define SRCU_RS_TEST_SRESET_CHUNK	1024
 /* smp_send_nmi_ipi()'s wait for the target to enter the handler. */
@@ -649,6 +651,11 @@ struct srcu_rs_test_reader_code {
  * @sent: resets sent (this and below: the sender only).
  * @timeouts: smp_send_nmi_ipi() calls that gave up.
  * @stalls: resets after which the target's loop did not move on.
+ * @updown: the handler enters an srcu_rs_down_read() section on
+ *	srcu_rs_test_updown_ssp instead of its reader pair, and the sender ends
+ *	it (srcu_rs_test_updown_nmi).
+ * @down_idx: the index of the last such section.
+ * @ups: such sections the sender ended, in task context.
  */
 struct srcu_rs_test_sreset {
 	struct srcu_rs_test_gps gp;
@@ -669,6 +676,9 @@ struct srcu_rs_test_sreset {
 	unsigned long sent;
 	unsigned long timeouts;
 	unsigned long stalls;
+	bool updown;
+	int down_idx;
+	unsigned long ups;
 };
 
 DEFINE_STATIC_SRCU_RS(srcu_rs_test_sreset_ssp);
@@ -784,9 +794,13 @@ static void srcu_rs_test_sreset_fn(struct pt_regs *regs)
 			if (regs->nip > c->load[i] && regs->nip <= c->store[i])
 				WRITE_ONCE(t->landed[side], t->landed[side] + 1);
 	}
-	idx = srcu_rs_read_lock(&srcu_rs_test_sreset_ssp);
-	WRITE_ONCE(t->nmi_locks, t->nmi_locks + 1);
-	srcu_rs_read_unlock(&srcu_rs_test_sreset_ssp, idx);
+	if (t->updown) {
+		WRITE_ONCE(t->down_idx, srcu_rs_down_read(&srcu_rs_test_updown_ssp));
+	} else {
+		idx = srcu_rs_read_lock(&srcu_rs_test_sreset_ssp);
+		WRITE_ONCE(t->nmi_locks, t->nmi_locks + 1);
+		srcu_rs_read_unlock(&srcu_rs_test_sreset_ssp, idx);
+	}
 	WRITE_ONCE(t->pairs_at_reset, READ_ONCE(t->pairs));
 	/* Publishes @pairs_at_reset; pairs with the sender's acquire. */
 	smp_store_release(&t->handled, t->handled + 1);
@@ -851,14 +865,28 @@ static bool srcu_rs_test_sreset_one(struct srcu_rs_test_sreset *t, int cpu)
 	return false;
 }
 
-/* Send resets until enough landed in a lock increment, or the budget is spent. */
+/* @updown: end, in this task, the section the last handler entered. */
+static void srcu_rs_test_sreset_up(struct srcu_rs_test_sreset *t)
+{
+	/* Pairs with the handler's release: @down_idx is its own. */
+	if (!t->updown || smp_load_acquire(&t->handled) == t->ups)
+		return;
+	srcu_rs_up_read(&srcu_rs_test_updown_ssp, READ_ONCE(t->down_idx));
+	t->ups++;
+}
+
+/*
+ * Send resets until enough landed in a lock increment (@updown: enough
+ * sections were handed over), or the budget is spent.
+ */
 static void srcu_rs_test_sreset_send(struct srcu_rs_test_sreset *t, int cpu)
 {
 	unsigned long deadline = jiffies + SRCU_RS_TEST_SRESET_SECS * HZ;
 	bool ok = true;
 
 	while (ok && t->sent < SRCU_RS_TEST_SRESET_MAX &&
-	       READ_ONCE(t->landed[SRCU_RS_TEST_LOCK]) < SRCU_RS_TEST_SRESET_WANT &&
+	       (t->updown ? t->sent < SRCU_RS_TEST_SRESET_HANDOFFS :
+		READ_ONCE(t->landed[SRCU_RS_TEST_LOCK]) < SRCU_RS_TEST_SRESET_WANT) &&
 	       time_before(jiffies, deadline)) {
 		if (atomic_cmpxchg_acquire(&t->state, SRCU_RS_TEST_TARGET_ARMED,
 					   SRCU_RS_TEST_TARGET_RESET) !=
@@ -867,6 +895,7 @@ static void srcu_rs_test_sreset_send(struct srcu_rs_test_sreset *t, int cpu)
 			continue;
 		}
 		ok = srcu_rs_test_sreset_one(t, cpu);
+		srcu_rs_test_sreset_up(t);
 		atomic_set_release(&t->state, SRCU_RS_TEST_TARGET_ARMED);
 		if (t->sent % 64 == 0)
 			cond_resched();
@@ -875,9 +904,11 @@ static void srcu_rs_test_sreset_send(struct srcu_rs_test_sreset *t, int cpu)
 
 /*
  * Every srcu_rs_read_lock() in task and NMI context is counted exactly,
- * with system resets landing inside the task's per-CPU increments.
+ * with system resets landing inside the task's per-CPU increments.  With
+ * @updown, each reset's handler enters an srcu_rs_down_read() section that
+ * this task ends instead (srcu_rs_test_updown_nmi checks those).
  */
-static void srcu_rs_test_sreset_readers(struct kunit *test)
+static void srcu_rs_test_sreset_run(struct kunit *test, bool updown)
 {
 	struct srcu_rs_test_sreset *t = &srcu_rs_test_sreset;
 	struct srcu_rs *ssp = &srcu_rs_test_sreset_ssp;
@@ -892,6 +923,7 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 	if (srcu_rs_test_sreset_leaked)
 		kunit_skip(test, "an earlier run's grace period never ended");
 	memset(t, 0, sizeof(*t));
+	t->updown = updown;
 	t->lock = srcu_rs_test_task_lock;
 	t->unlock = srcu_rs_test_task_unlock;
 	if (!srcu_rs_test_find_increments(&t->code[SRCU_RS_TEST_LOCK],
@@ -925,6 +957,7 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 
 	WRITE_ONCE(t->stop, true);
 	target_done = wait_for_completion_timeout(&t->target_done, 30 * HZ);
+	srcu_rs_test_sreset_up(t);
 	finished = srcu_rs_test_gps_stop(&t->gp);
 	set_cpus_allowed_ptr(current, cpu_possible_mask);
 	if (!finished || !target_done)
@@ -934,7 +967,8 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 	expected = READ_ONCE(t->pairs) + READ_ONCE(t->nmi_locks);
 	lost = expected - locked;
 	/* One line for the harness's judge: key=value, no spaces in values. */
-	kunit_info(test, "system resets: sent=%lu handled=%lu in_nmi=%lu paca_in_nmi=%lu timeouts=%lu stalls=%lu in_reader=%lu landed_lock=%lu landed_unlock=%lu min=%d readers_task=%lu readers_nmi=%lu counted=%lu lost=%ld grace_periods=%ld increments=%d+%d\n",
+	kunit_info(test, "%ssystem resets: sent=%lu handled=%lu in_nmi=%lu paca_in_nmi=%lu timeouts=%lu stalls=%lu in_reader=%lu landed_lock=%lu landed_unlock=%lu min=%d readers_task=%lu readers_nmi=%lu counted=%lu lost=%ld grace_periods=%ld increments=%d+%d\n",
+		   updown ? "hand-off " : "",
 		   t->sent, t->handled, t->in_nmi, t->paca_in_nmi, t->timeouts,
 		   t->stalls, t->in_reader, t->landed[SRCU_RS_TEST_LOCK],
 		   t->landed[SRCU_RS_TEST_UNLOCK], SRCU_RS_TEST_SRESET_MIN,
@@ -965,8 +999,8 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, finished,
 			      "grace periods stopped completing (a lost reader count?)");
 	KUNIT_EXPECT_GT(test, atomic_long_read(&t->gp.n), 0L);
-	if (lost || !target_done || !finished || t->timeouts || t->stalls ||
-	    t->handled != t->sent)
+	if (updown || lost || !target_done || !finished || t->timeouts ||
+	    t->stalls || t->handled != t->sent)
 		return;
 	if (t->landed[SRCU_RS_TEST_LOCK] < SRCU_RS_TEST_SRESET_MIN)
 		kunit_skip(test,
@@ -987,7 +1021,7 @@ static void srcu_rs_test_nmi_readers(struct kunit *test)
 #if defined(CONFIG_X86_LOCAL_APIC)
 	srcu_rs_test_self_nmi_readers(test);
 #elif defined(SRCU_RS_TEST_SRESET)
-	srcu_rs_test_sreset_readers(test);
+	srcu_rs_test_sreset_run(test, false);
 #elif defined(CONFIG_PPC_BOOK3S_64)
 	kunit_skip(test,
 		   "system resets need CONFIG_NMI_IPI and a built-in test (smp_send_nmi_ipi() is not exported)");
@@ -1500,14 +1534,36 @@ static void srcu_rs_test_self_nmi_updown(struct kunit *test)
 }
 #endif
 
-/* NMI to task: x86 self-NMIs. */
+#ifdef SRCU_RS_TEST_SRESET
+/*
+ * NMI to task (powerpc Book3S-64): each system reset's handler, on the
+ * target CPU, enters a section that the sending task ends on its own CPU.
+ */
+static void srcu_rs_test_sreset_updown(struct kunit *test)
+{
+	struct srcu_rs_test_handoff *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct srcu_rs_test_sreset *t = &srcu_rs_test_sreset;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	srcu_rs_test_handoff_init(h, &srcu_rs_test_updown_ssp);
+	srcu_rs_test_sreset_run(test, true);
+	h->ups = t->ups;
+	h->ended_there = t->ups;
+	KUNIT_EXPECT_EQ_MSG(test, t->paca_in_nmi, t->handled,
+			    "a section was entered outside a system reset");
+	srcu_rs_test_handoff_check(test, h, "nmi_to_task", t->handled);
+}
+#endif
+
+/* NMI to task: x86 self-NMIs, or powerpc system resets from another CPU. */
 static void srcu_rs_test_updown_nmi(struct kunit *test)
 {
 #if defined(CONFIG_X86_LOCAL_APIC)
 	srcu_rs_test_self_nmi_updown(test);
+#elif defined(SRCU_RS_TEST_SRESET)
+	srcu_rs_test_sreset_updown(test);
 #else
-	kunit_skip(test,
-		   "needs x86 self-NMIs (the powerpc system-reset hand-off is not written yet)");
+	kunit_skip(test, "needs x86 self-NMIs or powerpc system resets");
 #endif
 }
 
