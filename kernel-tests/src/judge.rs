@@ -12,7 +12,9 @@ use anyhow::Result;
 
 use crate::guest::{self, BootOutcome};
 use crate::host;
-use crate::plan::{self, Boot, BrokenCheck, CaughtBy, Layout, Phase, PhaseParams, HANDOFF_TORTURE_TYPE};
+use crate::plan::{
+    self, Boot, BrokenCheck, CaughtBy, Layout, Phase, PhaseParams, HANDOFF_TORTURE_TYPE,
+};
 use crate::progress::Progress;
 use crate::report::{self, Judged, PhaseLog, Row, Status};
 

@@ -1295,7 +1295,9 @@ mod tests {
         assert!(broken.append.ends_with("srcu_rs.fault=2"));
         assert_eq!(broken.phases, [Phase::Rcutorture, Phase::Kvmpoll]);
         assert_eq!(broken.budget, Duration::from_secs(120 + 150 + 90));
-        assert!(main.append.contains(" srcutest.torture_srcu_rs=srcu_rs_updown=1 "));
+        assert!(main
+            .append
+            .contains(" srcutest.torture_srcu_rs=srcu_rs_updown=1 "));
         let fault9 = &p.boots[3];
         assert!(fault9.append.ends_with("srcu_rs.fault=9"));
         assert_eq!(fault9.phases, [Phase::Kunit]);
