@@ -13,6 +13,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/debug_locks.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/init.h>
@@ -1282,6 +1283,8 @@ static bool srcu_rs_test_poll_gp(struct srcu_rs *ssp, unsigned long cookie)
  * @ups: sections the other context ended.
  * @ended_there: of @ups, those ended in the context they were handed to.
  * @held: each index's srcu_rs_test_index_held() before the case.
+ * @lockdep: lockdep was on (debug_locks) before the case, so that a report
+ *	during it, which turns it off, shows.
  * @upped: the section being handed over has reached srcu_rs_up_read().
  * @hold: the other task keeps the next section until @release.
  * @stop: tells the other task to return.
@@ -1298,6 +1301,7 @@ struct srcu_rs_test_handoff {
 	unsigned long ups;
 	unsigned long ended_there;
 	long held[2];
+	bool lockdep;
 	bool upped;
 	bool hold;
 	bool stop;
@@ -1315,6 +1319,7 @@ static void srcu_rs_test_handoff_init(struct srcu_rs_test_handoff *h,
 	h->owner = current;
 	h->held[0] = srcu_rs_test_index_held(ssp, 0);
 	h->held[1] = srcu_rs_test_index_held(ssp, 1);
+	h->lockdep = IS_ENABLED(CONFIG_PROVE_LOCKING) && READ_ONCE(debug_locks);
 	init_completion(&h->given);
 	init_completion(&h->ended);
 	init_completion(&h->release);
@@ -1333,8 +1338,8 @@ static void srcu_rs_test_handoff_up(struct srcu_rs_test_handoff *h, bool there)
 
 /*
  * What every hand-off case checks at its end: each section was ended where
- * it was handed, no index has a lock without its own unlock, and a grace
- * period started now ends.
+ * it was handed, no index has a lock without its own unlock, a grace period
+ * started now ends, and lockdep, if it was on, reported nothing.
  */
 static void srcu_rs_test_handoff_check(struct kunit *test,
 				       struct srcu_rs_test_handoff *h,
@@ -1342,12 +1347,14 @@ static void srcu_rs_test_handoff_check(struct kunit *test,
 {
 	long d0 = srcu_rs_test_index_held(h->ssp, 0) - h->held[0];
 	long d1 = srcu_rs_test_index_held(h->ssp, 1) - h->held[1];
+	bool lockdep_clean = h->lockdep && READ_ONCE(debug_locks);
 	bool gp;
 
 	gp = srcu_rs_test_poll_gp(h->ssp, start_poll_synchronize_srcu_rs(h->ssp));
 	/* One line for the harness's judge: key=value, no spaces in values. */
-	kunit_info(test, "hand-off %s: handed=%lu ended=%lu ended_there=%lu index0_held=%ld index1_held=%ld gp_ended=%d\n",
-		   what, handed, h->ups, h->ended_there, d0, d1, gp);
+	kunit_info(test, "hand-off %s: handed=%lu ended=%lu ended_there=%lu index0_held=%ld index1_held=%ld gp_ended=%d lockdep=%s\n",
+		   what, handed, h->ups, h->ended_there, d0, d1, gp,
+		   lockdep_clean ? "clean" : h->lockdep ? "reported" : "off");
 	KUNIT_EXPECT_GT(test, handed, 0UL);
 	KUNIT_EXPECT_EQ_MSG(test, h->ups, handed,
 			    "%s: %lu sections handed off, %lu ended", what,
@@ -1360,6 +1367,9 @@ static void srcu_rs_test_handoff_check(struct kunit *test,
 			      what, d0, d1);
 	KUNIT_EXPECT_TRUE_MSG(test, gp,
 			      "%s: no grace period ended within 10 s of the last srcu_rs_up_read()",
+			      what);
+	KUNIT_EXPECT_TRUE_MSG(test, !h->lockdep || lockdep_clean,
+			      "%s: lockdep reported a problem (debug_locks went off)",
 			      what);
 }
 
@@ -1569,7 +1579,8 @@ static void srcu_rs_test_updown_nmi(struct kunit *test)
 
 /*
  * A deliberate misuse that lockdep must report, off unless asked for: lockdep
- * reports one problem per boot, so each mode needs a boot of its own.
+ * reports one problem per boot, so each mode needs a boot of its own.  The
+ * case fails if lockdep is still on (debug_locks) after the misuse.
  */
 static int lockdep_demo;
 module_param(lockdep_demo, int, 0444);
@@ -1601,6 +1612,8 @@ static void srcu_rs_test_lockdep_demo(struct kunit *test)
 	if (lockdep_demo != 1 && lockdep_demo != 2)
 		kunit_skip(test,
 			   "off: srcu_rs_test.lockdep_demo=1 or 2 shows lockdep reporting a misuse");
+	if (!READ_ONCE(debug_locks))
+		kunit_skip(test, "lockdep is already off (an earlier report)");
 	kunit_info(test, "lockdep_demo=%d: lockdep must report what follows\n",
 		   lockdep_demo);
 	if (lockdep_demo == 2) {
@@ -1610,6 +1623,8 @@ static void srcu_rs_test_lockdep_demo(struct kunit *test)
 		idx = srcu_rs_read_lock(b);
 		synchronize_srcu_rs(a);
 		srcu_rs_read_unlock(b, idx);
+		KUNIT_EXPECT_FALSE_MSG(test, READ_ONCE(debug_locks),
+				       "lockdep did not report synchronize_srcu_rs() inside readers in opposite orders");
 		return;
 	}
 	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
@@ -1621,6 +1636,8 @@ static void srcu_rs_test_lockdep_demo(struct kunit *test)
 	complete(&h->given);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&h->exited, 60 * HZ), 0UL);
 	KUNIT_EXPECT_EQ(test, h->ups, 1UL);
+	KUNIT_EXPECT_FALSE_MSG(test, READ_ONCE(debug_locks),
+			       "lockdep did not report an srcu_rs_read_lock() section ended by another task");
 }
 
 static struct kunit_case srcu_rs_test_cases[] = {
