@@ -359,7 +359,10 @@ pub fn judge_kunit_handoffs(p: &PhaseLog) -> Judged {
         };
         match result {
             None => bad.push(format!("{case}: did not run")),
-            Some(t) if t.starts_with("not ok") => bad.push(format!("{case}: failed")),
+            Some(t) if t.starts_with("not ok") => bad.push(format!(
+                "{case}: failed ({pair} {})",
+                figures.unwrap_or("no figures")
+            )),
             Some(t) if t.contains("# SKIP") => skipped.push(format!(
                 "{pair} skipped ({})",
                 t.split("# SKIP").nth(1).unwrap_or("").trim()
