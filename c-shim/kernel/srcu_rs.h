@@ -362,4 +362,61 @@ static inline void srcu_rs_read_unlock(struct srcu_rs *ssp, int idx)
 	__srcu_rs_read_unlock(ssp, idx);
 }
 
+/*
+ * srcu-core Fault::UpReadOtherIndex (test-only, srcu_rs.fault=9): an
+ * srcu_rs_up_read() that counts its unlock in the other index than the one
+ * its srcu_rs_down_read() locked.
+ */
+#define SRCU_RS_FAULT_UP_READ_OTHER_INDEX	9
+
+/**
+ * srcu_rs_down_read - enter an srcu_rs section that may end in another task
+ * @ssp: the srcu_rs domain.
+ *
+ * The semaphore-like reader, as srcu_down_read(): the section it enters is
+ * not owned by the caller, so the matching srcu_rs_up_read() may run in
+ * another task, in a softirq, hardirq or NMI handler, or on another CPU.
+ * Unlike srcu_down_read(), both may also run in NMI: an NMI reader counts in
+ * the atomic half of the split counters, which grace periods sum with the
+ * per-CPU half whoever did the increments.  So a section may begin in an NMI
+ * handler and end in the task it interrupted, or begin in a task and end in
+ * an irq handler.
+ *
+ * Lockdep does not track these sections: it can neither report a
+ * synchronize_srcu_rs() on @ssp inside one (a self-deadlock, as inside any
+ * srcu_rs reader) nor one that is never ended.  Use srcu_rs_read_lock()
+ * wherever the section begins and ends in the same context, so that lockdep
+ * checks it.  srcu_rs_read_lock_held() does not see these sections either:
+ * dereference under them with srcu_rs_dereference_check(p, ssp, true) or
+ * rcu_dereference_raw().
+ *
+ * Sections may nest in each other and in srcu_rs_read_lock() sections, and
+ * may sleep (outside atomic context).
+ *
+ * Return: the index to pass to the matching srcu_rs_up_read().
+ */
+static inline int srcu_rs_down_read(struct srcu_rs *ssp) __acquires(ssp)
+{
+	return __srcu_rs_read_lock(ssp);
+}
+
+/**
+ * srcu_rs_up_read - leave a section entered by srcu_rs_down_read()
+ * @ssp: the srcu_rs domain.
+ * @idx: the value the matching srcu_rs_down_read() returned.
+ *
+ * Callable in every context, NMI included, whatever the context and the CPU
+ * of the matching srcu_rs_down_read().  The index may be carried there by
+ * any means (a work item, a timer, a shared variable): the caller orders its
+ * hand-off as it would for any other datum.
+ */
+static inline void srcu_rs_up_read(struct srcu_rs *ssp, int idx)
+	__releases(ssp)
+{
+	WARN_ON_ONCE(idx & ~0x1);
+	if (__srcu_rs_fault(ssp) == SRCU_RS_FAULT_UP_READ_OTHER_INDEX)
+		idx ^= 1;
+	__srcu_rs_read_unlock(ssp, idx);
+}
+
 #endif /* _LINUX_SRCU_RS_H */

@@ -12,7 +12,9 @@ use anyhow::Result;
 
 use crate::guest::{self, BootOutcome};
 use crate::host;
-use crate::plan::{self, Boot, BrokenCheck, CaughtBy, Layout, Phase, PhaseParams};
+use crate::plan::{
+    self, Boot, BrokenCheck, CaughtBy, Layout, Phase, PhaseParams, HANDOFF_TORTURE_TYPE,
+};
 use crate::progress::Progress;
 use crate::report::{self, Judged, PhaseLog, Row, Status};
 
@@ -245,12 +247,23 @@ fn phase_rows(c: &Console, ph: Phase, log: Option<&PhaseLog>, r: &mut BootResult
 /// A finished phase's judges, one per row of [`Phase::labels`].
 fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResult) -> Vec<Judged> {
     let one = match ph {
-        Phase::Kunit => report::judge_kunit(pl, "srcu_rs"),
+        Phase::Kunit => {
+            return vec![
+                report::judge_kunit(pl, "srcu_rs"),
+                report::judge_kunit_handoffs(pl),
+            ]
+        }
         Phase::Rcutorture => {
             return params
                 .torture_types
                 .iter()
-                .map(|t| report::judge_rcutorture(pl, t))
+                .flat_map(|t| {
+                    let mut v = vec![report::judge_rcutorture(pl, t)];
+                    if *t == HANDOFF_TORTURE_TYPE {
+                        v.push(report::judge_rcutorture_handoffs(pl, t));
+                    }
+                    v
+                })
                 .collect()
         }
         Phase::Kvmstress | Phase::Kvmpoll => {

@@ -70,14 +70,22 @@ impl Phase {
         }
     }
 
-    /// The phase's rows' labels: one per torture type for rcutorture, else [`Phase::label`].
+    /// The phase's rows' labels: one per torture type for rcutorture, with the hand-off readers' row after
+    /// [`HANDOFF_TORTURE_TYPE`]'s; KUnit's suite row and its hand-off cases' row; else [`Phase::label`].
     pub fn labels(self, p: &PhaseParams) -> Vec<String> {
         match self {
             Phase::Rcutorture => p
                 .torture_types
                 .iter()
-                .map(|t| format!("rcutorture {t} {}s", p.torture_secs))
+                .flat_map(|t| {
+                    let mut v = vec![format!("rcutorture {t} {}s", p.torture_secs)];
+                    if *t == HANDOFF_TORTURE_TYPE {
+                        v.push(format!("rcutorture {t} hand-offs {}s", p.torture_secs));
+                    }
+                    v
+                })
                 .collect(),
+            Phase::Kunit => vec![self.label(p), KUNIT_HANDOFF_LABEL.into()],
             _ => vec![self.label(p)],
         }
     }
@@ -622,6 +630,22 @@ impl BrokenCheck {
 pub const GENERIC_FAULT: u32 = 4;
 pub const NMI_CASE: &str = "srcu_rs_test_nmi_readers";
 
+/// The srcu-core fault of an `srcu_rs_up_read()` that unlocks the other index than its `srcu_rs_down_read()`
+/// locked (Fault::UpReadOtherIndex), and the KUnit hand-off case that must catch it.
+pub const UPDOWN_FAULT: u32 = 9;
+pub const UPDOWN_CASE: &str = "srcu_rs_test_updown_task";
+
+/// The KUnit row of the `srcu_rs_down_read()` hand-off cases (task to task, task to hardirq, NMI to task).
+pub const KUNIT_HANDOFF_LABEL: &str = "KUnit srcu_rs hand-offs";
+
+/// The torture type that also runs rcutorture's hand-off readers (`srcu_rs_down_read()` sections ended by another
+/// kthread or a hardirq hrtimer), judged in a row of their own.
+pub const HANDOFF_TORTURE_TYPE: &str = "srcu_rs";
+
+/// Module parameters a torture type gets on top of the common ones (`srcutest.torture_<type>`, commas for
+/// spaces).
+pub const TORTURE_TYPE_PARAMS: &[(&str, &str)] = &[(HANDOFF_TORTURE_TYPE, "srcu_rs_updown=1")];
+
 /// One boot of the plan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Boot {
@@ -931,6 +955,17 @@ impl Plan {
                 suffix: "-broken",
             });
         }
+        if self.has(Kernel::Patched) {
+            // an srcu_rs_up_read() in the wrong index: the hand-off cases' per-index balance must show it
+            v.push(BrokenCheck {
+                kernel: Kernel::Patched,
+                fault: UPDOWN_FAULT,
+                phases: vec![Phase::Kunit],
+                caught_by: CaughtBy::KunitCase(UPDOWN_CASE),
+                retry_triple_fault: false,
+                suffix: "-fault9",
+            });
+        }
         if self.has(Kernel::PatchedGeneric) {
             v.push(BrokenCheck::nmi_readers(Kernel::PatchedGeneric, "-broken"));
         }
@@ -1070,6 +1105,11 @@ pub fn append(arch: &Arch, phases: &[Phase], p: &PhaseParams, extra: &str) -> St
         p.refscale_types.join(","),
         p.refscale_nruns,
     );
+    for (t, params) in TORTURE_TYPE_PARAMS {
+        if p.torture_types.contains(t) {
+            let _ = write!(s, " srcutest.torture_{t}={params}");
+        }
+    }
     if phases.contains(&Phase::Kunit) {
         s.push_str(" kunit.filter_glob=srcu_rs");
     } else if arch.kunit_one_insn_per_tb {
@@ -1241,6 +1281,7 @@ mod tests {
                 "patched",
                 "patched-generic",
                 "patched-broken",
+                "patched-fault9",
                 "patched-generic-broken"
             ]
         );
@@ -1273,9 +1314,18 @@ mod tests {
         assert!(broken.append.ends_with("srcu_rs.fault=2"));
         assert_eq!(broken.phases, [Phase::Rcutorture, Phase::Kvmpoll]);
         assert_eq!(broken.budget, Duration::from_secs(120 + 150 + 90));
-        assert!(p.boots[3].append.contains("srcu_rs.fault=4"));
+        assert!(main
+            .append
+            .contains(" srcutest.torture_srcu_rs=srcu_rs_updown=1 "));
+        let fault9 = &p.boots[3];
+        assert!(fault9.append.ends_with("srcu_rs.fault=9"));
+        assert_eq!(fault9.phases, [Phase::Kunit]);
+        assert!(
+            matches!(&fault9.purpose, Purpose::Broken(c) if c.caught_by == CaughtBy::KunitCase(UPDOWN_CASE))
+        );
+        assert!(p.boots[4].append.contains("srcu_rs.fault=4"));
         assert_eq!(
-            p.boots[3].append.matches("srcutest.torture_secs=0").count(),
+            p.boots[4].append.matches("srcutest.torture_secs=0").count(),
             1
         );
     }

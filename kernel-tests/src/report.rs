@@ -188,7 +188,11 @@ pub fn judge_kunit(p: &PhaseLog, suite: &str) -> Judged {
     let mut inconclusive = Vec::new();
     // what a case measured, worth keeping in the row (the NMI readers case's system resets on powerpc, the
     // concurrent updaters' calls/s and scans against in-tree SRCU, the expedited latencies)
-    const FIGURE_MARKERS: [&str; 3] = [": system resets:", ": srcu_rs calls=", ": expedited no readers:"];
+    const FIGURE_MARKERS: [&str; 3] = [
+        ": system resets:",
+        ": srcu_rs calls=",
+        ": expedited no readers:",
+    ];
     let mut figures = Vec::new();
     for l in &lines {
         let t = l.trim();
@@ -312,6 +316,117 @@ pub fn judge_rcutorture(p: &PhaseLog, torture_type: &str) -> Judged {
             status: Status::Pass,
             detail: format!("SUCCESS; {detail}"),
         },
+    }
+}
+
+/// The KUnit `srcu_rs_down_read()` hand-off cases, one per context pair, with the line each prints:
+/// (case, context pair in its `hand-off <pair>:` line).
+const KUNIT_HANDOFFS: [(&str, &str); 3] = [
+    ("srcu_rs_test_updown_task", "task_to_task"),
+    ("srcu_rs_test_updown_hardirq", "task_to_hardirq"),
+    ("srcu_rs_test_updown_nmi", "nmi_to_task"),
+];
+
+/// The KUnit hand-off row: each case passed with every section handed off ended where it was handed, no reader
+/// index left unbalanced and a grace period ended after the last `srcu_rs_up_read()`. A case that skipped (the
+/// NMI one where this architecture has no NMI hand-off) makes the row INFO, never PASS.
+pub fn judge_kunit_handoffs(p: &PhaseLog) -> Judged {
+    let lines: Vec<&str> = p
+        .lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("KUNIT: "))
+        .map(str::trim)
+        .collect();
+    let (mut bad, mut skipped, mut shown) = (Vec::new(), Vec::new(), Vec::new());
+    for (case, pair) in KUNIT_HANDOFFS {
+        let result = lines.iter().find(|t| {
+            let mut w = t.split_whitespace();
+            let first = w.next();
+            let name = if first == Some("not") {
+                w.nth(2)
+            } else {
+                w.nth(1)
+            };
+            (first == Some("ok") || first == Some("not")) && name == Some(case)
+        });
+        let figures = lines
+            .iter()
+            .find_map(|t| t.split_once(&format!(": hand-off {pair}: ")).map(|x| x.1));
+        let num = |k: &str| {
+            figures
+                .and_then(|f| kv(f, k))
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        match result {
+            None => bad.push(format!("{case}: did not run")),
+            Some(t) if t.starts_with("not ok") => bad.push(format!(
+                "{case}: failed ({pair} {})",
+                figures.unwrap_or("no figures")
+            )),
+            Some(t) if t.contains("# SKIP") => skipped.push(format!(
+                "{pair} skipped ({})",
+                t.split("# SKIP").nth(1).unwrap_or("").trim()
+            )),
+            Some(_) => {
+                let handed = num("handed").unwrap_or(0);
+                let ok = handed > 0
+                    && num("ended") == Some(handed)
+                    && num("ended_there") == Some(handed)
+                    && num("index0_held") == Some(0)
+                    && num("index1_held") == Some(0)
+                    && num("gp_ended") == Some(1);
+                let f = format!("{pair} {}", figures.unwrap_or("no figures"));
+                if ok {
+                    shown.push(f)
+                } else {
+                    bad.push(f)
+                }
+            }
+        }
+    }
+    let detail = shown
+        .iter()
+        .chain(&skipped)
+        .chain(&bad)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    let status = if !bad.is_empty() {
+        Status::Fail
+    } else if !skipped.is_empty() {
+        Status::Info
+    } else {
+        Status::Pass
+    };
+    Judged { status, detail }
+}
+
+/// The row of rcutorture's hand-off readers (`srcu_rs_updown=1`): sections were handed both to the up kthread
+/// and to the hrtimer, every one was ended there, and none in the wrong context. Their pipe counts are in the
+/// torture type's own Reader Pipe row.
+pub fn judge_rcutorture_handoffs(p: &PhaseLog, torture_type: &str) -> Judged {
+    let line = p.lines.iter().rev().find_map(|l| {
+        l.split_once(&format!(
+            "{torture_type}-torture: srcu_rs up_read hand-offs: "
+        ))
+        .map(|x| x.1)
+    });
+    let Some(line) = line else {
+        return Judged {
+            status: Status::Fail,
+            detail: format!("no `srcu_rs up_read hand-offs` line for {torture_type}"),
+        };
+    };
+    let num = |k: &str| kv(line, k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let (to_task, to_irq) = (num("to_task"), num("to_hardirq"));
+    let ok = to_task > 0
+        && to_irq > 0
+        && num("ended_by_task") == to_task
+        && num("ended_by_hardirq") == to_irq
+        && kv(line, "wrong_context").as_deref() == Some("0");
+    Judged {
+        status: if ok { Status::Pass } else { Status::Fail },
+        detail: format!("{line} (pipe counts in the {torture_type} row's Reader Pipe)"),
     }
 }
 
@@ -810,6 +925,66 @@ mod tests {
         assert_eq!(judge_rcutorture(p, "srcu_rs").status, Status::Fail);
     }
 
+    /// The hand-off row: PASS only with every pair's figures exact; a wrong index or a failed case is a FAIL, a
+    /// skipped case INFO.
+    #[test]
+    fn kunit_handoffs() {
+        let line = |pair: &str, held: i64| {
+            format!("KUNIT:         # x: hand-off {pair}: handed=200 ended=200 ended_there=200 index0_held={held} index1_held={} gp_ended=1\n", -held)
+        };
+        let mut c = String::from("SRCUTEST: BEGIN kunit\n");
+        for (i, (case, pair)) in KUNIT_HANDOFFS.iter().enumerate() {
+            c.push_str(&line(pair, 0));
+            c.push_str(&format!("KUNIT:     ok {} {case}\n", i + 1));
+        }
+        c.push_str("SRCUTEST: END kunit rc=0 secs=1\n");
+        let (_, ph) = split_phases(&c);
+        let j = judge_kunit_handoffs(&ph["kunit"]);
+        assert_eq!(j.status, Status::Pass, "{}", j.detail);
+        let wrong = c.replace(&line("task_to_task", 0), &line("task_to_task", 1));
+        let (_, ph) = split_phases(&wrong);
+        assert_eq!(judge_kunit_handoffs(&ph["kunit"]).status, Status::Fail);
+        let failed = c.replace(
+            "ok 1 srcu_rs_test_updown_task",
+            "not ok 1 srcu_rs_test_updown_task",
+        );
+        let (_, ph) = split_phases(&failed);
+        assert_eq!(judge_kunit_handoffs(&ph["kunit"]).status, Status::Fail);
+        let skipped = c.replace(
+            "ok 3 srcu_rs_test_updown_nmi",
+            "ok 3 srcu_rs_test_updown_nmi # SKIP no NMI",
+        );
+        let (_, ph) = split_phases(&skipped);
+        assert_eq!(judge_kunit_handoffs(&ph["kunit"]).status, Status::Info);
+    }
+
+    #[test]
+    fn rcutorture_handoffs() {
+        let ok = "SRCUTEST: BEGIN rcutorture\n[ 9.0] srcu_rs-torture: srcu_rs up_read hand-offs: to_task=10 to_hardirq=12 ended_by_task=10 ended_by_hardirq=12 wrong_context=0\nSRCUTEST: END rcutorture rc=0 secs=1\n";
+        let (_, ph) = split_phases(ok);
+        assert_eq!(
+            judge_rcutorture_handoffs(&ph["rcutorture"], "srcu_rs").status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge_rcutorture_handoffs(&ph["rcutorture"], "srcu_rsd").status,
+            Status::Fail
+        );
+        let (_, ph) = split_phases(&ok.replace("ended_by_hardirq=12", "ended_by_hardirq=11"));
+        assert_eq!(
+            judge_rcutorture_handoffs(&ph["rcutorture"], "srcu_rs").status,
+            Status::Fail
+        );
+        let (_, ph) = split_phases(&ok.replace(
+            "to_hardirq=12 ended_by_task=10 ended_by_hardirq=12",
+            "to_hardirq=0 ended_by_task=10 ended_by_hardirq=0",
+        ));
+        assert_eq!(
+            judge_rcutorture_handoffs(&ph["rcutorture"], "srcu_rs").status,
+            Status::Fail
+        );
+    }
+
     #[test]
     fn kunit_ktap() {
         let c = "SRCUTEST: BEGIN kunit\nKUNIT: KTAP version 1\nKUNIT: 1..1\nKUNIT:     # Subtest: srcu_rs\n\
@@ -848,7 +1023,11 @@ mod tests {
         let (_, ph) = split_phases(&c4);
         let j = judge_kunit(&ph["kunit"], "srcu_rs");
         assert_eq!(j.status, Status::Pass, "{}", j.detail);
-        assert!(j.detail.contains("srcu_rs calls=90") && j.detail.contains("srcu=1800 ns"), "{}", j.detail);
+        assert!(
+            j.detail.contains("srcu_rs calls=90") && j.detail.contains("srcu=1800 ns"),
+            "{}",
+            j.detail
+        );
     }
 
     #[test]

@@ -13,10 +13,13 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/debug_locks.h>
 #include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/init.h>
 #include <linux/irq_work.h>
 #include <linux/kthread.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -41,6 +44,8 @@
 #endif
 
 DEFINE_STATIC_SRCU_RS(srcu_rs_test_static);
+/* The srcu_rs_down_read() hand-off cases' domain (an NMI handler's too). */
+DEFINE_STATIC_SRCU_RS(srcu_rs_test_updown_ssp);
 
 /* A grace period must not end while a reader that started before it runs. */
 static void srcu_rs_test_gp_waits_for_reader(struct kunit *test)
@@ -386,6 +391,10 @@ static bool srcu_rs_test_gps_stop(struct srcu_rs_test_gps *g)
  * @in_window: NMIs that ran between the load and the store of a generic
  *	per-CPU increment on @ssp.
  * @late: self-NMIs not handled before the sender stopped waiting.
+ * @updown: the handler enters an srcu_rs_down_read() section on
+ *	srcu_rs_test_updown_ssp and leaves its index in @down_idx, for the
+ *	task to end (srcu_rs_test_updown_nmi); @ssp is not used.
+ * @down_idx: the index of the last such section.
  */
 struct srcu_rs_test_nmi {
 	struct srcu_rs ssp;
@@ -395,6 +404,8 @@ struct srcu_rs_test_nmi {
 	atomic_long_t nmi_locks;
 	atomic_long_t in_window;
 	atomic_long_t late;
+	bool updown;
+	int down_idx;
 };
 
 static struct srcu_rs_test_nmi *srcu_rs_test_nmi;
@@ -410,6 +421,13 @@ static int srcu_rs_test_nmi_handler(unsigned int type, struct pt_regs *regs)
 	if (!t || !this_cpu_read(srcu_rs_test_nmi_pending))
 		return NMI_DONE;
 	this_cpu_write(srcu_rs_test_nmi_pending, 0);
+	if (t->updown) {
+		WRITE_ONCE(t->down_idx, srcu_rs_down_read(&srcu_rs_test_updown_ssp));
+		if (in_nmi())
+			atomic_long_inc(&t->nmi_locks);
+		atomic_long_inc(&t->handled);
+		return NMI_HANDLED;
+	}
 	idx = srcu_rs_read_lock(&t->ssp);
 	atomic_long_inc(&t->nmi_locks);
 	if (this_cpu_read(srcu_rs_test_nmi_window))
@@ -578,6 +596,8 @@ static void srcu_rs_test_self_nmi_readers(struct kunit *test)
 /* Stop at this many landings inside a lock increment; below MIN: inconclusive. */
 #define SRCU_RS_TEST_SRESET_WANT	32
 #define SRCU_RS_TEST_SRESET_MIN		8
+/* srcu_rs_down_read() sections handed from a reset to the sender. */
+#define SRCU_RS_TEST_SRESET_HANDOFFS	200
 /* Reader pairs per hard-disabled chunk, at least. */
 #define SRCU_RS_TEST_SRESET_CHUNK	1024
 /* smp_send_nmi_ipi()'s wait for the target to enter the handler. */
@@ -632,6 +652,11 @@ struct srcu_rs_test_reader_code {
  * @sent: resets sent (this and below: the sender only).
  * @timeouts: smp_send_nmi_ipi() calls that gave up.
  * @stalls: resets after which the target's loop did not move on.
+ * @updown: the handler enters an srcu_rs_down_read() section on
+ *	srcu_rs_test_updown_ssp instead of its reader pair, and the sender ends
+ *	it (srcu_rs_test_updown_nmi).
+ * @down_idx: the index of the last such section.
+ * @ups: such sections the sender ended, in task context.
  */
 struct srcu_rs_test_sreset {
 	struct srcu_rs_test_gps gp;
@@ -652,6 +677,9 @@ struct srcu_rs_test_sreset {
 	unsigned long sent;
 	unsigned long timeouts;
 	unsigned long stalls;
+	bool updown;
+	int down_idx;
+	unsigned long ups;
 };
 
 DEFINE_STATIC_SRCU_RS(srcu_rs_test_sreset_ssp);
@@ -767,9 +795,13 @@ static void srcu_rs_test_sreset_fn(struct pt_regs *regs)
 			if (regs->nip > c->load[i] && regs->nip <= c->store[i])
 				WRITE_ONCE(t->landed[side], t->landed[side] + 1);
 	}
-	idx = srcu_rs_read_lock(&srcu_rs_test_sreset_ssp);
-	WRITE_ONCE(t->nmi_locks, t->nmi_locks + 1);
-	srcu_rs_read_unlock(&srcu_rs_test_sreset_ssp, idx);
+	if (t->updown) {
+		WRITE_ONCE(t->down_idx, srcu_rs_down_read(&srcu_rs_test_updown_ssp));
+	} else {
+		idx = srcu_rs_read_lock(&srcu_rs_test_sreset_ssp);
+		WRITE_ONCE(t->nmi_locks, t->nmi_locks + 1);
+		srcu_rs_read_unlock(&srcu_rs_test_sreset_ssp, idx);
+	}
 	WRITE_ONCE(t->pairs_at_reset, READ_ONCE(t->pairs));
 	/* Publishes @pairs_at_reset; pairs with the sender's acquire. */
 	smp_store_release(&t->handled, t->handled + 1);
@@ -834,14 +866,28 @@ static bool srcu_rs_test_sreset_one(struct srcu_rs_test_sreset *t, int cpu)
 	return false;
 }
 
-/* Send resets until enough landed in a lock increment, or the budget is spent. */
+/* @updown: end, in this task, the section the last handler entered. */
+static void srcu_rs_test_sreset_up(struct srcu_rs_test_sreset *t)
+{
+	/* Pairs with the handler's release: @down_idx is its own. */
+	if (!t->updown || smp_load_acquire(&t->handled) == t->ups)
+		return;
+	srcu_rs_up_read(&srcu_rs_test_updown_ssp, READ_ONCE(t->down_idx));
+	t->ups++;
+}
+
+/*
+ * Send resets until enough landed in a lock increment (@updown: enough
+ * sections were handed over), or the budget is spent.
+ */
 static void srcu_rs_test_sreset_send(struct srcu_rs_test_sreset *t, int cpu)
 {
 	unsigned long deadline = jiffies + SRCU_RS_TEST_SRESET_SECS * HZ;
 	bool ok = true;
 
 	while (ok && t->sent < SRCU_RS_TEST_SRESET_MAX &&
-	       READ_ONCE(t->landed[SRCU_RS_TEST_LOCK]) < SRCU_RS_TEST_SRESET_WANT &&
+	       (t->updown ? t->sent < SRCU_RS_TEST_SRESET_HANDOFFS :
+		READ_ONCE(t->landed[SRCU_RS_TEST_LOCK]) < SRCU_RS_TEST_SRESET_WANT) &&
 	       time_before(jiffies, deadline)) {
 		if (atomic_cmpxchg_acquire(&t->state, SRCU_RS_TEST_TARGET_ARMED,
 					   SRCU_RS_TEST_TARGET_RESET) !=
@@ -850,6 +896,7 @@ static void srcu_rs_test_sreset_send(struct srcu_rs_test_sreset *t, int cpu)
 			continue;
 		}
 		ok = srcu_rs_test_sreset_one(t, cpu);
+		srcu_rs_test_sreset_up(t);
 		atomic_set_release(&t->state, SRCU_RS_TEST_TARGET_ARMED);
 		if (t->sent % 64 == 0)
 			cond_resched();
@@ -858,9 +905,11 @@ static void srcu_rs_test_sreset_send(struct srcu_rs_test_sreset *t, int cpu)
 
 /*
  * Every srcu_rs_read_lock() in task and NMI context is counted exactly,
- * with system resets landing inside the task's per-CPU increments.
+ * with system resets landing inside the task's per-CPU increments.  With
+ * @updown, each reset's handler enters an srcu_rs_down_read() section that
+ * this task ends instead (srcu_rs_test_updown_nmi checks those).
  */
-static void srcu_rs_test_sreset_readers(struct kunit *test)
+static void srcu_rs_test_sreset_run(struct kunit *test, bool updown)
 {
 	struct srcu_rs_test_sreset *t = &srcu_rs_test_sreset;
 	struct srcu_rs *ssp = &srcu_rs_test_sreset_ssp;
@@ -875,6 +924,7 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 	if (srcu_rs_test_sreset_leaked)
 		kunit_skip(test, "an earlier run's grace period never ended");
 	memset(t, 0, sizeof(*t));
+	t->updown = updown;
 	t->lock = srcu_rs_test_task_lock;
 	t->unlock = srcu_rs_test_task_unlock;
 	if (!srcu_rs_test_find_increments(&t->code[SRCU_RS_TEST_LOCK],
@@ -908,6 +958,7 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 
 	WRITE_ONCE(t->stop, true);
 	target_done = wait_for_completion_timeout(&t->target_done, 30 * HZ);
+	srcu_rs_test_sreset_up(t);
 	finished = srcu_rs_test_gps_stop(&t->gp);
 	set_cpus_allowed_ptr(current, cpu_possible_mask);
 	if (!finished || !target_done)
@@ -917,7 +968,8 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 	expected = READ_ONCE(t->pairs) + READ_ONCE(t->nmi_locks);
 	lost = expected - locked;
 	/* One line for the harness's judge: key=value, no spaces in values. */
-	kunit_info(test, "system resets: sent=%lu handled=%lu in_nmi=%lu paca_in_nmi=%lu timeouts=%lu stalls=%lu in_reader=%lu landed_lock=%lu landed_unlock=%lu min=%d readers_task=%lu readers_nmi=%lu counted=%lu lost=%ld grace_periods=%ld increments=%d+%d\n",
+	kunit_info(test, "%ssystem resets: sent=%lu handled=%lu in_nmi=%lu paca_in_nmi=%lu timeouts=%lu stalls=%lu in_reader=%lu landed_lock=%lu landed_unlock=%lu min=%d readers_task=%lu readers_nmi=%lu counted=%lu lost=%ld grace_periods=%ld increments=%d+%d\n",
+		   updown ? "hand-off " : "",
 		   t->sent, t->handled, t->in_nmi, t->paca_in_nmi, t->timeouts,
 		   t->stalls, t->in_reader, t->landed[SRCU_RS_TEST_LOCK],
 		   t->landed[SRCU_RS_TEST_UNLOCK], SRCU_RS_TEST_SRESET_MIN,
@@ -948,8 +1000,8 @@ static void srcu_rs_test_sreset_readers(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, finished,
 			      "grace periods stopped completing (a lost reader count?)");
 	KUNIT_EXPECT_GT(test, atomic_long_read(&t->gp.n), 0L);
-	if (lost || !target_done || !finished || t->timeouts || t->stalls ||
-	    t->handled != t->sent)
+	if (updown || lost || !target_done || !finished || t->timeouts ||
+	    t->stalls || t->handled != t->sent)
 		return;
 	if (t->landed[SRCU_RS_TEST_LOCK] < SRCU_RS_TEST_SRESET_MIN)
 		kunit_skip(test,
@@ -970,7 +1022,7 @@ static void srcu_rs_test_nmi_readers(struct kunit *test)
 #if defined(CONFIG_X86_LOCAL_APIC)
 	srcu_rs_test_self_nmi_readers(test);
 #elif defined(SRCU_RS_TEST_SRESET)
-	srcu_rs_test_sreset_readers(test);
+	srcu_rs_test_sreset_run(test, false);
 #elif defined(CONFIG_PPC_BOOK3S_64)
 	kunit_skip(test,
 		   "system resets need CONFIG_NMI_IPI and a built-in test (smp_send_nmi_ipi() is not exported)");
@@ -1180,6 +1232,414 @@ free:
 	kfree(u);
 }
 
+/*
+ * srcu_rs_down_read() sections handed to another context, which ends them
+ * with srcu_rs_up_read(): another task, a hardirq (hrtimer), and from an NMI
+ * to the task it interrupted.  Each case counts the sections handed off and
+ * those ended where they were handed; then each reader index's locks must be
+ * matched exactly by its own unlocks (srcu_rs.fault=9 puts every up_read's
+ * unlock in the other index), and a grace period must still end.
+ */
+
+/* Sections handed off per case; polls of a grace period, 20 ms apart. */
+#define SRCU_RS_TEST_HANDOFFS		200
+#define SRCU_RS_TEST_GP_POLLS		500
+
+/* Locks minus unlocks of reader index @idx, over every CPU and both halves. */
+static long srcu_rs_test_index_held(struct srcu_rs *ssp, int idx)
+{
+	long held = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct srcu_rs_pcpu *c = per_cpu_ptr(ssp->pcpu, cpu);
+
+		held += READ_ONCE(c->cnt[SRCU_RS_LOCK_SLOT(idx)]) +
+			atomic_long_read(&c->nmi_cnt[SRCU_RS_LOCK_SLOT(idx)]);
+		held -= READ_ONCE(c->cnt[SRCU_RS_UNLOCK_SLOT(idx)]) +
+			atomic_long_read(&c->nmi_cnt[SRCU_RS_UNLOCK_SLOT(idx)]);
+	}
+	return held;
+}
+
+/* Wait, boundedly, for @cookie's grace period: false if it did not end. */
+static bool srcu_rs_test_poll_gp(struct srcu_rs *ssp, unsigned long cookie)
+{
+	int i;
+
+	for (i = 0; i < SRCU_RS_TEST_GP_POLLS; i++) {
+		if (poll_state_synchronize_srcu_rs(ssp, cookie))
+			return true;
+		msleep(20);
+	}
+	return poll_state_synchronize_srcu_rs(ssp, cookie);
+}
+
+/**
+ * struct srcu_rs_test_handoff - sections handed to another context
+ * @ssp: the domain.
+ * @owner: the task that entered the sections.
+ * @idx: the index of the section being handed over.
+ * @ups: sections the other context ended.
+ * @ended_there: of @ups, those ended in the context they were handed to.
+ * @held: each index's srcu_rs_test_index_held() before the case.
+ * @lockdep: lockdep was on (debug_locks) before the case, so that a report
+ *	during it, which turns it off, shows.
+ * @upped: the section being handed over has reached srcu_rs_up_read().
+ * @hold: the other task keeps the next section until @release.
+ * @stop: tells the other task to return.
+ * @given: a section was handed over (or @stop set).
+ * @ended: the handed-over section was ended.
+ * @release: ends a section kept because of @hold.
+ * @exited: the other task returned.
+ * @timer: the hardirq that ends sections in the task to hardirq case.
+ */
+struct srcu_rs_test_handoff {
+	struct srcu_rs *ssp;
+	struct task_struct *owner;
+	int idx;
+	unsigned long ups;
+	unsigned long ended_there;
+	long held[2];
+	bool lockdep;
+	bool upped;
+	bool hold;
+	bool stop;
+	struct completion given;
+	struct completion ended;
+	struct completion release;
+	struct completion exited;
+	struct hrtimer timer;
+};
+
+static void srcu_rs_test_handoff_init(struct srcu_rs_test_handoff *h,
+				      struct srcu_rs *ssp)
+{
+	h->ssp = ssp;
+	h->owner = current;
+	h->held[0] = srcu_rs_test_index_held(ssp, 0);
+	h->held[1] = srcu_rs_test_index_held(ssp, 1);
+	h->lockdep = IS_ENABLED(CONFIG_PROVE_LOCKING) && READ_ONCE(debug_locks);
+	init_completion(&h->given);
+	init_completion(&h->ended);
+	init_completion(&h->release);
+	init_completion(&h->exited);
+}
+
+/* End the handed-over section; @there: in the context it was handed to. */
+static void srcu_rs_test_handoff_up(struct srcu_rs_test_handoff *h, bool there)
+{
+	WRITE_ONCE(h->upped, true);
+	srcu_rs_up_read(h->ssp, h->idx);
+	h->ups++;
+	if (there)
+		h->ended_there++;
+}
+
+/*
+ * What every hand-off case checks at its end: each section was ended where
+ * it was handed, no index has a lock without its own unlock, a grace period
+ * started now ends, and lockdep, if it was on, reported nothing.
+ */
+static void srcu_rs_test_handoff_check(struct kunit *test,
+				       struct srcu_rs_test_handoff *h,
+				       const char *what, unsigned long handed)
+{
+	long d0 = srcu_rs_test_index_held(h->ssp, 0) - h->held[0];
+	long d1 = srcu_rs_test_index_held(h->ssp, 1) - h->held[1];
+	bool lockdep_clean = h->lockdep && READ_ONCE(debug_locks);
+	bool gp;
+
+	gp = srcu_rs_test_poll_gp(h->ssp, start_poll_synchronize_srcu_rs(h->ssp));
+	/* One line for the harness's judge: key=value, no spaces in values. */
+	kunit_info(test, "hand-off %s: handed=%lu ended=%lu ended_there=%lu index0_held=%ld index1_held=%ld gp_ended=%d lockdep=%s\n",
+		   what, handed, h->ups, h->ended_there, d0, d1, gp,
+		   lockdep_clean ? "clean" : h->lockdep ? "reported" : "off");
+	KUNIT_EXPECT_GT(test, handed, 0UL);
+	KUNIT_EXPECT_EQ_MSG(test, h->ups, handed,
+			    "%s: %lu sections handed off, %lu ended", what,
+			    handed, h->ups);
+	KUNIT_EXPECT_EQ_MSG(test, h->ended_there, h->ups,
+			    "%s: a section ended in another context than it was handed to",
+			    what);
+	KUNIT_EXPECT_TRUE_MSG(test, d0 == 0 && d1 == 0,
+			      "%s: index 0 holds %ld and index 1 %ld locks not matched by their own unlocks: an srcu_rs_up_read() in the wrong index",
+			      what, d0, d1);
+	KUNIT_EXPECT_TRUE_MSG(test, gp,
+			      "%s: no grace period ended within 10 s of the last srcu_rs_up_read()",
+			      what);
+	KUNIT_EXPECT_TRUE_MSG(test, !h->lockdep || lockdep_clean,
+			      "%s: lockdep reported a problem (debug_locks went off)",
+			      what);
+}
+
+/* The other task: ends each section it is handed, until told to stop. */
+static int srcu_rs_test_handoff_fn(void *arg)
+{
+	struct srcu_rs_test_handoff *h = arg;
+
+	while (wait_for_completion_timeout(&h->given, 30 * HZ) &&
+	       !READ_ONCE(h->stop)) {
+		if (READ_ONCE(h->hold))
+			wait_for_completion_timeout(&h->release, 30 * HZ);
+		srcu_rs_test_handoff_up(h, in_task() && current != h->owner);
+		complete(&h->ended);
+	}
+	complete(&h->exited);
+	return 0;
+}
+
+/*
+ * Task to task: this task enters each section and another task ends it.
+ * The first section is held there while a grace period, started after it
+ * was entered, must not end.
+ */
+static void srcu_rs_test_updown_task(struct kunit *test)
+{
+	struct srcu_rs_test_handoff *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct task_struct *task;
+	unsigned long cookie, i, handed = 0;
+	bool early = false;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	srcu_rs_test_handoff_init(h, &srcu_rs_test_updown_ssp);
+	task = kthread_run(srcu_rs_test_handoff_fn, h, "srcu_rs_test_up");
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(task), "kthread_run() failed: %ld",
+			       PTR_ERR(task));
+	for (i = 0; i < SRCU_RS_TEST_HANDOFFS; i++) {
+		h->idx = srcu_rs_down_read(h->ssp);
+		WRITE_ONCE(h->upped, false);
+		WRITE_ONCE(h->hold, i == 0);
+		handed++;
+		complete(&h->given);
+		if (i == 0) {
+			cookie = start_poll_synchronize_srcu_rs(h->ssp);
+			msleep(50);
+			early = poll_state_synchronize_srcu_rs(h->ssp, cookie) &&
+				!READ_ONCE(h->upped);
+			complete(&h->release);
+		}
+		if (!wait_for_completion_timeout(&h->ended, 10 * HZ)) {
+			KUNIT_FAIL(test, "the other task did not end section %lu in 10 s", i);
+			break;
+		}
+	}
+	WRITE_ONCE(h->stop, true);
+	complete(&h->given);
+	KUNIT_ASSERT_NE_MSG(test, wait_for_completion_timeout(&h->exited, 60 * HZ),
+			    0UL, "the other task did not return");
+	KUNIT_EXPECT_FALSE_MSG(test, early,
+			       "a grace period ended while another task held a section entered before it");
+	srcu_rs_test_handoff_check(test, h, "task_to_task", handed);
+}
+
+static enum hrtimer_restart srcu_rs_test_handoff_timer(struct hrtimer *t)
+{
+	struct srcu_rs_test_handoff *h = container_of(t, struct srcu_rs_test_handoff, timer);
+
+	srcu_rs_test_handoff_up(h, in_hardirq());
+	complete(&h->ended);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Task to hardirq: this task enters each section and an hrtimer (hardirq
+ * mode) ends it, 0 to 90 us later.  The first one fires after 100 ms, while
+ * a grace period started after the section was entered must not end.
+ */
+static void srcu_rs_test_updown_hardirq(struct kunit *test)
+{
+	struct srcu_rs_test_handoff *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	unsigned long cookie, i, handed = 0;
+	bool early = false;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	srcu_rs_test_handoff_init(h, &srcu_rs_test_updown_ssp);
+	hrtimer_init(&h->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	h->timer.function = srcu_rs_test_handoff_timer;
+	for (i = 0; i < SRCU_RS_TEST_HANDOFFS; i++) {
+		h->idx = srcu_rs_down_read(h->ssp);
+		WRITE_ONCE(h->upped, false);
+		handed++;
+		hrtimer_start(&h->timer,
+			      i ? ns_to_ktime((i % 10) * 10 * NSEC_PER_USEC) :
+				  ms_to_ktime(100),
+			      HRTIMER_MODE_REL_HARD);
+		if (i == 0) {
+			cookie = start_poll_synchronize_srcu_rs(h->ssp);
+			msleep(20);
+			early = poll_state_synchronize_srcu_rs(h->ssp, cookie) &&
+				!READ_ONCE(h->upped);
+		}
+		if (!wait_for_completion_timeout(&h->ended, 10 * HZ)) {
+			KUNIT_FAIL(test, "the hrtimer did not end section %lu in 10 s", i);
+			if (hrtimer_cancel(&h->timer))
+				srcu_rs_test_handoff_up(h, false);
+			break;
+		}
+	}
+	KUNIT_EXPECT_FALSE_MSG(test, early,
+			       "a grace period ended while a section entered before it waited for its hardirq");
+	srcu_rs_test_handoff_check(test, h, "task_to_hardirq", handed);
+}
+
+#ifdef CONFIG_X86_LOCAL_APIC
+/*
+ * NMI to task (x86): each self-NMI's handler enters a section that the task
+ * it interrupted ends.  The first one is held by the task while a grace
+ * period started after it must not end.
+ */
+static void srcu_rs_test_self_nmi_updown(struct kunit *test)
+{
+	struct srcu_rs_test_handoff *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	unsigned long cookie, i, handed = 0;
+	struct srcu_rs_test_nmi *t;
+	bool early = false;
+	int ret, j;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->updown = true;
+	srcu_rs_test_handoff_init(h, &srcu_rs_test_updown_ssp);
+	WRITE_ONCE(srcu_rs_test_nmi, t);
+	ret = register_nmi_handler(NMI_LOCAL, srcu_rs_test_nmi_handler, 0,
+				   "srcu_rs_test");
+	if (ret) {
+		WRITE_ONCE(srcu_rs_test_nmi, NULL);
+		KUNIT_FAIL(test, "register_nmi_handler() failed: %d", ret);
+		return;
+	}
+	for (i = 0; i < SRCU_RS_TEST_HANDOFFS; i++) {
+		long handled = atomic_long_read(&t->handled);
+		unsigned long flags;
+
+		local_irq_save(flags);
+		srcu_rs_test_self_nmi(t);
+		local_irq_restore(flags);
+		for (j = 0; j < 50 && atomic_long_read(&t->handled) == handled; j++)
+			msleep(20);
+		if (atomic_long_read(&t->handled) == handled) {
+			KUNIT_FAIL(test, "self-NMI %lu was not handled in 1 s", i);
+			break;
+		}
+		handed++;
+		h->idx = READ_ONCE(t->down_idx);
+		if (i == 0) {
+			cookie = start_poll_synchronize_srcu_rs(h->ssp);
+			msleep(20);
+			early = poll_state_synchronize_srcu_rs(h->ssp, cookie);
+		}
+		srcu_rs_test_handoff_up(h, in_task() &&
+					atomic_long_read(&t->nmi_locks) == handed);
+	}
+	unregister_nmi_handler(NMI_LOCAL, "srcu_rs_test");
+	WRITE_ONCE(srcu_rs_test_nmi, NULL);
+	kunit_info(test, "NMI to task: self-NMIs sent %ld, handled %ld, in_nmi %ld\n",
+		   atomic_long_read(&t->sent), atomic_long_read(&t->handled),
+		   atomic_long_read(&t->nmi_locks));
+	KUNIT_EXPECT_FALSE_MSG(test, early,
+			       "a grace period ended while the task held a section an NMI entered before it");
+	srcu_rs_test_handoff_check(test, h, "nmi_to_task", handed);
+}
+#endif
+
+#ifdef SRCU_RS_TEST_SRESET
+/*
+ * NMI to task (powerpc Book3S-64): each system reset's handler, on the
+ * target CPU, enters a section that the sending task ends on its own CPU.
+ */
+static void srcu_rs_test_sreset_updown(struct kunit *test)
+{
+	struct srcu_rs_test_handoff *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct srcu_rs_test_sreset *t = &srcu_rs_test_sreset;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	srcu_rs_test_handoff_init(h, &srcu_rs_test_updown_ssp);
+	srcu_rs_test_sreset_run(test, true);
+	h->ups = t->ups;
+	h->ended_there = t->ups;
+	KUNIT_EXPECT_EQ_MSG(test, t->paca_in_nmi, t->handled,
+			    "a section was entered outside a system reset");
+	srcu_rs_test_handoff_check(test, h, "nmi_to_task", t->handled);
+}
+#endif
+
+/* NMI to task: x86 self-NMIs, or powerpc system resets from another CPU. */
+static void srcu_rs_test_updown_nmi(struct kunit *test)
+{
+#if defined(CONFIG_X86_LOCAL_APIC)
+	srcu_rs_test_self_nmi_updown(test);
+#elif defined(SRCU_RS_TEST_SRESET)
+	srcu_rs_test_sreset_updown(test);
+#else
+	kunit_skip(test, "needs x86 self-NMIs or powerpc system resets");
+#endif
+}
+
+/*
+ * A deliberate misuse that lockdep must report, off unless asked for: lockdep
+ * reports one problem per boot, so each mode needs a boot of its own.  The
+ * case fails if lockdep is still on (debug_locks) after the misuse.
+ */
+static int lockdep_demo;
+module_param(lockdep_demo, int, 0444);
+MODULE_PARM_DESC(lockdep_demo,
+		 "Misuse srcu_rs for lockdep to report: 1 = an srcu_rs_read_lock() section ended by another task, 2 = synchronize_srcu_rs() inside readers of two domains in opposite orders (0 = skip)");
+
+static int srcu_rs_test_plain_unlock_fn(void *arg)
+{
+	struct srcu_rs_test_handoff *h = arg;
+
+	if (wait_for_completion_timeout(&h->given, 30 * HZ)) {
+		srcu_rs_read_unlock(h->ssp, h->idx);	/* Not this task's. */
+		h->ups++;
+	}
+	complete(&h->exited);
+	return 0;
+}
+
+static void srcu_rs_test_lockdep_demo(struct kunit *test)
+{
+	struct srcu_rs_test_handoff *h;
+	struct task_struct *task;
+	struct srcu_rs *a = &srcu_rs_test_static;
+	struct srcu_rs *b = &srcu_rs_test_updown_ssp;
+	int idx;
+
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		kunit_skip(test, "needs CONFIG_PROVE_LOCKING");
+	if (lockdep_demo != 1 && lockdep_demo != 2)
+		kunit_skip(test,
+			   "off: srcu_rs_test.lockdep_demo=1 or 2 shows lockdep reporting a misuse");
+	if (!READ_ONCE(debug_locks))
+		kunit_skip(test, "lockdep is already off (an earlier report)");
+	kunit_info(test, "lockdep_demo=%d: lockdep must report what follows\n",
+		   lockdep_demo);
+	if (lockdep_demo == 2) {
+		idx = srcu_rs_read_lock(a);
+		synchronize_srcu_rs(b);
+		srcu_rs_read_unlock(a, idx);
+		idx = srcu_rs_read_lock(b);
+		synchronize_srcu_rs(a);
+		srcu_rs_read_unlock(b, idx);
+		KUNIT_EXPECT_FALSE_MSG(test, READ_ONCE(debug_locks),
+				       "lockdep did not report synchronize_srcu_rs() inside readers in opposite orders");
+		return;
+	}
+	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	srcu_rs_test_handoff_init(h, b);
+	task = kthread_run(srcu_rs_test_plain_unlock_fn, h, "srcu_rs_test_unl");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	h->idx = srcu_rs_read_lock(b);
+	complete(&h->given);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&h->exited, 60 * HZ), 0UL);
+	KUNIT_EXPECT_EQ(test, h->ups, 1UL);
+	KUNIT_EXPECT_FALSE_MSG(test, READ_ONCE(debug_locks),
+			       "lockdep did not report an srcu_rs_read_lock() section ended by another task");
+}
+
 static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE(srcu_rs_test_gp_waits_for_reader),
 	KUNIT_CASE(srcu_rs_test_nested_cross_cpu),
@@ -1192,6 +1652,11 @@ static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE_SLOW(srcu_rs_test_nmi_readers),
 	/* 2 s of callers on each domain, then expedited latency. */
 	KUNIT_CASE_SLOW(srcu_rs_test_concurrent_updaters),
+	/* srcu_rs_down_read() sections ended in another context. */
+	KUNIT_CASE(srcu_rs_test_updown_task),
+	KUNIT_CASE(srcu_rs_test_updown_hardirq),
+	KUNIT_CASE(srcu_rs_test_updown_nmi),
+	KUNIT_CASE(srcu_rs_test_lockdep_demo),
 	{}
 };
 

@@ -225,6 +225,13 @@ pub enum Fault {
     /// it drove (single-driver platforms only): a caller that found it driving and went to
     /// sleep is never woken, and no one drives its grace period.
     SkipDriverRecheck = 8,
+    /// A reader whose section ends in another context than it began counts its unlock in the
+    /// other index than its lock: the index it was handed is flipped on the way. Each such
+    /// section leaves one index with a lock no unlock matches (its grace periods never end) and
+    /// the other with an unlock that cancels a running reader's lock. srcu-core's own
+    /// [`crate::Srcu::read_unlock`] ignores it: the kernel's `srcu_rs_up_read()`, the reader
+    /// that lockdep does not watch because it may end in another task, applies it.
+    UpReadOtherIndex = 9,
 }
 
 impl Fault {
@@ -240,6 +247,7 @@ impl Fault {
             6 => Some(Fault::LocksBeforeUnlocks),
             7 => Some(Fault::FastPathActiveOnly),
             8 => Some(Fault::SkipDriverRecheck),
+            9 => Some(Fault::UpReadOtherIndex),
             _ => None,
         }
     }

@@ -959,6 +959,7 @@ fn faults_round_trip_through_their_numbers() {
         Fault::LocksBeforeUnlocks,
         Fault::FastPathActiveOnly,
         Fault::SkipDriverRecheck,
+        Fault::UpReadOtherIndex,
     ];
     for (n, f) in all.iter().enumerate() {
         assert_eq!(Fault::from_raw(n as u32), Some(*f));
