@@ -178,6 +178,10 @@ impl Platform for Kernel {
     }
 }
 
+// srcu_rs.h's SRCU_RS_FAULT_UP_READ_OTHER_INDEX (srcu_rs_up_read()'s broken variant) is this
+// number, written by hand in C: keep the two in step.
+const _: () = assert!(Fault::UpReadOtherIndex as u32 == 9);
+
 /// The domain's callback list, kept by the C shim: a FIFO of `struct rcu_head` in segments that
 /// each carry one cookie, under an irq-safe spinlock.
 ///
