@@ -686,6 +686,16 @@ increments the atomic half with atomic_long_inc(), and grace periods sum\n\
 both.  NMI safety therefore costs nothing outside NMI even where\n\
 this_cpu_inc() is not NMI-safe, and there is no _nmisafe() API to choose.\n\
 \n\
+srcu_rs_down_read() and srcu_rs_up_read() are the semaphore-like\n\
+readers, as srcu_down_read()/srcu_up_read(): the section has no lockdep\n\
+ownership, so it may end in another task, an irq handler or another CPU.\n\
+Unlike srcu_down_read(), both halves may also run in NMI, because an NMI\n\
+reader counts in the atomic half and grace periods sum both halves.\n\
+srcu_rs_read_lock() keeps lockdep's acquire/release, and\n\
+synchronize_srcu_rs() its srcu_lock_sync(), so lockdep still reports a\n\
+synchronize inside a plain reader or a plain section ended by another\n\
+task.\n\
+\n\
 The algorithm (reader protocol, two-scan grace periods, polling cookies,\n\
 callback readiness) is srcu-core, a no_std Rust crate without unsafe\n\
 code, vendored as the generated kernel/rcu/srcu_rs_core.rs together with\n\
