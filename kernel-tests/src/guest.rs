@@ -16,6 +16,11 @@ use crate::kbuild;
 use crate::plan::{Arch, Userspace};
 
 pub const GUEST_INIT: &str = include_str!("../guest/init");
+/// The lifetime test module's sources (kernel-tests/lifetime-test), built against each srcu_rs kernel.
+const LIFETIME_KBUILD: &str = include_str!("../lifetime-test/Kbuild");
+const LIFETIME_SRC: &str = include_str!("../lifetime-test/srcu_rs_lifetime_test.c");
+/// Where the guest's `/init` finds the lifetime test module.
+const LIFETIME_KO: &str = "lib/modules/extra/srcu_rs_lifetime_test.ko";
 
 /// Builds the in-guest Rust programs static (`-C target-feature=+crt-static` on x86_64-unknown-linux-gnu),
 /// into the checkout's own `target/` (cargo's freshness check follows the source paths it last built from, so a
@@ -301,6 +306,27 @@ fn copy_tree_deref(src: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The lifetime test module (kernel-tests/lifetime-test, written into `dir`) against the kernel's O= build: it needs
+/// CONFIG_SRCU_RS, so it is built for the srcu_rs kernels only.
+fn build_lifetime_module(inp: &InitramfsInputs, dir: &Path, log: &Path) -> Result<PathBuf> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir)?;
+    fs::write(dir.join("Kbuild"), LIFETIME_KBUILD)?;
+    fs::write(dir.join("srcu_rs_lifetime_test.c"), LIFETIME_SRC)?;
+    let work = dir.parent().unwrap_or(dir);
+    run_logged(
+        &mut kbuild::ext_module_command(inp.tree, inp.out, inp.arch, work, dir),
+        log,
+        &mut |_| {},
+    )
+    .context("building the srcu_rs lifetime test module")?;
+    let ko = dir.join("srcu_rs_lifetime_test.ko");
+    if !ko.exists() {
+        bail!("{} was not built", ko.display());
+    }
+    Ok(ko)
+}
+
 pub fn build_initramfs(
     inp: &InitramfsInputs,
     stage: &Path,
@@ -344,6 +370,10 @@ pub fn build_initramfs(
         inp.notifier_ko,
         stage.join("lib/modules/extra/srcu_notifier_test.ko"),
     )?;
+    if kbuild::config_value(inp.out, "SRCU_RS") == "y" {
+        let ko = build_lifetime_module(inp, &stage.with_extension("lifetime-test"), log)?;
+        fs::copy(&ko, stage.join(LIFETIME_KO))?;
+    }
     run_logged(
         &mut modules_install_command(inp.tree, inp.out, inp.arch, stage),
         log,

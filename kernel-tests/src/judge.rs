@@ -104,6 +104,7 @@ fn judge(c: &Console) -> BootResult {
         phase_rows(c, *ph, phases.get(ph.name()), &mut r);
     }
     r.rows.extend(guest_row(c));
+    r.rows.extend(kasan_row(c));
     r.triple_fault = fs::read_to_string(&c.qlog)
         .map(|l| l.contains("Triple fault"))
         .unwrap_or(false);
@@ -222,7 +223,12 @@ fn phase_rows(c: &Console, ph: Phase, log: Option<&PhaseLog>, r: &mut BootResult
         return;
     }
     let judged = judge_phase(ph, params, pl, r);
-    let problems = report::kernel_problems(&pl.lines);
+    let problems = if ph == Phase::Objdebug {
+        // the duplicate call_srcu_rs() is reported on purpose: its splats are what the phase checks
+        report::kernel_problems(&report::without_duplicate_call_splats(&pl.lines))
+    } else {
+        report::kernel_problems(&pl.lines)
+    };
     for (label, mut j) in labels.iter().zip(judged) {
         if !problems.is_empty() {
             j.status = Status::Fail;
@@ -259,6 +265,8 @@ fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResul
             j
         }
         Phase::Notifier => report::judge_notifier(pl),
+        Phase::Lifetime => report::judge_lifetime(pl),
+        Phase::Objdebug => report::judge_objdebug(pl),
         Phase::Refscale => {
             let runs = report::refscale_runs(pl);
             let enough = params.refscale_types.iter().all(|t| {
@@ -300,6 +308,31 @@ fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResul
     };
     vec![one]
 }
+
+/// The KASAN row of a KASAN kernel's boot: every report on the whole console, the KUnit run's included (a
+/// report from a work item is not KUnit's to judge: it fails no case).
+fn kasan_row(c: &Console) -> Option<Row> {
+    if !c.boot.kernel.spec().kasan() {
+        return None;
+    }
+    let reports: Vec<&str> = c
+        .outcome
+        .console
+        .lines()
+        .filter(|l| l.contains("BUG: KASAN:"))
+        .collect();
+    let (status, detail) = match reports.first() {
+        None => (Status::Pass, "no KASAN report on the console".to_string()),
+        Some(first) => (
+            Status::Fail,
+            format!("{} report(s); first: {}", reports.len(), first.trim()),
+        ),
+    };
+    Some(row(c, KASAN_ROW, status, 0.0, detail))
+}
+
+/// The phase column of [`kasan_row`].
+const KASAN_ROW: &str = "KASAN reports";
 
 /// The guest row: present only when the guest hung or did not reach DONE.
 fn guest_row(c: &Console) -> Option<Row> {
@@ -374,6 +407,14 @@ pub fn broken_verdict(check: &BrokenCheck, params: &PhaseParams, rows: &[Row]) -
             }
         }
         CaughtBy::KunitCase(case) => kunit_case_verdict(rows, case),
+        CaughtBy::KasanReport => match rows.iter().find(|r| r.phase == KASAN_ROW) {
+            Some(r) if r.status == Status::Fail => (
+                true,
+                format!("caught by KASAN: {}", r.detail.chars().take(200).collect::<String>()),
+            ),
+            Some(_) => (false, "KASAN stayed silent on a deliberately broken srcu_rs".into()),
+            None => (false, "no KASAN row (not a KASAN kernel)".into()),
+        },
     }
 }
 

@@ -557,7 +557,9 @@ const KUNIT_KCONFIG: &str = "config SRCU_RS_KUNIT_TEST
 \t  increments), call_srcu_rs() and start_poll_synchronize_srcu_rs()
 \t  issued in early boot (built-in only), the polling API,
 \t  cleanup_srcu_rs() refusing to free a domain with an active
-\t  reader, and the reader count of srcu_rs_readers_locked().
+\t  reader (without a warning, through __cleanup_srcu_rs()), a
+\t  refused domain inside a freed object leaving no work queued,
+\t  and the reader count of srcu_rs_readers_locked().
 \t  On powerpc, and on x86 with SRCU_RS_GENERIC_PERCPU, NMIs land
 \t  between the load and the store of a per-CPU increment, so that
 \t  srcu_rs.fault=4 (NMI readers in the per-CPU half) makes the NMI
@@ -662,10 +664,25 @@ the kernel's C (no GOT, TLS or PC-relative), an FP/vector instruction or\n\
 register, or an r13 (PACA) operand.\n\
 \n\
 kernel/rcu/srcu_rs.c is the platform: alloc_percpu() counters, a mutex\n\
-for grace-period state, delayed work (queued through irq_work from\n\
-hardirq) that drives grace periods and invokes callbacks in process\n\
-context with BH disabled, caller-driven synchronize, and a boot list for\n\
-requests made before workqueues run.  include/linux/srcu_rs.h has the\n\
+for grace-period state, delayed work on rcu_gp_wq (Tree SRCU's\n\
+WQ_MEM_RECLAIM workqueue, queued directly from hardirq too) that drives\n\
+grace periods and invokes callbacks in process context with BH disabled,\n\
+caller-driven synchronize, and a boot list for requests made before\n\
+workqueues run.  call_srcu_rs() reports and leaks a duplicate with\n\
+CONFIG_DEBUG_OBJECTS_RCU_HEAD, as call_srcu() does.\n\
+\n\
+Lifetimes follow Tree SRCU's rules.  The work item and list entries live\n\
+in the domain, inside the caller's object, which the caller frees even\n\
+when cleanup refuses (kvm_destroy_vm()): cleanup_srcu_rs() therefore stops\n\
+and syncs the work and takes the domain off every list before it checks\n\
+anything, so a refused domain leaks its callbacks and leaves nothing\n\
+queued; __cleanup_srcu_rs() returns the refusal without the warning.  A\n\
+module's static domains (DEFINE_STATIC_SRCU_RS, SRCU_NOTIFIER_HEAD_STATIC)\n\
+that ever requested a grace period are on a list; at MODULE_STATE_GOING\n\
+the module notifier lets those within_module() finish their requested\n\
+grace periods and callbacks (bounded) and tears them down, or refuses\n\
+loudly, as srcu_module_going() does, without changes to the module\n\
+loader.  SRCU_RS depends on TREE_RCU, which provides rcu_gp_wq.  include/linux/srcu_rs.h has the\n\
 API (init/cleanup, static definitions, readers with lockdep, dereference\n\
 helpers, synchronize, call, barrier, the 6.12 polling set) and the\n\
 layout of the state shared with Rust, generated together with matching\n\
@@ -677,7 +694,8 @@ one this_cpu_inc() and one smp_mb() per side, plus an in_nmi() test.\n\
 Test-only options: SRCU_RS_GENERIC_PERCPU makes the per-CPU increment an\n\
 irq-save load/add/store as on generic architectures, and\n\
 SRCU_RS_FAULT_INJECTION adds srcu_rs.fault= to select a deliberately\n\
-broken variant; under SRCU_RS_GENERIC_PERCPU, srcu_rs_generic_window() is a\n\
+broken variant of srcu-core and srcu_rs.shim_fault= for broken lifetime\n\
+rules of the shim; under SRCU_RS_GENERIC_PERCPU, srcu_rs_generic_window() is a\n\
 test hook between the load and the store that acts only for the domain a\n\
 test registered with srcu_rs_set_generic_window().{sob}"
             ),
@@ -722,8 +740,11 @@ that the VM's interrupt routing really runs on srcu_rs.{sob}"
             body: format!(
                 "Add srcu_rs (a statically defined domain) and srcu_rsd (a dynamically\n\
 initialised one) to rcutorture: readers, get_gp_seq, synchronize and\n\
-expedited synchronize, call, barrier, the polling operations and irq\n\
-(timer) readers, which srcu_rs serves through its single reader API.\n\
+expedited synchronize, call, barrier, the polling operations, get_gp_data\n\
+and irq (timer) readers, which srcu_rs serves through its single reader\n\
+API.  debug_objects is set: rcutorture.object_debug=1 on a\n\
+CONFIG_DEBUG_OBJECTS_RCU_HEAD kernel checks that a duplicate\n\
+call_srcu_rs() is reported and leaked.\n\
 \n\
 With CONFIG_SRCU_RS_FAULT_INJECTION=y, booting with srcu_rs.fault=2\n\
 (skip the second scan of each grace period) must make\n\
@@ -738,8 +759,10 @@ rcutorture.torture_type=srcu_rs report failures.{sob}"
 a reader started before it, readers nested three deep whose outermost\n\
 unlock runs on another CPU, a hardirq reader and call_srcu_rs() from\n\
 hardirq (a hard irq_work), the polling API on a dynamic domain,\n\
-cleanup_srcu_rs() refusing, with a warning and nothing freed, while a\n\
-reader is active, srcu_rs_readers_locked() growing by exactly k\n\
+__cleanup_srcu_rs() refusing, with nothing freed and no warning (a\n\
+panic_on_warn farm runs the suite), while a reader is active, a refused\n\
+domain inside a kfree()d object leaving no work queued (KASAN watches the\n\
+freed object; srcu_rs.shim_fault=1 must fail it), srcu_rs_readers_locked() growing by exactly k\n\
 after k lock/unlock pairs on a private domain, NMI readers, and requests\n\
 made in early boot.\n\
 \n\
