@@ -789,12 +789,13 @@ void call_srcu_rs(struct srcu_rs *ssp, struct rcu_head *rhp,
 	if (WARN_ON_ONCE(in_nmi()))
 		return;
 	if (WARN_ONCE(READ_ONCE(ssp->stopped),
-		      "call_srcu_rs() after cleanup_srcu_rs(); leaking the callback\n"))
+		      "%s() after cleanup_srcu_rs(); leaking the callback\n",
+		      __func__))
 		return;
 	if (debug_rcu_head_queue(rhp)) {
 		/* Probable double call_srcu_rs(), so leak the callback. */
 		WRITE_ONCE(rhp->func, srcu_rs_leak_callback);
-		WARN_ONCE(1, "call_srcu_rs(): Leaked duplicate callback\n");
+		WARN_ONCE(1, "%s(): Leaked duplicate callback\n", __func__);
 		return;
 	}
 	rhp->func = func;

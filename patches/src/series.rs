@@ -682,7 +682,9 @@ that ever requested a grace period are on a list; at MODULE_STATE_GOING\n\
 the module notifier lets those within_module() finish their requested\n\
 grace periods and callbacks (bounded) and tears them down, or refuses\n\
 loudly, as srcu_module_going() does, without changes to the module\n\
-loader.  SRCU_RS depends on TREE_RCU, which provides rcu_gp_wq.  include/linux/srcu_rs.h has the\n\
+loader.  SRCU_RS depends on TREE_RCU, which provides rcu_gp_wq.\n\
+\n\
+include/linux/srcu_rs.h has the\n\
 API (init/cleanup, static definitions, readers with lockdep, dereference\n\
 helpers, synchronize, call, barrier, the 6.12 polling set) and the\n\
 layout of the state shared with Rust, generated together with matching\n\
@@ -695,9 +697,9 @@ Test-only options: SRCU_RS_GENERIC_PERCPU makes the per-CPU increment an\n\
 irq-save load/add/store as on generic architectures, and\n\
 SRCU_RS_FAULT_INJECTION adds srcu_rs.fault= to select a deliberately\n\
 broken variant of srcu-core and srcu_rs.shim_fault= for broken lifetime\n\
-rules of the shim; under SRCU_RS_GENERIC_PERCPU, srcu_rs_generic_window() is a\n\
-test hook between the load and the store that acts only for the domain a\n\
-test registered with srcu_rs_set_generic_window().{sob}"
+rules of the shim; under SRCU_RS_GENERIC_PERCPU, srcu_rs_generic_window()\n\
+is a test hook between the load and the store that acts only for the\n\
+domain a test registered with srcu_rs_set_generic_window().{sob}"
             ),
             apply: p1_srcu_rs,
         },
@@ -762,9 +764,9 @@ hardirq (a hard irq_work), the polling API on a dynamic domain,\n\
 __cleanup_srcu_rs() refusing, with nothing freed and no warning (a\n\
 panic_on_warn farm runs the suite), while a reader is active, a refused\n\
 domain inside a kfree()d object leaving no work queued (KASAN watches the\n\
-freed object; srcu_rs.shim_fault=1 must fail it), srcu_rs_readers_locked() growing by exactly k\n\
-after k lock/unlock pairs on a private domain, NMI readers, and requests\n\
-made in early boot.\n\
+freed object; srcu_rs.shim_fault=1 must fail it),\n\
+srcu_rs_readers_locked() growing by exactly k after k lock/unlock pairs\n\
+on a private domain, NMI readers, and requests made in early boot.\n\
 \n\
 NMI readers (x86): an NMI handler takes and releases the read lock of a\n\
 private domain for each self-NMI the test sends, while a kthread runs\n\
