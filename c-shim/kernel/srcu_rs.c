@@ -509,8 +509,8 @@ EXPORT_SYMBOL_GPL(init_srcu_rs);
 
 #ifdef CONFIG_SRCU_RS_FAULT_INJECTION
 /* Test only: shim lifetime faults (SRCU_RS_SHIM_FAULT_*), not srcu-core's. */
-static int srcu_rs_shim_fault;
-module_param_named(shim_fault, srcu_rs_shim_fault, int, 0444);
+static int srcu_rs_lifetime_fault;
+module_param_named(shim_fault, srcu_rs_lifetime_fault, int, 0444);
 #endif
 
 /* A refused cleanup leaves the domain's work queued (the use-after-free). */
@@ -521,7 +521,7 @@ module_param_named(shim_fault, srcu_rs_shim_fault, int, 0444);
 static bool srcu_rs_shim_faulty(int fault)
 {
 #ifdef CONFIG_SRCU_RS_FAULT_INJECTION
-	return READ_ONCE(srcu_rs_shim_fault) == fault;
+	return READ_ONCE(srcu_rs_lifetime_fault) == fault;
 #else
 	return false;
 #endif

@@ -212,7 +212,8 @@ static void srcu_rs_test_refused_cleanup_frees_nothing(struct kunit *test)
 		KUNIT_FAIL(test, "init_srcu_rs() failed");
 		return;
 	}
-	srcu_rs_read_lock(&o->ssp);	/* Never unlocked: the owner's bug. */
+	/* Never unlocked (the owner's bug), and out of lockdep's sight. */
+	srcu_rs_core_read_lock(&o->ssp);
 	cookie = start_poll_synchronize_srcu_rs(&o->ssp);
 	call_srcu_rs(&o->ssp, &srcu_rs_test_leaked_head, srcu_rs_test_leaked_cb);
 	msleep(20);			/* The work has scanned and requeued. */
