@@ -407,14 +407,31 @@ pub fn broken_verdict(check: &BrokenCheck, params: &PhaseParams, rows: &[Row]) -
             }
         }
         CaughtBy::KunitCase(case) => kunit_case_verdict(rows, case),
-        CaughtBy::KasanReport => match rows.iter().find(|r| r.phase == KASAN_ROW) {
-            Some(r) if r.status == Status::Fail => (
-                true,
-                format!("caught by KASAN: {}", r.detail.chars().take(200).collect::<String>()),
+        CaughtBy::MemoryReport(phases) => memory_report_verdict(rows, &phases.iter().flat_map(|ph| ph.labels(params)).collect::<Vec<_>>()),
+    }
+}
+
+/// Caught by a KASAN report anywhere, or by a kernel problem inside one of the `labels` rows or a dead guest.
+fn memory_report_verdict(rows: &[Row], labels: &[String]) -> (bool, String) {
+    let short = |r: &Row| format!("{}: {}", r.phase, r.detail.chars().take(200).collect::<String>());
+    if let Some(r) = rows.iter().find(|r| r.phase == KASAN_ROW && r.status == Status::Fail) {
+        return (true, format!("caught by {}", short(r)));
+    }
+    let problem = rows.iter().find(|r| {
+        r.status == Status::Fail
+            && (r.phase == "guest"
+                || (labels.contains(&r.phase)
+                    && (r.detail.starts_with("kernel problems:") || r.detail.starts_with("guest "))))
+    });
+    match problem {
+        Some(r) => (true, format!("caught by {}", short(r))),
+        None => (
+            false,
+            format!(
+                "no KASAN report, and no kernel problem in {} on a deliberately broken srcu_rs",
+                labels.join(", ")
             ),
-            Some(_) => (false, "KASAN stayed silent on a deliberately broken srcu_rs".into()),
-            None => (false, "no KASAN row (not a KASAN kernel)".into()),
-        },
+        ),
     }
 }
 
@@ -525,6 +542,28 @@ mod tests {
         assert!(broken_verdict(check, &b.params, &[fail("KVM irq stress, polled APIC 30s")]).0);
         assert!(broken_verdict(check, &b.params, &[fail("guest")]).0);
         assert!(!broken_verdict(check, &b.params, &[fail("boot")]).0);
+    }
+
+    #[test]
+    fn shim_faults_are_caught_by_memory_reports_only() {
+        let r = |phase: &str, status: Status, detail: &str| Row {
+            phase: phase.into(),
+            kernel: "patched-kasan-shim-fault2".into(),
+            status,
+            secs: 0.0,
+            detail: detail.into(),
+        };
+        let labels = vec!["srcu_rs module lifetime (2 unloads, work pending)".to_string()];
+        let lifetime = |status, detail| r(&labels[0], status, detail);
+        let kasan_fail = r(KASAN_ROW, Status::Fail, "1 report(s); first: BUG: KASAN: slab-use-after-free");
+        let kasan_pass = r(KASAN_ROW, Status::Pass, "no KASAN report on the console");
+        assert!(memory_report_verdict(&[kasan_fail], &labels).0);
+        let corrupt = lifetime(Status::Fail, "kernel problems: [ 9.1] WARNING: CPU: 0 PID: 9 at lib/list_debug.c:32");
+        assert!(memory_report_verdict(&[kasan_pass.clone(), corrupt], &labels).0);
+        // the notifier's message missing is the phase's own expectation, not a memory-safety report
+        let quiet = lifetime(Status::Fail, "2/2 loads PASS; ... torn down 0/2 times; rc=0");
+        assert!(!memory_report_verdict(&[kasan_pass.clone(), quiet], &labels).0);
+        assert!(memory_report_verdict(&[kasan_pass, r("guest", Status::Fail, "hung")], &labels).0);
     }
 
     #[test]

@@ -463,6 +463,7 @@ pub const KERNELS: &[KernelSpec] = &[
             ("SRCU_RS_KUNIT_TEST", "y"),
             ("KASAN", "y"),
             ("KASAN_VMALLOC", "y"),
+            ("DEBUG_LIST", "y"),
             ("DEBUG_OBJECTS_RCU_HEAD", "y"),
         ],
         gated: false,
@@ -603,8 +604,10 @@ pub enum CaughtBy {
     FailedPhaseOrGuest(&'static [Phase]),
     /// KUnit reports this case as failed (`not ok N <case>`); a dead guest or another case does not count.
     KunitCase(&'static str),
-    /// A KASAN report anywhere on the console (the "KASAN reports" row of a KASAN kernel failed).
-    KasanReport,
+    /// A memory-safety report: KASAN anywhere on the console (the "KASAN reports" row of a KASAN kernel failed),
+    /// or a kernel problem (DEBUG_LIST's list corruption, a page fault) inside one of these phases, or a dead guest;
+    /// not the phase's own expectations failing (those would catch a variant that merely prints less).
+    MemoryReport(&'static [Phase]),
 }
 
 /// Which test-only switch a broken variant turns on.
@@ -640,14 +643,14 @@ impl BrokenCheck {
         }
     }
 
-    /// `srcu_rs.shim_fault=<fault>` on a KASAN kernel: `phases` must make KASAN report.
-    fn shim(kernel: Kernel, fault: u32, phases: Vec<Phase>, suffix: &'static str) -> BrokenCheck {
+    /// `srcu_rs.shim_fault=<fault>` on a KASAN kernel: `phase` must make KASAN (or list debugging) report.
+    fn shim(kernel: Kernel, fault: u32, phase: &'static [Phase], suffix: &'static str) -> BrokenCheck {
         BrokenCheck {
             kernel,
             fault,
             switch: FaultSwitch::Shim,
-            phases,
-            caught_by: CaughtBy::KasanReport,
+            phases: phase.to_vec(),
+            caught_by: CaughtBy::MemoryReport(phase),
             retry_triple_fault: false,
             suffix,
         }
@@ -994,14 +997,14 @@ impl Plan {
             v.push(BrokenCheck::shim(
                 Kernel::PatchedKasan,
                 1,
-                vec![Phase::Kunit],
+                &[Phase::Kunit],
                 "-shim-fault1",
             ));
-            // SRCU_RS_SHIM_FAULT_NO_MODULE_GOING: the lifetime module is freed with its domains still in use
+            // SRCU_RS_SHIM_FAULT_NO_MODULE_GOING: the lifetime module is freed with its domains on srcu_rs's list
             v.push(BrokenCheck::shim(
                 Kernel::PatchedKasan,
                 2,
-                vec![Phase::Lifetime],
+                &[Phase::Lifetime],
                 "-shim-fault2",
             ));
         }
@@ -1509,7 +1512,7 @@ mod tests {
         assert!(f2.append.ends_with("srcu_rs.shim_fault=2"), "{}", f2.append);
         for b in &p.boots[2..] {
             let Purpose::Broken(c) = &b.purpose else { panic!() };
-            assert_eq!(c.caught_by, CaughtBy::KasanReport);
+            assert!(matches!(c.caught_by, CaughtBy::MemoryReport(p) if p == b.phases.as_slice()));
         }
         assert!(Kernel::PatchedKasan.spec().kasan() && !Kernel::Patched.spec().kasan());
         // the lockdep pair has DEBUG_OBJECTS_RCU_HEAD too; the plain patched kernel has not
