@@ -132,7 +132,11 @@ void srcu_rs_work_fn(struct work_struct *work);
 	static DEFINE_PER_CPU(struct srcu_rs_pcpu, name##_srcu_rs_pcpu);	\
 	is_static struct srcu_rs name = __SRCU_RS_INIT(name, name##_srcu_rs_pcpu)
 
-/* Define a statically initialised srcu_rs domain; usable before any initcall. */
+/*
+ * Define a statically initialised srcu_rs domain; usable before any initcall.
+ * In a module, what it still has pending when the module goes is finished by
+ * srcu_rs's module notifier before the module's memory is freed.
+ */
 #define DEFINE_SRCU_RS(name)		__DEFINE_SRCU_RS(name, /* not static */)
 #define DEFINE_STATIC_SRCU_RS(name)	__DEFINE_SRCU_RS(name, static)
 
