@@ -8,7 +8,8 @@
  * of its platform: per-CPU counters, full barriers, in_nmi(), a mutex for
  * grace-period state, work items that drive grace periods and invoke
  * callbacks, a wait queue for synchronize_srcu_rs() callers while another
- * caller drives the grace period, and the exported kernel API.
+ * caller drives the grace period, the lifetime rules of Tree SRCU (refused
+ * cleanup, module-static domains) and the exported kernel API.
  *
  * Memory ordering: every barrier the algorithm needs is an smp_mb() issued
  * by srcu-core through srcu_rs_shim_smp_mb(), or, for the readers' B and C,
@@ -25,9 +26,10 @@
 #include <linux/delay.h>
 #include <linux/export.h>
 #include <linux/init.h>
-#include <linux/irq_work.h>
+#include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -91,6 +93,13 @@ module_param(exp_holdoff, uint, 0444);
 static bool srcu_rs_init_done;
 static LIST_HEAD(srcu_rs_boot_list);
 static DEFINE_RAW_SPINLOCK(srcu_rs_boot_lock);
+
+/*
+ * Statically initialised domains that ever requested a grace period (their
+ * ->static_entry), for the module notifier; taken from hardirq, hence raw.
+ */
+static LIST_HEAD(srcu_rs_static_list);
+static DEFINE_RAW_SPINLOCK(srcu_rs_static_lock);
 
 /* ---- Platform operations called from the Rust core. ---- */
 
@@ -206,14 +215,34 @@ void srcu_rs_shim_gp_unlock(struct srcu_rs *ssp)
 	mutex_unlock(&ssp->gp_mutex);
 }
 
+/* Put a static domain on srcu_rs_static_list at its first request. */
+static void srcu_rs_track_static(struct srcu_rs *ssp)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&srcu_rs_static_lock, flags);
+	if (list_empty(&ssp->static_entry))
+		list_add_tail(&ssp->static_entry, &srcu_rs_static_list);
+	raw_spin_unlock_irqrestore(&srcu_rs_static_lock, flags);
+}
+
 /*
  * A grace period was requested: make sure the domain's work runs.  Callable
- * from hardirq (call_srcu_rs(), start_poll_synchronize_srcu_rs()), never NMI.
+ * from hardirq (call_srcu_rs(), start_poll_synchronize_srcu_rs()), never NMI:
+ * queue_delayed_work() and mod_delayed_work() disable interrupts around the
+ * pool lock, as Tree SRCU relies on from its call_srcu().  rcu_gp_wq is Tree
+ * SRCU's and expedited RCU's WQ_MEM_RECLAIM workqueue: grace periods, and so
+ * memory freed by callbacks, progress under memory pressure.  A domain whose
+ * cleanup has begun (->stopped) queues nothing.
  */
 void srcu_rs_shim_kick(struct srcu_rs *ssp, bool expedited)
 {
 	unsigned long flags;
 
+	if (READ_ONCE(ssp->stopped))
+		return;
+	if (ssp->pcpu_static && list_empty(&ssp->static_entry))
+		srcu_rs_track_static(ssp);
 	if (!READ_ONCE(srcu_rs_init_done)) {
 		raw_spin_lock_irqsave(&srcu_rs_boot_lock, flags);
 		if (!srcu_rs_init_done) {
@@ -224,14 +253,10 @@ void srcu_rs_shim_kick(struct srcu_rs *ssp, bool expedited)
 		}
 		raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
 	}
-	if (in_hardirq()) {
-		irq_work_queue(&ssp->irq_work);
-		return;
-	}
 	if (expedited)
-		mod_delayed_work(system_unbound_wq, &ssp->work, 0);
+		mod_delayed_work(rcu_gp_wq, &ssp->work, 0);
 	else
-		queue_delayed_work(system_unbound_wq, &ssp->work, 0);
+		queue_delayed_work(rcu_gp_wq, &ssp->work, 0);
 }
 
 /* A grace period ended: let the work invoke callbacks that became ready. */
@@ -452,6 +477,7 @@ void srcu_rs_shim_cb_invoke(struct rcu_head *rhp)
 {
 	rcu_callback_t f = rhp->func;
 
+	debug_rcu_head_unqueue(rhp);
 	local_bh_disable();
 	f(rhp);
 	local_bh_enable();
@@ -479,24 +505,13 @@ void srcu_rs_work_fn(struct work_struct *work)
 			break;
 		cond_resched();
 	}
-	if (next < 0)
+	/* cancel_delayed_work_sync() in cleanup also stops this requeue. */
+	if (next < 0 || READ_ONCE(ssp->stopped))
 		return;
-	queue_delayed_work(system_unbound_wq, &ssp->work,
+	queue_delayed_work(rcu_gp_wq, &ssp->work,
 			   next ? usecs_to_jiffies(next) : 1);
 }
 EXPORT_SYMBOL_GPL(srcu_rs_work_fn);
-
-/**
- * srcu_rs_irq_work_fn - queue an srcu_rs domain's work from hardirq
- * @iwp: the domain's irq_work.
- */
-void srcu_rs_irq_work_fn(struct irq_work *iwp)
-{
-	struct srcu_rs *ssp = container_of(iwp, struct srcu_rs, irq_work);
-
-	queue_delayed_work(system_unbound_wq, &ssp->work, 0);
-}
-EXPORT_SYMBOL_GPL(srcu_rs_irq_work_fn);
 
 /* ---- Initialisation and cleanup. ---- */
 
@@ -513,9 +528,10 @@ static int init_srcu_rs_fields(struct srcu_rs *ssp)
 	ssp->cb_tail = &ssp->cb_head;
 	ssp->seg_first = 0;
 	ssp->nsegs = 0;
+	ssp->stopped = false;
 	INIT_DELAYED_WORK(&ssp->work, srcu_rs_work_fn);
-	init_irq_work(&ssp->irq_work, srcu_rs_irq_work_fn);
 	INIT_LIST_HEAD(&ssp->boot_entry);
+	INIT_LIST_HEAD(&ssp->static_entry);
 	init_waitqueue_head(&ssp->gp_wq);
 	atomic_long_set(&ssp->gp_events, 0);
 	atomic_long_set(&ssp->nr_scans, 0);
@@ -554,6 +570,105 @@ int init_srcu_rs(struct srcu_rs *ssp)
 EXPORT_SYMBOL_GPL(init_srcu_rs);
 #endif
 
+#ifdef CONFIG_SRCU_RS_FAULT_INJECTION
+/* Test only: shim lifetime faults (SRCU_RS_SHIM_FAULT_*), not srcu-core's. */
+static int srcu_rs_lifetime_fault;
+module_param_named(shim_fault, srcu_rs_lifetime_fault, int, 0444);
+#endif
+
+/* A refused cleanup leaves the domain's work queued (the use-after-free). */
+#define SRCU_RS_SHIM_FAULT_REFUSAL_QUEUED	1
+/* The module notifier does nothing for a going module's static domains. */
+#define SRCU_RS_SHIM_FAULT_NO_MODULE_GOING	2
+
+static bool srcu_rs_shim_faulty(int fault)
+{
+#ifdef CONFIG_SRCU_RS_FAULT_INJECTION
+	return READ_ONCE(srcu_rs_lifetime_fault) == fault;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Stop a domain's work for good and take it off every list of ours, so that
+ * nothing the shim holds points into the domain any more.  ->stopped is read
+ * by every kick and by the work's own requeue, and cancel_delayed_work_sync()
+ * waits for an invocation in progress and defeats its requeue, so nothing
+ * queues the work again.  Like cleanup_srcu_struct(), this does not guard
+ * against update-side calls that race with the cleanup itself.
+ */
+static void srcu_rs_stop_work(struct srcu_rs *ssp)
+{
+	unsigned long flags;
+
+	WRITE_ONCE(ssp->stopped, true);
+	cancel_delayed_work_sync(&ssp->work);
+	raw_spin_lock_irqsave(&srcu_rs_boot_lock, flags);
+	list_del_init(&ssp->boot_entry);
+	raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
+	raw_spin_lock_irqsave(&srcu_rs_static_lock, flags);
+	list_del_init(&ssp->static_entry);
+	raw_spin_unlock_irqrestore(&srcu_rs_static_lock, flags);
+}
+
+/**
+ * __cleanup_srcu_rs - tear down an srcu_rs domain, or say why not
+ * @ssp: the domain.
+ *
+ * cleanup_srcu_rs() without its warning, for callers that handle a refusal
+ * themselves (the module notifier, the KUnit refusal case).
+ *
+ * The work item and the list entries live in the domain, inside the
+ * caller's object, which the caller frees next even when refused (as
+ * kvm_destroy_vm() does).  Tree SRCU keeps its work items in srcu_sup and
+ * srcu_data, separate allocations that a refusal leaks.  Here they are
+ * stopped and synced first, before anything is checked: a leaked copy could
+ * not drive the grace period it was asked for without a pointer back to the
+ * reader counters and state in the caller's object, and the static
+ * initialisers (DEFINE_STATIC_SRCU_RS, SRCU_NOTIFIER_HEAD_STATIC) would need
+ * an allocation.  A grace period that srcu-core finishes inside the cleanup
+ * is signalled as any other (waiters woken), and readers are checked again
+ * at the end.
+ *
+ * Whatever the outcome, the domain's work never runs again.  A refused
+ * domain leaks its queued callbacks (they are never invoked) and, if not
+ * static, its per-CPU counters; nothing of srcu_rs points into it, so its
+ * owner may free it.  Until then it may still be used for readers,
+ * synchronize_srcu_rs() and synchronize_srcu_rs_expedited() (the caller
+ * drives its own grace period), get_state/poll_state (cookies complete as
+ * those callers drive), and another cleanup, which succeeds once the reason
+ * is gone (readers left, no callback queued); not for call_srcu_rs(),
+ * srcu_rs_barrier() or start_poll_synchronize_srcu_rs() requests, which
+ * nothing would serve.
+ *
+ * Return: 0 if the domain was torn down; -EBUSY if readers are active or
+ * synchronize_srcu_rs() callers still sleep on it; -EAGAIN if callbacks are
+ * queued or a requested grace period has not completed (as
+ * cleanup_srcu_struct() refuses).
+ */
+int __cleanup_srcu_rs(struct srcu_rs *ssp)
+{
+	bool stop_first = !srcu_rs_shim_faulty(SRCU_RS_SHIM_FAULT_REFUSAL_QUEUED);
+	int ret;
+
+	if (stop_first)
+		srcu_rs_stop_work(ssp);
+	if (wq_has_sleeper(&ssp->gp_wq))
+		return -EBUSY;
+	ret = srcu_rs_core_cleanup(ssp, !srcu_rs_shim_cb_empty(ssp));
+	if (ret)
+		return ret;
+	if (!stop_first)
+		srcu_rs_stop_work(ssp);
+	if (!ssp->pcpu_static) {
+		free_percpu(ssp->pcpu);
+		ssp->pcpu = NULL;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(__cleanup_srcu_rs);
+
 /**
  * cleanup_srcu_rs - tear down an srcu_rs domain
  * @ssp: the domain.
@@ -561,31 +676,112 @@ EXPORT_SYMBOL_GPL(init_srcu_rs);
  * Refuses with a WARN, freeing nothing, if readers are active, callbacks are
  * queued or a grace period was requested and has not completed (as
  * cleanup_srcu_struct() does), or a synchronize_srcu_rs() caller still
- * sleeps on the domain; the domain then stays usable.
+ * sleeps on the domain.  Refused or not, nothing stays queued that points
+ * into the domain; __cleanup_srcu_rs() says what a refused domain may still
+ * be used for.
  */
 void cleanup_srcu_rs(struct srcu_rs *ssp)
 {
-	unsigned long flags;
+	int ret = __cleanup_srcu_rs(ssp);
 
-	if (WARN_ONCE(wq_has_sleeper(&ssp->gp_wq),
-		      "%s: synchronize_srcu_rs() callers still waiting; leaking\n",
-		      __func__))
-		return;
-	if (WARN_ONCE(srcu_rs_core_cleanup(ssp, !srcu_rs_shim_cb_empty(ssp)),
-		      "%s: active readers, callbacks or grace period; leaking\n",
-		      __func__))
-		return;
-	irq_work_sync(&ssp->irq_work);
-	cancel_delayed_work_sync(&ssp->work);
-	raw_spin_lock_irqsave(&srcu_rs_boot_lock, flags);
-	list_del_init(&ssp->boot_entry);
-	raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
-	if (!ssp->pcpu_static) {
-		free_percpu(ssp->pcpu);
-		ssp->pcpu = NULL;
-	}
+	WARN_ONCE(ret == -EBUSY,
+		  "%s: active readers or synchronize_srcu_rs() callers; leaking\n",
+		  __func__);
+	WARN_ONCE(ret == -EAGAIN,
+		  "%s: callbacks queued or grace period requested; leaking\n",
+		  __func__);
 }
 EXPORT_SYMBOL_GPL(cleanup_srcu_rs);
+
+#ifdef CONFIG_MODULES
+/* How long a going module's domain may take to finish what it asked for. */
+#define SRCU_RS_GOING_WAIT	(10 * HZ)
+
+/*
+ * Finish what a domain was asked for: a grace period that starts now comes
+ * after every grace period requested before (cookies are ordered), and every
+ * queued callback waits for one of those, so the wait ends when this one is
+ * complete and the work has invoked them all.  Bounded: a reader that never
+ * leaves makes it time out.
+ */
+static int srcu_rs_finish_pending(struct srcu_rs *ssp)
+{
+	unsigned long deadline = jiffies + SRCU_RS_GOING_WAIT;
+	unsigned long cookie = start_poll_synchronize_srcu_rs(ssp);
+
+	while (!poll_state_synchronize_srcu_rs(ssp, cookie) ||
+	       !srcu_rs_shim_cb_empty(ssp)) {
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		schedule_timeout_uninterruptible(1);
+	}
+	return 0;
+}
+
+/*
+ * A module goes (its exit function has run, its memory is freed next): every
+ * static domain of it that ever requested a grace period finishes what is
+ * pending and is torn down, as srcu_module_going() does for Tree SRCU; one
+ * that cannot (a reader left behind) is refused loudly, with its work
+ * stopped and off our lists all the same.  Tree SRCU finds a module's
+ * domains through the ___srcu_struct_ptrs section and fields of struct
+ * module; srcu_rs keeps the static domains that ever queued work on
+ * srcu_rs_static_list and picks those within_module(), which needs no
+ * change to the module loader, and a static domain that never requested a
+ * grace period has nothing pending and nothing on our lists.
+ */
+static void srcu_rs_module_going(struct module *mod)
+{
+	struct srcu_rs *ssp, *tmp;
+	unsigned long flags;
+	LIST_HEAD(going);
+	int n = 0;
+	int ret;
+
+	if (srcu_rs_shim_faulty(SRCU_RS_SHIM_FAULT_NO_MODULE_GOING))
+		return;
+	raw_spin_lock_irqsave(&srcu_rs_static_lock, flags);
+	list_for_each_entry_safe(ssp, tmp, &srcu_rs_static_list, static_entry)
+		if (within_module((unsigned long)ssp, mod))
+			list_move_tail(&ssp->static_entry, &going);
+	raw_spin_unlock_irqrestore(&srcu_rs_static_lock, flags);
+	while (!list_empty(&going)) {
+		ssp = list_first_entry(&going, struct srcu_rs, static_entry);
+		ret = srcu_rs_finish_pending(ssp);
+		if (!ret)
+			ret = __cleanup_srcu_rs(ssp);
+		else
+			srcu_rs_stop_work(ssp);
+		WARN(ret, "%s: module %s unloaded with srcu_rs domain %ps busy (%d); its callbacks leak\n",
+		     __func__, mod->name, ssp, ret);
+		/* Already off the list unless a fault kept the work queued. */
+		list_del_init(&ssp->static_entry);
+		n++;
+	}
+	if (n)
+		pr_info("module %s: %d static domain(s) finished and torn down\n",
+			mod->name, n);
+}
+
+/*
+ * MODULE_STATE_COMING needs nothing: a module's DEFINE_STATIC_SRCU_RS and
+ * SRCU_NOTIFIER_HEAD_STATIC are complete static initialisers whose per-CPU
+ * counters the module loader allocates with the module's per-CPU section
+ * (Tree SRCU allocates ->sda there instead).  MODULE_STATE_GOING also comes
+ * after a failed module init.
+ */
+static int srcu_rs_module_notify(struct notifier_block *nb,
+				 unsigned long val, void *data)
+{
+	if (val == MODULE_STATE_GOING)
+		srcu_rs_module_going(data);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block srcu_rs_module_nb = {
+	.notifier_call = srcu_rs_module_notify,
+};
+#endif /* CONFIG_MODULES */
 
 /* ---- Update-side API. ---- */
 
@@ -634,6 +830,11 @@ void synchronize_srcu_rs_expedited(struct srcu_rs *ssp)
 }
 EXPORT_SYMBOL_GPL(synchronize_srcu_rs_expedited);
 
+/* What a duplicate call_srcu_rs() leaves queued: the first one's head. */
+static void srcu_rs_leak_callback(struct rcu_head *rhp)
+{
+}
+
 /**
  * call_srcu_rs - queue a callback after an srcu_rs grace period
  * @ssp: the domain.
@@ -641,13 +842,25 @@ EXPORT_SYMBOL_GPL(synchronize_srcu_rs_expedited);
  * @func: invoked with @rhp in process context, BH disabled, after a full
  *	grace period that starts after this call.
  *
- * Callable in task, softirq and hardirq context (not NMI).
+ * Callable in task, softirq and hardirq context (not NMI).  With
+ * CONFIG_DEBUG_OBJECTS_RCU_HEAD, queueing @rhp while it is still queued is
+ * reported and the duplicate leaked, as call_srcu() does.
  */
 void call_srcu_rs(struct srcu_rs *ssp, struct rcu_head *rhp,
 		  rcu_callback_t func)
 {
 	if (WARN_ON_ONCE(in_nmi()))
 		return;
+	if (WARN_ONCE(READ_ONCE(ssp->stopped),
+		      "%s() after cleanup_srcu_rs(); leaking the callback\n",
+		      __func__))
+		return;
+	if (debug_rcu_head_queue(rhp)) {
+		/* Probable double call_srcu_rs(), so leak the callback. */
+		WRITE_ONCE(rhp->func, srcu_rs_leak_callback);
+		WARN_ONCE(1, "%s(): Leaked duplicate callback\n", __func__);
+		return;
+	}
 	rhp->func = func;
 	srcu_rs_core_call(ssp, rhp);
 }
@@ -675,6 +888,9 @@ void srcu_rs_barrier(struct srcu_rs *ssp)
 	struct srcu_rs_barrier_head b;
 
 	if (rcu_scheduler_active == RCU_SCHEDULER_INACTIVE)
+		return;
+	/* Nothing would invoke the marker: its cleanup has begun. */
+	if (WARN_ON_ONCE(READ_ONCE(ssp->stopped)))
 		return;
 	init_completion(&b.done);
 	init_rcu_head_on_stack(&b.head);
@@ -774,8 +990,9 @@ EXPORT_SYMBOL_GPL(srcu_rs_core_read_lock);
 EXPORT_SYMBOL_GPL(srcu_rs_core_read_unlock);
 
 /*
- * Workqueues run from here on: start the work of every domain that asked
- * for a grace period earlier (static notifier heads and early users).
+ * Workqueues run from here on (rcu_init() created rcu_gp_wq): start the work
+ * of every domain that asked for a grace period earlier (static notifier
+ * heads and early users), and watch modules that go.
  */
 static int __init srcu_rs_init(void)
 {
@@ -789,8 +1006,13 @@ static int __init srcu_rs_init(void)
 	raw_spin_unlock_irqrestore(&srcu_rs_boot_lock, flags);
 	list_for_each_entry_safe(ssp, tmp, &boot, boot_entry) {
 		list_del_init(&ssp->boot_entry);
-		queue_delayed_work(system_unbound_wq, &ssp->work, 0);
+		if (!READ_ONCE(ssp->stopped))
+			queue_delayed_work(rcu_gp_wq, &ssp->work, 0);
 	}
+#ifdef CONFIG_MODULES
+	if (register_module_notifier(&srcu_rs_module_nb))
+		pr_warn("cannot register the module notifier\n");
+#endif
 	return 0;
 }
 early_initcall(srcu_rs_init);

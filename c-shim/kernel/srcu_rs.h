@@ -18,7 +18,6 @@
 #define _LINUX_SRCU_RS_H
 
 #include <linux/atomic.h>
-#include <linux/irq_work_types.h>
 #include <linux/irqflags.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
@@ -61,10 +60,16 @@ struct srcu_rs_pcpu {
  * @seg_first: index of the oldest segment.
  * @nsegs: number of segments in use.
  * @pcpu_static: @pcpu is a static per-CPU variable (never freed).
- * @work: drives grace periods and invokes callbacks in process context.
- * @irq_work: queues @work when a grace period is requested from hardirq.
+ * @stopped: set by cleanup_srcu_rs() before it syncs @work: from then on
+ *	nothing queues @work (kicks are ignored), so a refused domain inside
+ *	an object its owner frees leaves no work item behind.
+ * @work: drives grace periods and invokes callbacks in process context, on
+ *	rcu_gp_wq (queued from task, softirq or hardirq context).
  * @boot_entry: on the boot list while a grace period was requested before
  *	workqueues could run.
+ * @static_entry: a statically initialised domain (@pcpu_static) is on the
+ *	static list from its first grace-period request on, so that the module
+ *	notifier finds the ones in a module that goes away.
  * @gp_wq: synchronize_srcu_rs() callers sleeping while another caller drives
  *	the grace period (srcu-core's one driver per grace period).
  * @gp_events: grace-period event count: advanced, then @gp_wq woken, when a
@@ -84,9 +89,10 @@ struct srcu_rs {
 	unsigned int seg_first;
 	unsigned int nsegs;
 	bool pcpu_static;
+	bool stopped;
 	struct delayed_work work;
-	struct irq_work irq_work;
 	struct list_head boot_entry;
+	struct list_head static_entry;
 	wait_queue_head_t gp_wq;
 	atomic_long_t gp_events;
 	atomic_long_t nr_scans;
@@ -98,7 +104,6 @@ struct srcu_rs {
 static_assert(offsetof(struct srcu_rs, core) == 0);
 
 void srcu_rs_work_fn(struct work_struct *work);
-void srcu_rs_irq_work_fn(struct irq_work *iwp);
 
 /**
  * __SRCU_RS_INIT - static initializer for a struct srcu_rs
@@ -115,8 +120,8 @@ void srcu_rs_irq_work_fn(struct irq_work *iwp);
 	.cb_tail = &name.cb_head,					\
 	.pcpu_static = true,						\
 	.work = __DELAYED_WORK_INITIALIZER(name.work, srcu_rs_work_fn, 0), \
-	.irq_work = { .func = srcu_rs_irq_work_fn },			\
 	.boot_entry = LIST_HEAD_INIT(name.boot_entry),			\
+	.static_entry = LIST_HEAD_INIT(name.static_entry),		\
 	.gp_wq = __WAIT_QUEUE_HEAD_INITIALIZER(name.gp_wq),		\
 	.gp_events = ATOMIC_LONG_INIT(0),				\
 	.nr_scans = ATOMIC_LONG_INIT(0),				\
@@ -127,7 +132,11 @@ void srcu_rs_irq_work_fn(struct irq_work *iwp);
 	static DEFINE_PER_CPU(struct srcu_rs_pcpu, name##_srcu_rs_pcpu);	\
 	is_static struct srcu_rs name = __SRCU_RS_INIT(name, name##_srcu_rs_pcpu)
 
-/* Define a statically initialised srcu_rs domain; usable before any initcall. */
+/*
+ * Define a statically initialised srcu_rs domain; usable before any initcall.
+ * In a module, what it still has pending when the module goes is finished by
+ * srcu_rs's module notifier before the module's memory is freed.
+ */
 #define DEFINE_SRCU_RS(name)		__DEFINE_SRCU_RS(name, /* not static */)
 #define DEFINE_STATIC_SRCU_RS(name)	__DEFINE_SRCU_RS(name, static)
 
@@ -145,6 +154,7 @@ int __init_srcu_rs(struct srcu_rs *ssp, const char *name,
 int init_srcu_rs(struct srcu_rs *ssp);
 #endif
 
+int __cleanup_srcu_rs(struct srcu_rs *ssp);
 void cleanup_srcu_rs(struct srcu_rs *ssp);
 
 /* Out-of-line readers in Rust (srcu-core itself); the inline ones are below. */

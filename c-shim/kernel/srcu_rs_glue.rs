@@ -390,7 +390,8 @@ pub unsafe extern "C" fn srcu_rs_core_step(ssp: *mut c_void) -> c_long {
     }
 }
 
-/// `cleanup_srcu_rs()`: 0, or -EBUSY (-16) with nothing changed.
+/// `__cleanup_srcu_rs()`'s check: 0; -EBUSY (-16) while readers are active; -EAGAIN (-11)
+/// while callbacks are queued or a requested grace period has not completed.
 ///
 /// # Safety
 /// `ssp` must point to a live, initialised `struct srcu_rs`; sleepable context.
@@ -400,7 +401,8 @@ pub unsafe extern "C" fn srcu_rs_core_cleanup(ssp: *mut c_void, callbacks_pendin
     let s = unsafe { state(ssp) };
     match s.cleanup(&Kernel { ssp }, callbacks_pending) {
         Ok(()) => 0,
-        Err(_) => -16,
+        Err(srcu_core::CleanupError::ActiveReaders) => -16,
+        Err(_) => -11,
     }
 }
 

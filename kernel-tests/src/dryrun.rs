@@ -95,7 +95,8 @@ pub fn render(s: &Setup) -> String {
     }
     let _ = writeln!(
         o,
-        "# initramfs: busybox, /init, srcu_notifier_test.ko, the kernel's modules (x86_64: kvm-irq-stress)"
+        "# initramfs: busybox, /init, srcu_notifier_test.ko, the kernel's modules, srcu_explat_test.ko and \
+         srcu_rs_lifetime_test.ko (srcu_rs kernels), kvm-irq-stress (x86_64)"
     );
     for arch in plan.arches() {
         match arch.userspace {
@@ -143,8 +144,9 @@ pub fn render(s: &Setup) -> String {
                 "; kvm-unit-tests (resumed in a new boot, at most twice, if QEMU aborts)".into()
             }
             Purpose::Broken(c) => format!(
-                "; broken variant srcu_rs.fault={}, must be caught by {:?}",
-                c.fault, c.caught_by
+                "; broken variant {}, must be caught by {:?}",
+                c.switch_arg(),
+                c.caught_by
             ),
         };
         let _ = writeln!(

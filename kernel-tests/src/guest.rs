@@ -28,12 +28,20 @@ struct TestModule {
     needs_srcu_rs: bool,
 }
 
-const TEST_MODULES: &[TestModule] = &[TestModule {
-    name: "srcu_explat_test",
-    kbuild: include_str!("../explat-test/Kbuild"),
-    src: include_str!("../explat-test/srcu_explat_test.c"),
-    needs_srcu_rs: true,
-}];
+const TEST_MODULES: &[TestModule] = &[
+    TestModule {
+        name: "srcu_explat_test",
+        kbuild: include_str!("../explat-test/Kbuild"),
+        src: include_str!("../explat-test/srcu_explat_test.c"),
+        needs_srcu_rs: true,
+    },
+    TestModule {
+        name: "srcu_rs_lifetime_test",
+        kbuild: include_str!("../lifetime-test/Kbuild"),
+        src: include_str!("../lifetime-test/srcu_rs_lifetime_test.c"),
+        needs_srcu_rs: true,
+    },
+];
 
 /// Builds the in-guest Rust programs static (`-C target-feature=+crt-static` on x86_64-unknown-linux-gnu),
 /// into the checkout's own `target/` (cargo's freshness check follows the source paths it last built from, so a

@@ -573,7 +573,7 @@ impl Job {
         };
         if kbuild::config_value(&self.s.layout.out(b.kernel), "SRCU_RS_FAULT_INJECTION") != "y" {
             self.r.rows.push(Row {
-                phase: format!("broken variant srcu_rs.fault={}", check.fault),
+                phase: format!("broken variant {}", check.switch_arg()),
                 kernel: b.kernel.name().into(),
                 status: Status::NotAvailable,
                 secs: 0.0,
@@ -596,7 +596,7 @@ impl Job {
         let (caught, detail) = judge::broken_verdict(check, &b.params, &o.rows);
         self.r.rows.extend(judge::as_evidence(o.rows));
         self.r.rows.push(Row {
-            phase: format!("broken variant srcu_rs.fault={} detected", check.fault),
+            phase: format!("broken variant {} detected", check.switch_arg()),
             kernel: b.name(),
             status: if caught { Status::Pass } else { Status::Fail },
             secs: o.secs,

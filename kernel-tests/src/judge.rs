@@ -106,6 +106,7 @@ fn judge(c: &Console) -> BootResult {
         phase_rows(c, *ph, phases.get(ph.name()), &mut r);
     }
     r.rows.extend(guest_row(c));
+    r.rows.extend(kasan_row(c));
     r.triple_fault = fs::read_to_string(&c.qlog)
         .map(|l| l.contains("Triple fault"))
         .unwrap_or(false);
@@ -224,7 +225,12 @@ fn phase_rows(c: &Console, ph: Phase, log: Option<&PhaseLog>, r: &mut BootResult
         return;
     }
     let judged = judge_phase(ph, params, pl, r);
-    let problems = report::kernel_problems(&pl.lines);
+    let problems = if ph == Phase::Objdebug {
+        // the duplicate call_srcu_rs() is reported on purpose: its splats are what the phase checks
+        report::kernel_problems(&report::without_duplicate_call_splats(&pl.lines))
+    } else {
+        report::kernel_problems(&pl.lines)
+    };
     for (label, mut j) in labels.iter().zip(judged) {
         if !problems.is_empty() {
             j.status = Status::Fail;
@@ -273,6 +279,8 @@ fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResul
         }
         Phase::Notifier => report::judge_notifier(pl),
         Phase::Explat => report::judge_explat(pl),
+        Phase::Lifetime => report::judge_lifetime(pl),
+        Phase::Objdebug => report::judge_objdebug(pl),
         Phase::Refscale => {
             let runs = report::refscale_runs(pl);
             let enough = params.refscale_types.iter().all(|t| {
@@ -314,6 +322,31 @@ fn judge_phase(ph: Phase, params: &PhaseParams, pl: &PhaseLog, r: &mut BootResul
     };
     vec![one]
 }
+
+/// The KASAN row of a KASAN kernel's boot: every report on the whole console, the KUnit run's included (a
+/// report from a work item is not KUnit's to judge: it fails no case).
+fn kasan_row(c: &Console) -> Option<Row> {
+    if !c.boot.kernel.spec().kasan() {
+        return None;
+    }
+    let reports: Vec<&str> = c
+        .outcome
+        .console
+        .lines()
+        .filter(|l| l.contains("BUG: KASAN:"))
+        .collect();
+    let (status, detail) = match reports.first() {
+        None => (Status::Pass, "no KASAN report on the console".to_string()),
+        Some(first) => (
+            Status::Fail,
+            format!("{} report(s); first: {}", reports.len(), first.trim()),
+        ),
+    };
+    Some(row(c, KASAN_ROW, status, 0.0, detail))
+}
+
+/// The phase column of [`kasan_row`].
+const KASAN_ROW: &str = "KASAN reports";
 
 /// The guest row: present only when the guest hung or did not reach DONE.
 fn guest_row(c: &Console) -> Option<Row> {
@@ -388,6 +421,31 @@ pub fn broken_verdict(check: &BrokenCheck, params: &PhaseParams, rows: &[Row]) -
             }
         }
         CaughtBy::KunitCase(case) => kunit_case_verdict(rows, case),
+        CaughtBy::MemoryReport(phases) => memory_report_verdict(rows, &phases.iter().flat_map(|ph| ph.labels(params)).collect::<Vec<_>>()),
+    }
+}
+
+/// Caught by a KASAN report anywhere, or by a kernel problem inside one of the `labels` rows or a dead guest.
+fn memory_report_verdict(rows: &[Row], labels: &[String]) -> (bool, String) {
+    let short = |r: &Row| format!("{}: {}", r.phase, r.detail.chars().take(200).collect::<String>());
+    if let Some(r) = rows.iter().find(|r| r.phase == KASAN_ROW && r.status == Status::Fail) {
+        return (true, format!("caught by {}", short(r)));
+    }
+    let problem = rows.iter().find(|r| {
+        r.status == Status::Fail
+            && (r.phase == "guest"
+                || (labels.contains(&r.phase)
+                    && (r.detail.starts_with("kernel problems:") || r.detail.starts_with("guest "))))
+    });
+    match problem {
+        Some(r) => (true, format!("caught by {}", short(r))),
+        None => (
+            false,
+            format!(
+                "no KASAN report, and no kernel problem in {} on a deliberately broken srcu_rs",
+                labels.join(", ")
+            ),
+        ),
     }
 }
 
@@ -498,6 +556,28 @@ mod tests {
         assert!(broken_verdict(check, &b.params, &[fail("KVM irq stress, polled APIC 30s")]).0);
         assert!(broken_verdict(check, &b.params, &[fail("guest")]).0);
         assert!(!broken_verdict(check, &b.params, &[fail("boot")]).0);
+    }
+
+    #[test]
+    fn shim_faults_are_caught_by_memory_reports_only() {
+        let r = |phase: &str, status: Status, detail: &str| Row {
+            phase: phase.into(),
+            kernel: "patched-kasan-shim-fault2".into(),
+            status,
+            secs: 0.0,
+            detail: detail.into(),
+        };
+        let labels = vec!["srcu_rs module lifetime (2 unloads, work pending)".to_string()];
+        let lifetime = |status, detail| r(&labels[0], status, detail);
+        let kasan_fail = r(KASAN_ROW, Status::Fail, "1 report(s); first: BUG: KASAN: slab-use-after-free");
+        let kasan_pass = r(KASAN_ROW, Status::Pass, "no KASAN report on the console");
+        assert!(memory_report_verdict(&[kasan_fail], &labels).0);
+        let corrupt = lifetime(Status::Fail, "kernel problems: [ 9.1] WARNING: CPU: 0 PID: 9 at lib/list_debug.c:32");
+        assert!(memory_report_verdict(&[kasan_pass.clone(), corrupt], &labels).0);
+        // the notifier's message missing is the phase's own expectation, not a memory-safety report
+        let quiet = lifetime(Status::Fail, "2/2 loads PASS; ... torn down 0/2 times; rc=0");
+        assert!(!memory_report_verdict(&[kasan_pass.clone(), quiet], &labels).0);
+        assert!(memory_report_verdict(&[kasan_pass, r("guest", Status::Fail, "hung")], &labels).0);
     }
 
     #[test]

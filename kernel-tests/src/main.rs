@@ -313,7 +313,7 @@ mod tests {
         );
         assert!(
             out.contains(
-                "# boot 1/5 patched: kunit,rcutorture,kvmpoll,kvmstress,explat,notifier; budget 690 s"
+                "# boot 1/5 patched: kunit,rcutorture,kvmpoll,kvmstress,explat,notifier,lifetime; budget 750 s"
             ),
             "{out}"
         );
@@ -346,7 +346,7 @@ mod tests {
             out.contains("apt-get download busybox-static:ppc64el"),
             "{out}"
         );
-        assert!(!out.contains("kvm-irq-stress") || out.contains("(x86_64: kvm-irq-stress)"));
+        assert!(!out.contains("kvm-irq-stress") || out.contains("kvm-irq-stress (x86_64)"));
         assert_eq!(
             out.matches("qemu-system-ppc64 -accel tcg,thread=multi")
                 .count(),

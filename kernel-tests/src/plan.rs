@@ -28,6 +28,10 @@ pub enum Phase {
     Kvmstress,
     /// The srcu notifier-chain module test.
     Notifier,
+    /// The srcu_rs lifetime test module (kernel-tests/lifetime-test), loaded and unloaded twice with work pending.
+    Lifetime,
+    /// rcutorture's duplicate call_srcu_rs() test (`object_debug=1`), on kernels with DEBUG_OBJECTS_RCU_HEAD.
+    Objdebug,
     /// refscale read-side cost of srcu and srcu_rs.
     Refscale,
     /// Expedited grace-period latency, srcu_rs against srcu, on domains of the test module's own while
@@ -46,6 +50,8 @@ impl Phase {
             Phase::Kvmpoll => "kvmpoll",
             Phase::Kvmstress => "kvmstress",
             Phase::Notifier => "notifier",
+            Phase::Lifetime => "lifetime",
+            Phase::Objdebug => "objdebug",
             Phase::Refscale => "refscale",
             Phase::Explat => "explat",
             Phase::Kut => "kut",
@@ -64,6 +70,8 @@ impl Phase {
             Phase::Kvmstress => format!("KVM irq stress {}s", p.kvm_secs),
             Phase::Kvmpoll => format!("KVM irq stress, polled APIC {}s", p.kvm_secs),
             Phase::Notifier => format!("srcu notifier test {}s", p.notifier_secs),
+            Phase::Lifetime => "srcu_rs module lifetime (2 unloads, work pending)".into(),
+            Phase::Objdebug => "rcutorture srcu_rs object_debug=1 (duplicate call_srcu_rs)".into(),
             Phase::Refscale => format!("refscale {}", p.refscale_types.join("+")),
             Phase::Explat => format!("expedited GP latency, KVM routing churn {}s", p.explat_secs()),
             Phase::Kut => "kvm-unit-tests run".into(),
@@ -100,6 +108,9 @@ impl Phase {
             Phase::Kvmstress | Phase::Kvmpoll => p.kvm_secs + 60,
             Phase::Notifier => p.notifier_secs + 60,
             Phase::Explat => p.explat_secs() + 60,
+            // two loads and unloads, each unload waiting for a grace period and a callback
+            Phase::Lifetime => 60,
+            Phase::Objdebug => OBJDEBUG_SECS + 60,
             Phase::Refscale => {
                 REFSCALE_ROUNDS * p.refscale_types.len() as u64 * (REFSCALE_SECS + 20)
             }
@@ -108,6 +119,8 @@ impl Phase {
     }
 }
 
+/// Seconds rcutorture runs after its duplicate call_srcu_rs() test (`srcutest.objdebug_secs`).
+const OBJDEBUG_SECS: u64 = 10;
 /// Seconds the guest waits for one refscale load (`srcutest.refscale_secs`).
 const REFSCALE_SECS: u64 = 180;
 /// refscale loads per type, interleaved (`srcutest.refscale_rounds`: types a, b, a, b, …), so that a change of the
@@ -434,6 +447,7 @@ pub const KERNELS: &[KernelSpec] = &[
             ("SRCU_RS_KUNIT_TEST", "y"),
             ("PROVE_LOCKING", "y"),
             ("PROVE_RCU", "y"),
+            ("DEBUG_OBJECTS_RCU_HEAD", "y"),
         ],
         gated: false,
     },
@@ -462,6 +476,9 @@ pub const KERNELS: &[KernelSpec] = &[
             ("SRCU_RS", "y"),
             ("SRCU_RS_KUNIT_TEST", "y"),
             ("KASAN", "y"),
+            ("KASAN_VMALLOC", "y"),
+            ("DEBUG_LIST", "y"),
+            ("DEBUG_OBJECTS_RCU_HEAD", "y"),
         ],
         gated: false,
     },
@@ -538,6 +555,18 @@ impl KernelSpec {
     fn runs_stress(&self) -> bool {
         self.kernel != Kernel::PatchedGeneric
     }
+    /// A kernel whose .config is checked for `sym=y`.
+    fn requires(&self, sym: &str) -> bool {
+        self.required.iter().any(|(s, v)| *s == sym && *v == "y")
+    }
+    /// A KASAN kernel: its boots get a row for KASAN reports anywhere on the console.
+    pub fn kasan(&self) -> bool {
+        self.requires("KASAN")
+    }
+    /// A patched kernel with DEBUG_OBJECTS_RCU_HEAD, where rcutorture's duplicate call_srcu_rs() test runs.
+    fn object_debug(&self) -> bool {
+        self.patched() && self.requires("DEBUG_OBJECTS_RCU_HEAD")
+    }
 }
 
 /// The kernels `--ci` builds (patched-generic only without ppc64le-patched: see `Plan::resolve`), and a full run
@@ -596,13 +625,28 @@ pub enum CaughtBy {
     FailedPhaseOrGuest(&'static [Phase]),
     /// KUnit reports this case as failed (`not ok N <case>`); a dead guest or another case does not count.
     KunitCase(&'static str),
+    /// A memory-safety report: KASAN anywhere on the console (the "KASAN reports" row of a KASAN kernel failed),
+    /// or a kernel problem (DEBUG_LIST's list corruption, a page fault) inside one of these phases, or a dead guest;
+    /// not the phase's own expectations failing (those would catch a variant that merely prints less).
+    MemoryReport(&'static [Phase]),
 }
 
-/// A broken-variant check: `kernel` booted with `srcu_rs.fault=<fault>` runs `phases`, which must catch it.
+/// Which test-only switch a broken variant turns on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultSwitch {
+    /// `srcu_rs.fault=N`: srcu-core's Fault N (the grace-period algorithm).
+    Core,
+    /// `srcu_rs.shim_fault=N`: the kernel shim's lifetime faults (SRCU_RS_SHIM_FAULT_* in srcu_rs.c).
+    Shim,
+}
+
+/// A broken-variant check: `kernel` booted with `srcu_rs.fault=<fault>` (or `srcu_rs.shim_fault=`) runs
+/// `phases`, which must catch it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BrokenCheck {
     pub kernel: Kernel,
     pub fault: u32,
+    pub switch: FaultSwitch,
     pub phases: Vec<Phase>,
     pub caught_by: CaughtBy,
     /// Boot once more when the outer VM itself triple-faulted (TCG's failure, not the broken grace period's).
@@ -612,11 +656,33 @@ pub struct BrokenCheck {
 }
 
 impl BrokenCheck {
+    /// The kernel command-line word that turns the broken variant on.
+    pub fn switch_arg(&self) -> String {
+        match self.switch {
+            FaultSwitch::Core => format!("srcu_rs.fault={}", self.fault),
+            FaultSwitch::Shim => format!("srcu_rs.shim_fault={}", self.fault),
+        }
+    }
+
+    /// `srcu_rs.shim_fault=<fault>` on a KASAN kernel: `phase` must make KASAN (or list debugging) report.
+    fn shim(kernel: Kernel, fault: u32, phase: &'static [Phase], suffix: &'static str) -> BrokenCheck {
+        BrokenCheck {
+            kernel,
+            fault,
+            switch: FaultSwitch::Shim,
+            phases: phase.to_vec(),
+            caught_by: CaughtBy::MemoryReport(phase),
+            retry_triple_fault: false,
+            suffix,
+        }
+    }
+
     /// `srcu_rs.fault=4` (NMI readers counted in the per-CPU half): the KUnit NMI readers case must fail.
     fn nmi_readers(kernel: Kernel, suffix: &'static str) -> BrokenCheck {
         BrokenCheck {
             kernel,
             fault: GENERIC_FAULT,
+            switch: FaultSwitch::Core,
             phases: vec![Phase::Kunit],
             caught_by: CaughtBy::KunitCase(NMI_CASE),
             retry_triple_fault: false,
@@ -879,6 +945,13 @@ impl Plan {
                 }
             }
             phases.push(Phase::Notifier);
+            // CI: on x86_64 only (the ppc64le tier keeps to its NMI cases and short stresses)
+            if spec.patched() && (!self.ci || spec.arch.name == "x86_64") {
+                phases.push(Phase::Lifetime);
+            }
+            if spec.object_debug() {
+                phases.push(Phase::Objdebug);
+            }
         }
         if !refscale.is_empty() {
             phases.push(Phase::Refscale);
@@ -945,6 +1018,7 @@ impl Plan {
             v.push(BrokenCheck {
                 kernel: Kernel::Patched,
                 fault: o.broken_fault,
+                switch: FaultSwitch::Core,
                 phases: vec![Phase::Rcutorture, Phase::Kvmpoll],
                 caught_by: CaughtBy::FailedPhaseOrGuest(&[
                     Phase::Rcutorture,
@@ -960,6 +1034,7 @@ impl Plan {
             v.push(BrokenCheck {
                 kernel: Kernel::Patched,
                 fault: UPDOWN_FAULT,
+                switch: FaultSwitch::Core,
                 phases: vec![Phase::Kunit],
                 caught_by: CaughtBy::KunitCase(UPDOWN_CASE),
                 retry_triple_fault: false,
@@ -969,12 +1044,29 @@ impl Plan {
         if self.has(Kernel::PatchedGeneric) {
             v.push(BrokenCheck::nmi_readers(Kernel::PatchedGeneric, "-broken"));
         }
+        if self.has(Kernel::PatchedKasan) {
+            // SRCU_RS_SHIM_FAULT_REFUSAL_QUEUED: the KUnit refused-cleanup case frees a domain whose work is queued
+            v.push(BrokenCheck::shim(
+                Kernel::PatchedKasan,
+                1,
+                &[Phase::Kunit],
+                "-shim-fault1",
+            ));
+            // SRCU_RS_SHIM_FAULT_NO_MODULE_GOING: the lifetime module is freed with its domains on srcu_rs's list
+            v.push(BrokenCheck::shim(
+                Kernel::PatchedKasan,
+                2,
+                &[Phase::Lifetime],
+                "-shim-fault2",
+            ));
+        }
         if self.has(Kernel::Ppc64lePatched) {
             // real system-reset NMIs into the generic per-CPU increment: the NMI readers case must lose counts
             v.push(BrokenCheck::nmi_readers(Kernel::Ppc64lePatched, "-fault4"));
             v.push(BrokenCheck {
                 kernel: Kernel::Ppc64lePatched,
                 fault: o.broken_fault,
+                switch: FaultSwitch::Core,
                 phases: vec![Phase::Rcutorture],
                 caught_by: CaughtBy::FailedPhaseOrGuest(&[Phase::Rcutorture]),
                 retry_triple_fault: false,
@@ -1003,7 +1095,7 @@ impl Plan {
                 }
                 // the grace-period fault is srcu_rs's: the in-tree flavours would only add time
                 params.torture_types.retain(|t| *t == "srcu_rs");
-                let extra = format!("srcu_rs.fault={} {}", c.fault, o.patched_append);
+                let extra = format!("{} {}", c.switch_arg(), o.patched_append);
                 let phases = c.phases.clone();
                 boot(
                     c.kernel,
@@ -1109,6 +1201,9 @@ pub fn append(arch: &Arch, phases: &[Phase], p: &PhaseParams, extra: &str) -> St
         if p.torture_types.contains(t) {
             let _ = write!(s, " srcutest.torture_{t}={params}");
         }
+    }
+    if phases.contains(&Phase::Objdebug) {
+        let _ = write!(s, " srcutest.objdebug_secs={OBJDEBUG_SECS}");
     }
     if phases.contains(&Phase::Kunit) {
         s.push_str(" kunit.filter_glob=srcu_rs");
@@ -1294,15 +1389,16 @@ mod tests {
                 Phase::Kvmpoll,
                 Phase::Kvmstress,
                 Phase::Explat,
-                Phase::Notifier
+                Phase::Notifier,
+                Phase::Lifetime
             ]
         );
         // 120 boot + 90 KUnit + (60 + 90) rcutorture + 2 x (30 + 60) KVM + (15 + 60) expedited latency
-        // + (15 + 60) notifier
-        assert_eq!(main.budget, Duration::from_secs(120 + 90 + 150 + 180 + 75 + 75));
+        // + (15 + 60) notifier + 60 lifetime
+        assert_eq!(main.budget, Duration::from_secs(120 + 90 + 150 + 180 + 75 + 75 + 60));
         assert!(main
             .append
-            .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,explat,notifier "));
+            .contains("srcutest.plan=kunit,rcutorture,kvmpoll,kvmstress,explat,notifier,lifetime "));
         assert!(main.append.contains(" srcutest.torture_types=srcu_rs "));
         assert!(main
             .append
@@ -1365,15 +1461,15 @@ mod tests {
         let main = &p.boots[2];
         assert_eq!(
             main.phases,
-            [Phase::Rcutorture, Phase::Notifier, Phase::Refscale]
+            [Phase::Rcutorture, Phase::Notifier, Phase::Lifetime, Phase::Refscale]
         );
         assert_eq!(main.params.torture_types, ["srcu_rs", "srcu", "srcud"]);
         assert_eq!(
             main.params.refscale_types,
             ["srcu", "srcu_rs", "srcu-nmisafe"]
         );
-        // 120 boot + 3 x (180 + 90) rcutorture + (30 + 60) notifier + 3 rounds x 3 types x 200 refscale
-        assert_eq!(main.budget, Duration::from_secs(120 + 810 + 90 + 1800));
+        // 120 boot + 3 x (180 + 90) rcutorture + (30 + 60) notifier + 60 lifetime + 3 rounds x 3 types x 200 refscale
+        assert_eq!(main.budget, Duration::from_secs(120 + 810 + 90 + 60 + 1800));
         assert!(!main.one_insn_per_tb);
         let fault4 = &p.boots[3];
         assert!(fault4.one_insn_per_tb && fault4.append.ends_with("srcu_rs.fault=4"));
@@ -1461,5 +1557,36 @@ mod tests {
             "{line}"
         );
         assert!(line.contains(" -append 'console=ttyS0 "), "{line}");
+    }
+    #[test]
+    fn kasan_pair_runs_the_lifetime_phases_and_both_shim_faults() {
+        let mut o = Options::defaults(false);
+        o.kernels = vec![Kernel::PatchedKasan, Kernel::StockKasan];
+        o.phases = vec![Phase::Kunit, Phase::Lifetime, Phase::Objdebug];
+        let p = Plan::resolve(&o).unwrap();
+        let names: Vec<String> = p.boots.iter().map(Boot::name).collect();
+        assert_eq!(
+            names,
+            ["patched-kasan", "stock-kasan", "patched-kasan-shim-fault1", "patched-kasan-shim-fault2"]
+        );
+        assert!(p.boots[1].phases.is_empty(), "stock-kasan has none of the three phases");
+        let main = &p.boots[0];
+        assert_eq!(main.phases, [Phase::Kunit, Phase::Lifetime, Phase::Objdebug]);
+        assert!(main.append.contains("srcutest.objdebug_secs=10"));
+        assert!(!main.append.contains("shim_fault"));
+        let f1 = &p.boots[2];
+        assert_eq!(f1.phases, [Phase::Kunit]);
+        assert!(f1.append.ends_with("srcu_rs.shim_fault=1"), "{}", f1.append);
+        assert!(!f1.append.contains("srcu_rs.fault="));
+        let f2 = &p.boots[3];
+        assert_eq!(f2.phases, [Phase::Lifetime]);
+        assert!(f2.append.ends_with("srcu_rs.shim_fault=2"), "{}", f2.append);
+        for b in &p.boots[2..] {
+            let Purpose::Broken(c) = &b.purpose else { panic!() };
+            assert!(matches!(c.caught_by, CaughtBy::MemoryReport(p) if p == b.phases.as_slice()));
+        }
+        assert!(Kernel::PatchedKasan.spec().kasan() && !Kernel::Patched.spec().kasan());
+        // the lockdep pair has DEBUG_OBJECTS_RCU_HEAD too; the plain patched kernel has not
+        assert!(Kernel::PatchedLockdep.spec().object_debug() && !Kernel::Patched.spec().object_debug());
     }
 }

@@ -613,6 +613,93 @@ pub fn judge_explat(p: &PhaseLog) -> Judged {
     }
 }
 
+/// Lines of `p` that contain `pat`.
+fn count(p: &PhaseLog, pat: &str) -> usize {
+    p.lines.iter().filter(|l| l.contains(pat)).count()
+}
+
+/// The lifetime test module, loaded and unloaded twice: each load's result line PASS, each unload's exit line
+/// (what it left pending), and srcu_rs's module notifier finishing and tearing down the module's domains each time.
+pub fn judge_lifetime(p: &PhaseLog) -> Judged {
+    const ROUNDS: usize = 2;
+    let loaded = count(p, "srcu_rs_lifetime_test: result=PASS");
+    let pending: Vec<String> = p
+        .lines
+        .iter()
+        .filter_map(|l| {
+            l.find("srcu_rs_lifetime_test: exit pending=")
+                .map(|i| l[i + 36..].trim().to_string())
+        })
+        .collect();
+    let torn_down = count(p, "module srcu_rs_lifetime_test: 2 static domain(s) finished and torn down");
+    let ok = loaded == ROUNDS && pending.len() == ROUNDS && torn_down == ROUNDS && p.rc == 0;
+    Judged {
+        status: if ok { Status::Pass } else { Status::Fail },
+        detail: format!(
+            "{loaded}/{ROUNDS} loads PASS; unloads with pending (domain, notifier head) = {}; module notifier \
+             finished and tore down both domains {torn_down}/{ROUNDS} times; rc={}",
+            if pending.is_empty() { "none".into() } else { pending.join(" ") },
+            p.rc
+        ),
+    }
+}
+
+/// rcutorture's duplicate call_srcu_rs() test (`object_debug=1`): call_srcu_rs() reported and leaked the duplicate,
+/// the duplicate callback never ran, and rcutorture went on to a successful end.
+pub fn judge_objdebug(p: &PhaseLog) -> Judged {
+    let complete = count(p, "Duplicate call_srcu_rs() test complete") > 0;
+    let leaked = count(p, "call_srcu_rs(): Leaked duplicate callback") > 0;
+    let odebug = count(p, "object type: rcu_head") > 0;
+    let invoked = count(p, "duplicated callback was invoked") > 0;
+    let success = count(p, "End of test: SUCCESS") > 0;
+    let ok = complete && leaked && !invoked && success && p.rc == 0;
+    Judged {
+        status: if ok { Status::Pass } else { Status::Fail },
+        detail: format!(
+            "duplicate reported and leaked: {}; debug-objects report: {}; duplicate invoked: {}; test complete: {}; \
+             rcutorture SUCCESS: {}; rc={}",
+            yes(leaked),
+            yes(odebug),
+            yes(invoked),
+            yes(complete),
+            yes(success),
+            p.rc
+        ),
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// `lines` without the WARN splats (`[ cut here ]` to `---[ end trace`) of a duplicate call_srcu_rs(): its own
+/// and debugobjects' report of the rcu_head, which the objdebug phase provokes on purpose.
+pub fn without_duplicate_call_splats(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].contains("[ cut here ]") {
+            if let Some(e) = lines[i..].iter().position(|l| l.contains("---[ end trace")) {
+                let block = &lines[i..=i + e];
+                if block.iter().any(|l| {
+                    l.contains("call_srcu_rs(): Leaked duplicate callback")
+                        || l.contains("object type: rcu_head")
+                }) {
+                    i += e + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(lines[i].clone());
+        i += 1;
+    }
+    out
+}
+
 /// refscale per type: the `Runs Time(ns)` table printed after END OF TEST.
 pub fn refscale_runs(p: &PhaseLog) -> BTreeMap<String, Vec<f64>> {
     let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -850,6 +937,66 @@ pub fn junit(rows: &[Row], total_secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn phase(lines: &[&str], rc: i32) -> PhaseLog {
+        PhaseLog {
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+            ended: true,
+            rc,
+            secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn lifetime_needs_both_rounds_torn_down() {
+        let round = [
+            "[ 1.0] srcu_rs_lifetime_test: result=PASS calls=1",
+            "[ 1.1] srcu_rs_lifetime_test: exit pending=1,1",
+            "[ 1.2] srcu_rs: module srcu_rs_lifetime_test: 2 static domain(s) finished and torn down",
+        ];
+        let both: Vec<&str> = round.iter().chain(round.iter()).copied().collect();
+        assert_eq!(judge_lifetime(&phase(&both, 0)).status, Status::Pass);
+        // the broken variant: the notifier did nothing
+        let skipped: Vec<&str> = both.iter().filter(|l| !l.contains("torn down")).copied().collect();
+        assert_eq!(judge_lifetime(&phase(&skipped, 0)).status, Status::Fail);
+        assert_eq!(judge_lifetime(&phase(&round, 0)).status, Status::Fail);
+        assert_eq!(judge_lifetime(&phase(&both, 1)).status, Status::Fail);
+    }
+
+    #[test]
+    fn objdebug_splats_are_expected_and_nothing_else() {
+        let lines: Vec<String> = [
+            "[ 2.0] rcutorture: WARN: Duplicate call_srcu_rs() test starting.",
+            "[ 2.1] ------------[ cut here ]------------",
+            "[ 2.1] ODEBUG: activate active (active state 1) object: 0000 object type: rcu_head hint: 0x0",
+            "[ 2.1] WARNING: CPU: 0 PID: 90 at lib/debugobjects.c:514 debug_print_object+0x1/0x2",
+            "[ 2.1] Call Trace:",
+            "[ 2.1] ---[ end trace 0000000000000000 ]---",
+            "[ 2.2] ------------[ cut here ]------------",
+            "[ 2.2] call_srcu_rs(): Leaked duplicate callback",
+            "[ 2.2] WARNING: CPU: 0 PID: 90 at kernel/rcu/srcu_rs.c:700 call_srcu_rs+0x1/0x2",
+            "[ 2.2] ---[ end trace 0000000000000000 ]---",
+            "[ 2.3] rcutorture: WARN: Duplicate call_srcu_rs() test complete.",
+            "[ 2.4] ------------[ cut here ]------------",
+            "[ 2.4] WARNING: CPU: 1 PID: 91 at kernel/rcu/srcu_rs.c:100 elsewhere+0x1/0x2",
+            "[ 2.4] ---[ end trace 0000000000000000 ]---",
+            "[ 9.0] srcu_rs-torture: End of test: SUCCESS: nreaders=2",
+        ]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+        let left = without_duplicate_call_splats(&lines);
+        assert_eq!(kernel_problems(&left), vec![lines[12].clone()], "only the unrelated WARN is left");
+        let p = PhaseLog {
+            lines,
+            ended: true,
+            rc: 0,
+            secs: 1.0,
+        };
+        assert_eq!(judge_objdebug(&p).status, Status::Pass);
+        let no_leak = phase(&["[ 2.3] rcutorture: WARN: Duplicate call_srcu_rs() test complete."], 0);
+        assert_eq!(judge_objdebug(&no_leak).status, Status::Fail);
+    }
 
     #[test]
     fn explat_reports_both_domains_and_fails_without_its_line() {

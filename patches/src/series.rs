@@ -601,7 +601,11 @@ const KUNIT_KCONFIG: &str = "config SRCU_RS_KUNIT_TEST
 \t  increments), call_srcu_rs() and start_poll_synchronize_srcu_rs()
 \t  issued in early boot (built-in only), the polling API,
 \t  cleanup_srcu_rs() refusing to free a domain with an active
-\t  reader, and the reader count of srcu_rs_readers_locked().
+\t  reader (without a warning, through __cleanup_srcu_rs()), a
+\t  refused domain inside a freed object leaving no work queued,
+\t  the reader count of srcu_rs_readers_locked(), and
+\t  srcu_rs_down_read() sections ended by another task, a hardirq,
+\t  and, entered in NMI, by a task.
 \t  On powerpc, and on x86 with SRCU_RS_GENERIC_PERCPU, NMIs land
 \t  between the load and the store of a per-CPU increment, so that
 \t  srcu_rs.fault=4 (NMI readers in the per-CPU half) makes the NMI
@@ -719,10 +723,27 @@ the kernel's C (no GOT, TLS or PC-relative), an FP/vector instruction or\n\
 register, or an r13 (PACA) operand.\n\
 \n\
 kernel/rcu/srcu_rs.c is the platform: alloc_percpu() counters, a mutex\n\
-for grace-period state, delayed work (queued through irq_work from\n\
-hardirq) that drives grace periods and invokes callbacks in process\n\
-context with BH disabled, caller-driven synchronize, and a boot list for\n\
-requests made before workqueues run.  include/linux/srcu_rs.h has the\n\
+for grace-period state, delayed work on rcu_gp_wq (Tree SRCU's\n\
+WQ_MEM_RECLAIM workqueue, queued directly from hardirq too) that drives\n\
+grace periods and invokes callbacks in process context with BH disabled,\n\
+caller-driven synchronize, and a boot list for requests made before\n\
+workqueues run.  call_srcu_rs() reports and leaks a duplicate with\n\
+CONFIG_DEBUG_OBJECTS_RCU_HEAD, as call_srcu() does.\n\
+\n\
+Lifetimes follow Tree SRCU's rules.  The work item and list entries live\n\
+in the domain, inside the caller's object, which the caller frees even\n\
+when cleanup refuses (kvm_destroy_vm()): cleanup_srcu_rs() therefore stops\n\
+and syncs the work and takes the domain off every list before it checks\n\
+anything, so a refused domain leaks its callbacks and leaves nothing\n\
+queued; __cleanup_srcu_rs() returns the refusal without the warning.  A\n\
+module's static domains (DEFINE_STATIC_SRCU_RS, SRCU_NOTIFIER_HEAD_STATIC)\n\
+that ever requested a grace period are on a list; at MODULE_STATE_GOING\n\
+the module notifier lets those within_module() finish their requested\n\
+grace periods and callbacks (bounded) and tears them down, or refuses\n\
+loudly, as srcu_module_going() does, without changes to the module\n\
+loader.  SRCU_RS depends on TREE_RCU, which provides rcu_gp_wq.\n\
+\n\
+include/linux/srcu_rs.h has the\n\
 API (init/cleanup, static definitions, readers with lockdep, dereference\n\
 helpers, synchronize, call, barrier, the 6.12 polling set) and the\n\
 layout of the state shared with Rust, generated together with matching\n\
@@ -734,9 +755,10 @@ one this_cpu_inc() and one smp_mb() per side, plus an in_nmi() test.\n\
 Test-only options: SRCU_RS_GENERIC_PERCPU makes the per-CPU increment an\n\
 irq-save load/add/store as on generic architectures, and\n\
 SRCU_RS_FAULT_INJECTION adds srcu_rs.fault= to select a deliberately\n\
-broken variant; under SRCU_RS_GENERIC_PERCPU, srcu_rs_generic_window() is a\n\
-test hook between the load and the store that acts only for the domain a\n\
-test registered with srcu_rs_set_generic_window().{sob}"
+broken variant of srcu-core and srcu_rs.shim_fault= for broken lifetime\n\
+rules of the shim; under SRCU_RS_GENERIC_PERCPU, srcu_rs_generic_window()\n\
+is a test hook between the load and the store that acts only for the\n\
+domain a test registered with srcu_rs_set_generic_window().{sob}"
             ),
             apply: p1_srcu_rs,
         },
@@ -780,12 +802,21 @@ that the VM's interrupt routing really runs on srcu_rs.{sob}"
             body: format!(
                 "Add srcu_rs (a statically defined domain) and srcu_rsd (a dynamically\n\
 initialised one) to rcutorture: readers, get_gp_seq, synchronize and\n\
-expedited synchronize, call, barrier, the polling operations and irq\n\
-(timer) readers, which srcu_rs serves through its single reader API.\n\
+expedited synchronize, call, barrier, the polling operations, get_gp_data\n\
+and irq (timer) readers, which srcu_rs serves through its single reader\n\
+API.  debug_objects is set: rcutorture.object_debug=1 on a\n\
+CONFIG_DEBUG_OBJECTS_RCU_HEAD kernel checks that a duplicate\n\
+call_srcu_rs() is reported and leaked.\n\
 \n\
 With CONFIG_SRCU_RS_FAULT_INJECTION=y, booting with srcu_rs.fault=2\n\
 (skip the second scan of each grace period) must make\n\
-rcutorture.torture_type=srcu_rs report failures.{sob}"
+rcutorture.torture_type=srcu_rs report failures.\n\
+\n\
+srcu_rs_updown=1 (torture_type=srcu_rs) adds hand-off readers: a kthread\n\
+enters srcu_rs_down_read() sections and hands each to another kthread or\n\
+to a hardirq hrtimer, which checks the element's pipe count as a reader\n\
+does (it goes to the Reader Pipe) and ends the section with\n\
+srcu_rs_up_read().{sob}"
             ),
             apply: p4_rcutorture,
         },
@@ -796,10 +827,12 @@ rcutorture.torture_type=srcu_rs report failures.{sob}"
 a reader started before it, readers nested three deep whose outermost\n\
 unlock runs on another CPU, a hardirq reader and call_srcu_rs() from\n\
 hardirq (a hard irq_work), the polling API on a dynamic domain,\n\
-cleanup_srcu_rs() refusing, with a warning and nothing freed, while a\n\
-reader is active, srcu_rs_readers_locked() growing by exactly k\n\
-after k lock/unlock pairs on a private domain, NMI readers, and requests\n\
-made in early boot.\n\
+__cleanup_srcu_rs() refusing, with nothing freed and no warning (a\n\
+panic_on_warn farm runs the suite), while a reader is active, a refused\n\
+domain inside a kfree()d object leaving no work queued (KASAN watches the\n\
+freed object; srcu_rs.shim_fault=1 must fail it),\n\
+srcu_rs_readers_locked() growing by exactly k after k lock/unlock pairs\n\
+on a private domain, NMI readers, and requests made in early boot.\n\
 \n\
 NMI readers (x86): an NMI handler takes and releases the read lock of a\n\
 private domain for each self-NMI the test sends, while a kthread runs\n\
@@ -830,7 +863,16 @@ Early boot (built-in): an early_initcall, linked before srcu_rs.o so that\n\
 srcu_rs is still in boot mode, issues call_srcu_rs(),\n\
 start_poll_synchronize_srcu_rs() and call_srcu_rs() on a static domain;\n\
 both callbacks must run exactly once, in order, the second after the\n\
-polled grace period completed.{sob}"
+polled grace period completed.\n\
+\n\
+Hand-offs: srcu_rs_down_read() sections ended by another task, by a\n\
+hardirq (hrtimer, hard mode) and, entered in NMI (x86 self-NMI; powerpc\n\
+system reset), by a task; 200 of each.  A grace period started while a\n\
+handed-off section is held must not end before it; afterwards each\n\
+reader index's locks must be matched by its own unlocks, which\n\
+srcu_rs.fault=9 (an up_read in the other index) breaks.  A case skipped\n\
+unless srcu_rs_test.lockdep_demo=1 or 2 misuses the plain reader for\n\
+lockdep to report.{sob}"
             ),
             apply: p5_kunit,
         },

@@ -279,6 +279,13 @@ static void srcu_rs_torture_updown_stats(void)
 		 atomic_long_read(&srcu_rs_updown_wrong_ctx));
 }
 
+/* Grace-period data for rcutorture's stall and writer-state reports. */
+static void srcu_rs_torture_get_gp_data(int *flags, unsigned long *gp_seq)
+{
+	*flags = 0;
+	*gp_seq = srcu_rs_batches_completed(srcu_rs_ctlp);
+}
+
 static struct rcu_torture_ops srcu_rs_ops = {
 	.ttype		= SRCU_FLAVOR,
 	.init		= srcu_rs_torture_updown_init,
@@ -302,6 +309,8 @@ static struct rcu_torture_ops srcu_rs_ops = {
 	.stats		= srcu_rs_torture_updown_stats,
 	.cbflood_max	= 50000,
 	.irq_capable	= 1,
+	.debug_objects	= 1,
+	.get_gp_data	= srcu_rs_torture_get_gp_data,
 	.name		= "srcu_rs"
 };
 
@@ -328,6 +337,8 @@ static struct rcu_torture_ops srcu_rsd_ops = {
 	.stats		= srcu_rs_torture_stats,
 	.cbflood_max	= 50000,
 	.irq_capable	= 1,
+	.debug_objects	= 1,
+	.get_gp_data	= srcu_rs_torture_get_gp_data,
 	.name		= "srcu_rsd"
 };
 #endif /* CONFIG_SRCU_RS */

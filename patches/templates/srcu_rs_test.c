@@ -160,7 +160,11 @@ static void srcu_rs_test_polling(struct kunit *test)
 	cleanup_srcu_rs(ssp);
 }
 
-/* cleanup_srcu_rs() refuses (and frees nothing) while a reader is active. */
+/*
+ * cleanup_srcu_rs() refuses (and frees nothing) while a reader is active.
+ * The refusal is read from __cleanup_srcu_rs(), which does not WARN: a case
+ * that splats on purpose would stop a panic_on_warn test farm.
+ */
 static void srcu_rs_test_cleanup_refusal(struct kunit *test)
 {
 	struct srcu_rs *ssp = kunit_kzalloc(test, sizeof(*ssp), GFP_KERNEL);
@@ -169,12 +173,64 @@ static void srcu_rs_test_cleanup_refusal(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, ssp);
 	KUNIT_ASSERT_EQ(test, init_srcu_rs(ssp), 0);
 	idx = srcu_rs_read_lock(ssp);
-	cleanup_srcu_rs(ssp);		/* WARNs and refuses. */
+	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(ssp), -EBUSY);
 	KUNIT_EXPECT_NOT_NULL(test, ssp->pcpu);
 	srcu_rs_read_unlock(ssp, idx);
 	synchronize_srcu_rs(ssp);	/* Still usable. */
-	cleanup_srcu_rs(ssp);
+	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(ssp), 0);
 	KUNIT_EXPECT_NULL(test, ssp->pcpu);
+}
+
+/* A domain inside its owner's object, as kvm->irq_srcu is in struct kvm. */
+struct srcu_rs_test_owner {
+	unsigned long before;
+	struct srcu_rs ssp;
+	unsigned long after;
+};
+
+/* Never invoked: the refused domain leaks the callback queued on it. */
+static struct rcu_head srcu_rs_test_leaked_head;
+
+static void srcu_rs_test_leaked_cb(struct rcu_head *rhp)
+{
+	WRITE_ONCE(rhp->func, NULL);
+}
+
+/*
+ * A refused cleanup leaves nothing queued in the object its owner frees
+ * next (kvm_destroy_vm() frees struct kvm whatever cleanup said).  A reader
+ * left behind keeps the requested grace period, and so the work, from ever
+ * finishing; cleanup refuses; the work item must be neither pending nor
+ * running afterwards, and nothing may touch the object once it is freed
+ * (KASAN, in the 100 ms after the kfree()).  srcu_rs.shim_fault=1 leaves the
+ * work queued: this case fails and KASAN reports the use-after-free.
+ */
+static void srcu_rs_test_refused_cleanup_frees_nothing(struct kunit *test)
+{
+	struct srcu_rs_test_owner *o = kzalloc(sizeof(*o), GFP_KERNEL);
+	unsigned long cookie;
+	unsigned int busy;
+
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	if (init_srcu_rs(&o->ssp)) {
+		kfree(o);
+		KUNIT_FAIL(test, "init_srcu_rs() failed");
+		return;
+	}
+	/* Never unlocked (the owner's bug), and out of lockdep's sight. */
+	srcu_rs_core_read_lock(&o->ssp);
+	cookie = start_poll_synchronize_srcu_rs(&o->ssp);
+	call_srcu_rs(&o->ssp, &srcu_rs_test_leaked_head, srcu_rs_test_leaked_cb);
+	msleep(20);			/* The work has scanned and requeued. */
+	KUNIT_EXPECT_FALSE(test, poll_state_synchronize_srcu_rs(&o->ssp, cookie));
+	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(&o->ssp), -EBUSY);
+	busy = work_busy(&o->ssp.work.work);
+	KUNIT_EXPECT_EQ_MSG(test, busy, 0U,
+			    "refused cleanup left the domain's work queued or running");
+	kfree(o);
+	msleep(100);
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(srcu_rs_test_leaked_head.func),
+			    (rcu_callback_t)srcu_rs_test_leaked_cb);
 }
 
 /*
@@ -1646,6 +1702,7 @@ static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE(srcu_rs_test_hardirq),
 	KUNIT_CASE(srcu_rs_test_polling),
 	KUNIT_CASE(srcu_rs_test_cleanup_refusal),
+	KUNIT_CASE(srcu_rs_test_refused_cleanup_frees_nothing),
 	KUNIT_CASE(srcu_rs_test_readers_locked),
 	KUNIT_CASE(srcu_rs_test_early_boot),
 	/* 30 s of system resets under TCG on powerpc. */

@@ -25,8 +25,15 @@ impl Srcu {
     /// Drives a grace period that is already in progress to its end (it cannot need to wait:
     /// with no reader active each scan succeeds at once), then refuses — changing nothing the
     /// caller owns — if readers are active on either index, if `callbacks_pending`, or if a
-    /// grace period was requested and not completed. On `Ok` the caller may free the domain and
-    /// its per-CPU storage. Updater context.
+    /// grace period was requested and not completed; readers are checked once more at the end,
+    /// as `cleanup_srcu_struct()` does, since one may have entered during the checks. On `Ok`
+    /// the caller may free the domain and its per-CPU storage. Updater context.
+    ///
+    /// A grace period ended here is signalled as [`Srcu::step`] signals one:
+    /// [`Platform::gp_ended`] (callbacks that became ready, and whoever waits for them, are not
+    /// forgotten if the cleanup refuses and the domain lives on) and the `gp_wait` sleepers
+    /// woken. A platform whose domain is about to be freed must make `gp_ended` schedule
+    /// nothing by then (the kernel shim stops the domain's work before calling this).
     pub fn cleanup<P: Platform>(&self, p: &P, callbacks_pending: bool) -> Result<(), CleanupError> {
         if self.readers_active(p) {
             return Err(CleanupError::ActiveReaders);
@@ -37,8 +44,8 @@ impl Srcu {
         while seq::state(read_once(&self.gp_seq)) != 0 && tries < 16 {
             let r = p.with_gp_lock(|| self.advance_locked(p, Advance::FinishCurrent));
             if r.ended > 0 {
-                // Every path that ends a grace period wakes the `gp_wait` sleepers. Not
-                // `gp_ended`: that would schedule callback work on a domain about to be freed.
+                // Every path that ends a grace period signals it (see above).
+                p.gp_ended();
                 self.wake_gp_waiters(p);
             }
             tries = tries.wrapping_add(1);
@@ -52,6 +59,10 @@ impl Srcu {
         }
         if seq::ulong_cmp_lt(read_once(&self.gp_seq), self.needed()) {
             return Err(CleanupError::GracePeriodRequested);
+        }
+        if self.readers_active(p) {
+            // Entered after the first check (a caller bug, racing with the teardown).
+            return Err(CleanupError::ActiveReaders);
         }
         Ok(())
     }

@@ -126,8 +126,8 @@
 //!   call (`rcu_seq_snap()` rules); sharing a grace period never shortens anyone's.
 //! * **Wake-ups**: every path that ends a grace period ([`Srcu::step`], whoever calls it —
 //!   a driver, the C library's callback thread — and `cleanup`) calls [`Platform::gp_wake`]
-//!   after a full barrier. `cleanup` does not call `gp_ended`: that schedules callback work on
-//!   a domain about to be freed.
+//!   after a full barrier. `cleanup` calls `gp_ended` too; the kernel shim stops the domain's
+//!   work before calling it, so nothing is scheduled on a domain about to be freed.
 //! * **The race**: a caller that requests, finds the driver and sleeps, against the driver that
 //!   stops because its own cookie completed. The driver's release reads the word it clears; if
 //!   a request beyond the sequence is there, it wakes the sleepers so one of them drives. Since

@@ -901,6 +901,19 @@ fn synchronize_expedites_only_when_the_domain_looks_idle() {
 }
 
 #[test]
+fn cleanup_signals_the_grace_period_it_ends() {
+    let (s, p) = (Srcu::new(), Instrumented::recording());
+    let idx = s.read_lock(&p);
+    let c = s.start_poll(&p);
+    assert_eq!(s.step(&p).ended, 0, "the reader holds the grace period in SCAN1");
+    s.read_unlock(&p, idx);
+    p.take();
+    assert_eq!(s.cleanup(&p, false), Ok(()));
+    assert!(p.take().contains("gp_ended"), "cleanup ended the grace period: gp_ended, as any other end");
+    assert!(s.poll_state(&p, c));
+}
+
+#[test]
 fn a_step_that_ends_no_grace_period_reports_none() {
     let (s, p) = (Srcu::new(), Instrumented::recording());
     assert_eq!(s.step(&p), crate::StepReport { next: Next::Idle, ended: 0 });
