@@ -80,7 +80,7 @@ struct srcu_rs_pcpu {
 struct srcu_rs {
 	struct srcu_rs_core core;
 	struct srcu_rs_pcpu __percpu *pcpu;
-	struct mutex gp_mutex;
+	struct mutex gp_mutex;	/* srcu-core's grace-period lock */
 	raw_spinlock_t cb_lock;
 	struct rcu_head *cb_head;
 	struct rcu_head **cb_tail;

@@ -258,7 +258,7 @@ static void srcu_rs_test_readers_locked(struct kunit *test)
 		srcu_rs_read_unlock(ssp, idx);
 		if (idx != held)
 			break;
-		msleep(5);
+		usleep_range(5000, 6000);
 	}
 	KUNIT_EXPECT_NE_MSG(test, idx, held,
 			    "no flip within 5 s with a reader held");
@@ -267,7 +267,7 @@ static void srcu_rs_test_readers_locked(struct kunit *test)
 	for (tries = 0; tries < 5000; tries++) {
 		if (poll_state_synchronize_srcu_rs(ssp, cookie))
 			break;
-		msleep(1);
+		usleep_range(1000, 2000);
 	}
 	KUNIT_EXPECT_TRUE(test, poll_state_synchronize_srcu_rs(ssp, cookie));
 	synchronize_srcu_rs(ssp);
@@ -1721,6 +1721,7 @@ static struct kunit_suite srcu_rs_test_suite = {
 	.name = "srcu_rs",
 	.test_cases = srcu_rs_test_cases,
 };
+
 kunit_test_suite(srcu_rs_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for srcu_rs");
