@@ -150,11 +150,15 @@ if [ "${PREPROCESS:-0}" = 1 ]; then
 	# (its width follows the source text). __LINE__ is defined to 0 on both sides and
 	# whitespace runs are compared as one space; every token must match.
 	nolines="-Wno-builtin-macro-redefined -D__LINE__=0"
-	for side in base series; do
-		o=$WORK/out-pp-$side
-		rev=srcu-rs-base
-		[ $side = series ] && rev=$series_head
+	# side_out base|series: check that side out in $tree and print its O= directory.
+	side_out() {
+		local rev=srcu-rs-base
+		[ "$1" = series ] && rev=$series_head
 		git -C "$tree" checkout -q -f "$rev"
+		echo "$WORK/out-pp-$1"
+	}
+	for side in base series; do
+		o=$(side_out $side)
 		mkdir -p "$o"
 		(
 			cd "$tree"
@@ -187,23 +191,16 @@ if [ "${PREPROCESS:-0}" = 1 ]; then
 	# (patches/compare-objects.py); that is the "no functional change" claim.
 	objs=("${files[@]/%.i/.o}")
 	for side in base series; do
-		o=$WORK/out-pp-$side
-		rev=srcu-rs-base
-		[ $side = series ] && rev=$series_head
-		git -C "$tree" checkout -q -f "$rev"
+		o=$(side_out $side)
 		rm -f "${objs[@]/#/$o/}"
 		(cd "$tree" && nice -n 19 make O="$o" CC="ccache gcc" -j"$JOBS" "${objs[@]}" \
 			>"$o/obj.log" 2>&1) || { tail -20 "$o/obj.log"; fail "make ${objs[*]} failed ($side)"; }
 	done
 	ndiff=0
 	for obj in "${objs[@]}"; do
-		if r=$(python3 "$repo/patches/compare-objects.py" "$WORK/out-pp-base/$obj" \
-			"$WORK/out-pp-series/$obj"); then
-			echo "${obj}: $r"
-		else
-			echo "${obj}: $r"
-			ndiff=$((ndiff + 1))
-		fi
+		r=$(python3 "$repo/patches/compare-objects.py" "$WORK/out-pp-base/$obj" \
+			"$WORK/out-pp-series/$obj") || ndiff=$((ndiff + 1))
+		echo "${obj}: $r"
 	done
 	[ $ndiff = 0 ] || fail "$ndiff object(s) differ with SRCU_RS=n beyond __bug_table line numbers"
 	git -C "$tree" checkout -q -f "$series_head"
