@@ -334,17 +334,7 @@ fn build_test_module(inp: &InitramfsInputs, m: &TestModule, dir: &Path, log: &Pa
     fs::write(dir.join("Kbuild"), m.kbuild)?;
     fs::write(dir.join(format!("{}.c", m.name)), m.src)?;
     let work = dir.parent().unwrap_or(dir);
-    run_logged(
-        &mut kbuild::ext_module_command(inp.tree, inp.out, inp.arch, work, dir),
-        log,
-        &mut |_| {},
-    )
-    .with_context(|| format!("building the test module {}", m.name))?;
-    let ko = dir.join(format!("{}.ko", m.name));
-    if !ko.exists() {
-        bail!("{} was not built", ko.display());
-    }
-    Ok(ko)
+    kbuild::build_module_in(inp.tree, inp.out, inp.arch, work, dir, m.name, log)
 }
 
 pub fn build_initramfs(

@@ -540,12 +540,26 @@ pub fn build_ext_module(
             fs::copy(e.path(), dir.join(e.file_name()))?;
         }
     }
+    build_module_in(tree, out, arch, work, dir, "srcu_notifier_test", log)
+}
+
+/// Build the external module whose sources are in `dir` against the O= build; its `<name>.ko` must come out.
+pub fn build_module_in(
+    tree: &Path,
+    out: &Path,
+    arch: &Arch,
+    work: &Path,
+    dir: &Path,
+    name: &str,
+    log: &Path,
+) -> Result<PathBuf> {
     run_logged(
         &mut ext_module_command(tree, out, arch, work, dir),
         log,
         &mut |_| {},
-    )?;
-    let ko = dir.join("srcu_notifier_test.ko");
+    )
+    .with_context(|| format!("building the test module {name}"))?;
+    let ko = dir.join(format!("{name}.ko"));
     if !ko.exists() {
         bail!("{} was not built", ko.display());
     }
