@@ -23,6 +23,7 @@
 
 #include <linux/bottom_half.h>
 #include <linux/completion.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/export.h>
 #include <linux/init.h>
@@ -36,6 +37,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/srcu_rs.h>
@@ -104,9 +106,8 @@ static DEFINE_RAW_SPINLOCK(srcu_rs_static_lock);
 /* ---- Platform operations called from the Rust core. ---- */
 
 /*
- * The reader counter halves, for srcu-core's out-of-line readers
- * (srcu_rs_core_read_lock()/unlock()); the inline readers in srcu_rs.h use
- * the same helpers.
+ * The reader counter halves, srcu-core's Platform operations; the inline
+ * readers in srcu_rs.h use the same helpers.
  */
 void srcu_rs_shim_percpu_inc(struct srcu_rs *ssp, unsigned long slot)
 {
@@ -535,6 +536,9 @@ static int init_srcu_rs_fields(struct srcu_rs *ssp)
 	init_waitqueue_head(&ssp->gp_wq);
 	atomic_long_set(&ssp->gp_events, 0);
 	atomic_long_set(&ssp->nr_scans, 0);
+#ifdef CONFIG_DEBUG_FS
+	ssp->debugfs = NULL;
+#endif
 	return 0;
 }
 
@@ -580,6 +584,8 @@ module_param_named(shim_fault, srcu_rs_lifetime_fault, int, 0444);
 #define SRCU_RS_SHIM_FAULT_REFUSAL_QUEUED	1
 /* The module notifier does nothing for a going module's static domains. */
 #define SRCU_RS_SHIM_FAULT_NO_MODULE_GOING	2
+/* Cleanup leaves the domain's debugfs file, which points into the domain. */
+#define SRCU_RS_SHIM_FAULT_DEBUGFS_LEFT		3
 
 static bool srcu_rs_shim_faulty(int fault)
 {
@@ -598,6 +604,8 @@ static bool srcu_rs_shim_faulty(int fault)
  * queues the work again.  Like cleanup_srcu_struct(), this does not guard
  * against update-side calls that race with the cleanup itself.
  */
+static void srcu_rs_debugfs_remove(struct srcu_rs *ssp);
+
 static void srcu_rs_stop_work(struct srcu_rs *ssp)
 {
 	unsigned long flags;
@@ -618,6 +626,9 @@ static void srcu_rs_stop_work(struct srcu_rs *ssp)
  *
  * cleanup_srcu_rs() without its warning, for callers that handle a refusal
  * themselves (the module notifier, the KUnit refusal case).
+ *
+ * The domain's debugfs file goes first, refused or not: debugfs_remove()
+ * waits for reads in progress, and no read starts after it.
  *
  * The work item and the list entries live in the domain, inside the
  * caller's object, which the caller frees next even when refused (as
@@ -652,6 +663,8 @@ int __cleanup_srcu_rs(struct srcu_rs *ssp)
 	bool stop_first = !srcu_rs_shim_faulty(SRCU_RS_SHIM_FAULT_REFUSAL_QUEUED);
 	int ret;
 
+	if (!srcu_rs_shim_faulty(SRCU_RS_SHIM_FAULT_DEBUGFS_LEFT))
+		srcu_rs_debugfs_remove(ssp);
 	if (stop_first)
 		srcu_rs_stop_work(ssp);
 	if (wq_has_sleeper(&ssp->gp_wq))
@@ -945,6 +958,69 @@ unsigned long srcu_rs_scans(struct srcu_rs *ssp)
 }
 EXPORT_SYMBOL_GPL(srcu_rs_scans);
 
+#ifdef CONFIG_DEBUG_FS
+/* <debugfs>/srcu_rs/, made at the first registration. */
+static struct dentry *srcu_rs_debugfs_dir;
+static DEFINE_MUTEX(srcu_rs_debugfs_mutex);
+
+static int srcu_rs_stats_show(struct seq_file *m, void *v)
+{
+	struct srcu_rs *ssp = m->private;
+
+	seq_printf(m, "readers=%lu grace_periods=%lu scans=%lu\n",
+		   srcu_rs_readers_locked(ssp), srcu_rs_batches_completed(ssp),
+		   srcu_rs_scans(ssp));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(srcu_rs_stats);
+
+/**
+ * srcu_rs_debugfs_register - give a domain a statistics file in debugfs
+ * @ssp: the domain, initialised (init_srcu_rs() or a static initializer).
+ * @fmt: printf-style name of the file, under <debugfs>/srcu_rs/.
+ *
+ * The file reads as one line, "readers=<N> grace_periods=<M> scans=<S>":
+ * srcu_rs_readers_locked(), srcu_rs_batches_completed() and srcu_rs_scans().
+ * Its owner picks a name that says which object the domain belongs to (KVM:
+ * kvm-<pid>-<fd>, as the VM's own debugfs directory).  cleanup_srcu_rs()
+ * removes the file, refused or not.  As for any debugfs file, a failure is
+ * not reported: the domain works the same without it.  Might sleep.
+ */
+void srcu_rs_debugfs_register(struct srcu_rs *ssp, const char *fmt, ...)
+{
+	struct dentry *dir;
+	va_list args;
+	char *name;
+
+	if (WARN_ON_ONCE(ssp->debugfs))
+		return;
+	va_start(args, fmt);
+	name = kvasprintf(GFP_KERNEL, fmt, args);
+	va_end(args);
+	if (!name)
+		return;
+	mutex_lock(&srcu_rs_debugfs_mutex);
+	if (!srcu_rs_debugfs_dir)
+		srcu_rs_debugfs_dir = debugfs_create_dir("srcu_rs", NULL);
+	dir = srcu_rs_debugfs_dir;
+	mutex_unlock(&srcu_rs_debugfs_mutex);
+	ssp->debugfs = debugfs_create_file(name, 0444, dir, ssp,
+					   &srcu_rs_stats_fops);
+	kfree(name);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_debugfs_register);
+
+static void srcu_rs_debugfs_remove(struct srcu_rs *ssp)
+{
+	debugfs_remove(ssp->debugfs);
+	ssp->debugfs = NULL;
+}
+#else
+static void srcu_rs_debugfs_remove(struct srcu_rs *ssp)
+{
+}
+#endif
+
 /**
  * get_state_synchronize_srcu_rs - snapshot for polled grace periods
  * @ssp: the domain.
@@ -985,9 +1061,6 @@ bool poll_state_synchronize_srcu_rs(struct srcu_rs *ssp, unsigned long cookie)
 	return srcu_rs_core_poll_state(ssp, cookie);
 }
 EXPORT_SYMBOL_GPL(poll_state_synchronize_srcu_rs);
-
-EXPORT_SYMBOL_GPL(srcu_rs_core_read_lock);
-EXPORT_SYMBOL_GPL(srcu_rs_core_read_unlock);
 
 /*
  * Workqueues run from here on (rcu_init() created rcu_gp_wq): start the work

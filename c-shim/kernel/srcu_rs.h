@@ -28,6 +28,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+struct dentry;
+
 @GENERATED_LAYOUT@
 /* Reader counter slots, in srcu-core's Counter::slot() order. */
 #define SRCU_RS_SLOTS		4
@@ -75,6 +77,8 @@ struct srcu_rs_pcpu {
  * @gp_events: grace-period event count: advanced, then @gp_wq woken, when a
  *	grace period ends or a driver stops with requests pending.
  * @nr_scans: counter scans (barriers A) issued on this domain (statistics).
+ * @debugfs: the domain's file under <debugfs>/srcu_rs/, if its owner gave it
+ *	one (srcu_rs_debugfs_register()); removed by cleanup_srcu_rs().
  * @dep_map: lockdep map of the readers.
  */
 struct srcu_rs {
@@ -96,6 +100,9 @@ struct srcu_rs {
 	wait_queue_head_t gp_wq;
 	atomic_long_t gp_events;
 	atomic_long_t nr_scans;
+#ifdef CONFIG_DEBUG_FS
+	struct dentry *debugfs;
+#endif
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	struct lockdep_map dep_map;
 #endif
@@ -114,7 +121,7 @@ void srcu_rs_work_fn(struct work_struct *work);
 #define __SRCU_RS_INIT(name, pcpu_name)					\
 {									\
 	.core = __SRCU_RS_CORE_INIT,					\
-	.pcpu = &pcpu_name,						\
+	.pcpu = &(pcpu_name),						\
 	.gp_mutex = __MUTEX_INITIALIZER(name.gp_mutex),			\
 	.cb_lock = __RAW_SPIN_LOCK_UNLOCKED(name.cb_lock),		\
 	.cb_tail = &name.cb_head,					\
@@ -157,10 +164,6 @@ int init_srcu_rs(struct srcu_rs *ssp);
 int __cleanup_srcu_rs(struct srcu_rs *ssp);
 void cleanup_srcu_rs(struct srcu_rs *ssp);
 
-/* Out-of-line readers in Rust (srcu-core itself); the inline ones are below. */
-int srcu_rs_core_read_lock(struct srcu_rs *ssp);
-int srcu_rs_core_read_unlock(struct srcu_rs *ssp, int idx);
-
 void synchronize_srcu_rs(struct srcu_rs *ssp);
 void synchronize_srcu_rs_expedited(struct srcu_rs *ssp);
 void call_srcu_rs(struct srcu_rs *ssp, struct rcu_head *rhp,
@@ -169,6 +172,15 @@ void srcu_rs_barrier(struct srcu_rs *ssp);
 unsigned long srcu_rs_batches_completed(struct srcu_rs *ssp);
 unsigned long srcu_rs_readers_locked(struct srcu_rs *ssp);
 unsigned long srcu_rs_scans(struct srcu_rs *ssp);
+#ifdef CONFIG_DEBUG_FS
+__printf(2, 3)
+void srcu_rs_debugfs_register(struct srcu_rs *ssp, const char *fmt, ...);
+#else
+static inline __printf(2, 3)
+void srcu_rs_debugfs_register(struct srcu_rs *ssp, const char *fmt, ...)
+{
+}
+#endif
 unsigned long get_state_synchronize_srcu_rs(struct srcu_rs *ssp);
 unsigned long start_poll_synchronize_srcu_rs(struct srcu_rs *ssp);
 bool poll_state_synchronize_srcu_rs(struct srcu_rs *ssp, unsigned long cookie);

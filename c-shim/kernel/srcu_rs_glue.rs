@@ -12,9 +12,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use core::ffi::{c_int, c_long, c_ulong, c_void};
-use srcu_core::{
-    CallbackList, Cookie, Counter, DelayPolicy, Fault, Next, Platform, ReaderIndex, Srcu,
-};
+use srcu_core::{CallbackList, Cookie, Counter, DelayPolicy, Fault, Next, Platform, Srcu};
 
 extern "C" {
     fn srcu_rs_shim_percpu_inc(ssp: *mut c_void, slot: c_ulong);
@@ -236,30 +234,6 @@ unsafe fn state<'a>(ssp: *mut c_void) -> &'a Srcu {
     // SAFETY: guaranteed by the caller; `Srcu` is #[repr(C)] and made of atomics, so shared
     // references from several CPUs at once are sound.
     unsafe { &*(ssp as *const Srcu) }
-}
-
-/// `srcu_rs_read_lock()` slow path: returns the reader index.
-///
-/// # Safety
-/// `ssp` must point to a live, initialised `struct srcu_rs`.
-#[no_mangle]
-pub unsafe extern "C" fn srcu_rs_core_read_lock(ssp: *mut c_void) -> c_int {
-    // SAFETY: forwarded caller guarantee.
-    let s = unsafe { state(ssp) };
-    s.read_lock(&Kernel { ssp }).get() as c_int
-}
-
-/// `srcu_rs_read_unlock()`: returns 0, or -EINVAL (-22) for an index other than 0 or 1.
-///
-/// # Safety
-/// `ssp` must point to a live, initialised `struct srcu_rs`.
-#[no_mangle]
-pub unsafe extern "C" fn srcu_rs_core_read_unlock(ssp: *mut c_void, idx: c_int) -> c_int {
-    let Some(idx) = ReaderIndex::from_raw(idx as usize) else { return -22 };
-    // SAFETY: forwarded caller guarantee.
-    let s = unsafe { state(ssp) };
-    s.read_unlock(&Kernel { ssp }, idx);
-    0
 }
 
 /// `synchronize_srcu_rs()` (`expedited` = false) or `synchronize_srcu_rs_expedited()`.

@@ -308,21 +308,21 @@ mod tests {
         assert_eq!(
             out.matches("qemu-system-x86_64 -accel tcg,thread=multi")
                 .count(),
-            5,
+            6,
             "{out}"
         );
         assert!(
             out.contains(
-                "# boot 1/5 patched: kunit,rcutorture,kvmpoll,kvmstress,explat,notifier,lifetime; budget 750 s"
+                "# boot 1/6 patched: kunit,rcutorture,kvmpoll,kvmstress,explat,notifier,lifetime; budget 750 s"
             ),
             "{out}"
         );
         assert!(
-            out.contains("# boot 4/5 patched-fault9: kunit; budget 210 s"),
+            out.contains("# boot 4/6 patched-fault9: kunit; budget 210 s"),
             "{out}"
         );
         assert!(
-            out.contains("# boot 5/5 patched-generic-broken: kunit; budget 210 s"),
+            out.contains("# boot 6/6 patched-generic-broken: kunit; budget 210 s"),
             "{out}"
         );
         assert!(out.contains("srcu_rs.fault=2"), "{out}");

@@ -701,6 +701,11 @@ pub const NMI_CASE: &str = "srcu_rs_test_nmi_readers";
 pub const UPDOWN_FAULT: u32 = 9;
 pub const UPDOWN_CASE: &str = "srcu_rs_test_updown_task";
 
+/// The shim fault of a cleanup that leaves the domain's debugfs file (SRCU_RS_SHIM_FAULT_DEBUGFS_LEFT), and the
+/// KUnit case that must catch it.
+pub const DEBUGFS_SHIM_FAULT: u32 = 3;
+pub const DEBUGFS_CASE: &str = "srcu_rs_test_debugfs_goes_with_cleanup";
+
 /// The KUnit row of the `srcu_rs_down_read()` hand-off cases (task to task, task to hardirq, NMI to task).
 pub const KUNIT_HANDOFF_LABEL: &str = "KUnit srcu_rs hand-offs";
 
@@ -1040,6 +1045,16 @@ impl Plan {
                 retry_triple_fault: false,
                 suffix: "-fault9",
             });
+            // SRCU_RS_SHIM_FAULT_DEBUGFS_LEFT: cleanup leaves the domain's debugfs file behind
+            v.push(BrokenCheck {
+                kernel: Kernel::Patched,
+                fault: DEBUGFS_SHIM_FAULT,
+                switch: FaultSwitch::Shim,
+                phases: vec![Phase::Kunit],
+                caught_by: CaughtBy::KunitCase(DEBUGFS_CASE),
+                retry_triple_fault: false,
+                suffix: "-shim-fault3",
+            });
         }
         if self.has(Kernel::PatchedGeneric) {
             v.push(BrokenCheck::nmi_readers(Kernel::PatchedGeneric, "-broken"));
@@ -1377,6 +1392,7 @@ mod tests {
                 "patched-generic",
                 "patched-broken",
                 "patched-fault9",
+                "patched-shim-fault3",
                 "patched-generic-broken"
             ]
         );
@@ -1419,9 +1435,14 @@ mod tests {
         assert!(
             matches!(&fault9.purpose, Purpose::Broken(c) if c.caught_by == CaughtBy::KunitCase(UPDOWN_CASE))
         );
-        assert!(p.boots[4].append.contains("srcu_rs.fault=4"));
+        let fault3 = &p.boots[4];
+        assert!(fault3.append.ends_with("srcu_rs.shim_fault=3"));
+        assert!(
+            matches!(&fault3.purpose, Purpose::Broken(c) if c.caught_by == CaughtBy::KunitCase(DEBUGFS_CASE))
+        );
+        assert!(p.boots[5].append.contains("srcu_rs.fault=4"));
         assert_eq!(
-            p.boots[4].append.matches("srcutest.torture_secs=0").count(),
+            p.boots[5].append.matches("srcutest.torture_secs=0").count(),
             1
         );
     }

@@ -750,7 +750,8 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// Proof that `kvm->irq_srcu` runs on srcu_rs: the VM's debugfs `irq_srcu` counters, as deltas over the
+/// Proof that `kvm->irq_srcu` runs on srcu_rs: the counters of the VM's domain in srcu_rs's debugfs
+/// (`srcu_rs/kvm-<pid>-<fd>`, registered by `kvm_init_irq_srcu()`), as deltas over the
 /// stress run in its result line (`srcu_readers=`, `srcu_grace_periods=`, `none` when the file is absent).
 /// On the patched kernel they must exist and grow in step with the stress: every signal takes the read lock
 /// at least once (`irqfd_wakeup` or `kvm_set_irq`), and every routing generation needs a grace period of its
@@ -770,7 +771,7 @@ pub fn judge_proof(stress: &BTreeMap<String, String>, stock: bool) -> Judged {
         },
         (None, _) | (_, None) if !stock => Judged {
             status: Status::Fail,
-            detail: "no irq_srcu counters from the VM's debugfs directory".into(),
+            detail: "no srcu_rs debugfs counters for the VM's irq_srcu".into(),
         },
         (Some(r), Some(g)) if !stock => {
             let ok = r >= signals && g >= gens && r > 0 && g > 0;

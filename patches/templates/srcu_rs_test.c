@@ -13,6 +13,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
 #include <linux/debug_locks.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
@@ -217,8 +218,8 @@ static void srcu_rs_test_refused_cleanup_frees_nothing(struct kunit *test)
 		KUNIT_FAIL(test, "init_srcu_rs() failed");
 		return;
 	}
-	/* Never unlocked (the owner's bug), and out of lockdep's sight. */
-	srcu_rs_core_read_lock(&o->ssp);
+	/* Never ended (the owner's bug); down_read is out of lockdep's sight. */
+	srcu_rs_down_read(&o->ssp);
 	cookie = start_poll_synchronize_srcu_rs(&o->ssp);
 	call_srcu_rs(&o->ssp, &srcu_rs_test_leaked_head, srcu_rs_test_leaked_cb);
 	msleep(20);			/* The work has scanned and requeued. */
@@ -231,6 +232,68 @@ static void srcu_rs_test_refused_cleanup_frees_nothing(struct kunit *test)
 	msleep(100);
 	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(srcu_rs_test_leaked_head.func),
 			    (rcu_callback_t)srcu_rs_test_leaked_cb);
+}
+
+/* Is <debugfs>/srcu_rs/@name there? */
+static bool srcu_rs_test_debugfs_has(const char *name)
+{
+	struct dentry *dir = debugfs_lookup("srcu_rs", NULL);
+	struct dentry *d;
+
+	if (!dir)
+		return false;
+	d = debugfs_lookup(name, dir);
+	dput(dir);
+	if (!d)
+		return false;
+	dput(d);
+	return true;
+}
+
+/*
+ * A domain's debugfs file points into the domain, so it goes with the
+ * domain's cleanup, successful or refused (the owner frees the domain
+ * either way).  srcu_rs.shim_fault=3 leaves it: this case fails.
+ */
+static void srcu_rs_test_debugfs_goes_with_cleanup(struct kunit *test)
+{
+	struct srcu_rs_test_owner *o;
+	int idx;
+
+	if (!IS_ENABLED(CONFIG_DEBUG_FS) || !debugfs_initialized())
+		kunit_skip(test, "no debugfs");
+	o = kzalloc(sizeof(*o), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	if (init_srcu_rs(&o->ssp)) {
+		kfree(o);
+		KUNIT_FAIL(test, "init_srcu_rs() failed");
+		return;
+	}
+	srcu_rs_debugfs_register(&o->ssp, "kunit-%d", 1);
+	if (!srcu_rs_test_debugfs_has("kunit-1")) {
+		cleanup_srcu_rs(&o->ssp);
+		kfree(o);
+		kunit_skip(test, "debugfs refused the file (debugfs= boot option?)");
+	}
+	/* Refused (a reader is active): the file goes all the same. */
+	idx = srcu_rs_down_read(&o->ssp);
+	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(&o->ssp), -EBUSY);
+	KUNIT_EXPECT_FALSE_MSG(test, srcu_rs_test_debugfs_has("kunit-1"),
+			       "refused cleanup left the domain's debugfs file");
+	srcu_rs_up_read(&o->ssp, idx);
+	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(&o->ssp), 0);
+	kfree(o);
+
+	/* Successful: the file goes, and the name is free again. */
+	o = kzalloc(sizeof(*o), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KUNIT_ASSERT_EQ(test, init_srcu_rs(&o->ssp), 0);
+	srcu_rs_debugfs_register(&o->ssp, "kunit-%d", 2);
+	KUNIT_EXPECT_TRUE(test, srcu_rs_test_debugfs_has("kunit-2"));
+	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(&o->ssp), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, srcu_rs_test_debugfs_has("kunit-2"),
+			       "cleanup left the domain's debugfs file");
+	kfree(o);
 }
 
 /*
@@ -1703,6 +1766,7 @@ static struct kunit_case srcu_rs_test_cases[] = {
 	KUNIT_CASE(srcu_rs_test_polling),
 	KUNIT_CASE(srcu_rs_test_cleanup_refusal),
 	KUNIT_CASE(srcu_rs_test_refused_cleanup_frees_nothing),
+	KUNIT_CASE(srcu_rs_test_debugfs_goes_with_cleanup),
 	KUNIT_CASE(srcu_rs_test_readers_locked),
 	KUNIT_CASE(srcu_rs_test_early_boot),
 	/* 30 s of system resets under TCG on powerpc. */

@@ -156,14 +156,16 @@ fn run() -> Result<bool> {
         delivery: args.delivery,
     };
     let sh = Arc::new(Shared::new(vm, per_gsi, &setup));
-    // Proof counters: the VM's irq_srcu readers and grace periods (the srcu_rs series' per-VM debugfs file).
-    // The VM's KVM debugfs directory: KVM's own counters, and on the srcu_rs kernel the `irq_srcu` file.
-    let vm_dir = format!(
-        "/sys/kernel/debug/kvm/{}-{}",
+    // The VM's KVM debugfs directory (KVM's own counters) and, on the srcu_rs kernel, the proof counters of
+    // its irq_srcu (readers and grace periods): srcu_rs's debugfs file, which kvm_init_irq_srcu() names as
+    // the VM's directory.
+    let vm_name = format!(
+        "{}-{}",
         std::process::id(),
         std::os::fd::AsRawFd::as_raw_fd(&sh.vm)
     );
-    let stat_path = format!("{vm_dir}/irq_srcu");
+    let vm_dir = format!("/sys/kernel/debug/kvm/{vm_name}");
+    let stat_path = format!("/sys/kernel/debug/srcu_rs/kvm-{vm_name}");
     let stat_before = print_stat("before", &stat_path);
     let activity_before = activity(&vm_dir);
     // Generation 0.
@@ -216,7 +218,7 @@ fn run() -> Result<bool> {
 }
 
 /// The tally over every GSI (a GSI whose arrivals do not match its sends is a mismatch, and noted) and the
-/// run's counters. `stat` holds the `irq_srcu` counters before and after, when the VM has the file.
+/// run's counters. `stat` holds the `irq_srcu` counters before and after, when the VM's domain has the file.
 fn result_line(
     sh: &Shared,
     args: &Args,

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-/// Reads the VM's `irq_srcu` debugfs file (`readers=N grace_periods=M`, present only on a kernel whose
-/// `kvm->irq_srcu` runs on srcu_rs), prints it as `SRCU_RS_STAT <when> kvm/irq_srcu: ...` (or
-/// `SRCU_RS_STAT <when> none`) and returns the two numbers.
+/// Reads the srcu_rs debugfs file of the VM's `irq_srcu` (`srcu_rs/kvm-<pid>-<fd>`, one line
+/// `readers=N grace_periods=M scans=S`, present only on a kernel whose `kvm->irq_srcu` runs on srcu_rs),
+/// prints it as `SRCU_RS_STAT <when> kvm/irq_srcu: ...` (or `SRCU_RS_STAT <when> none`) and returns the
+/// readers and grace periods.
 pub(crate) fn print_stat(when: &str, path: &str) -> Option<(u64, u64)> {
     let parsed = std::fs::read_to_string(path).ok().and_then(|text| {
         let line = text.lines().next()?.trim().to_string();
