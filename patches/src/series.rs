@@ -1050,9 +1050,11 @@ vendored as the generated kernel/rcu/srcu_rs_core.rs and compiled with the\n\
 system's rustc without CONFIG_RUST; the object is checked at build time.\n\
 The inline readers in srcu_rs.h are generated from the same source.\n\
 \n\
-Numbers (QEMU TCG on a 2-core x86 host, so only same-boot ratios mean\n\
-anything; the harness is in the srcu-rs repository)\n\
+Numbers\n\
 -------\n\
+QEMU TCG on a 2-core x86 host, so only same-boot ratios mean anything;\n\
+the harness is in the srcu-rs repository.\n\
+\n\
 \x20\x20refscale read pair, srcu_rs / srcu:  x86_64 1.00 (82.5 vs 82.3 ns);\n\
 \x20\x20\x20\x20ppc64le 0.96, and 1.19 against srcu-nmisafe, which pays its atomic\n\
 \x20\x20\x20\x20on every reader\n\
