@@ -536,9 +536,7 @@ static int init_srcu_rs_fields(struct srcu_rs *ssp)
 	init_waitqueue_head(&ssp->gp_wq);
 	atomic_long_set(&ssp->gp_events, 0);
 	atomic_long_set(&ssp->nr_scans, 0);
-#ifdef CONFIG_DEBUG_FS
 	ssp->debugfs = NULL;
-#endif
 	return 0;
 }
 
@@ -982,13 +980,13 @@ DEFINE_SHOW_ATTRIBUTE(srcu_rs_stats);
  * The file reads as one line, "readers=<N> grace_periods=<M> scans=<S>":
  * srcu_rs_readers_locked(), srcu_rs_batches_completed() and srcu_rs_scans().
  * Its owner picks a name that says which object the domain belongs to (KVM:
- * kvm-<pid>-<fd>, as the VM's own debugfs directory).  cleanup_srcu_rs()
- * removes the file, refused or not.  As for any debugfs file, a failure is
+ * kvm-<pid>-<fd>, as the VM's own debugfs directory); a name in use gets no
+ * file.  cleanup_srcu_rs() removes the file, refused or not.  As for any debugfs file, a failure is
  * not reported: the domain works the same without it.  Might sleep.
  */
 void srcu_rs_debugfs_register(struct srcu_rs *ssp, const char *fmt, ...)
 {
-	struct dentry *dir;
+	struct dentry *dent;
 	va_list args;
 	char *name;
 
@@ -1002,10 +1000,21 @@ void srcu_rs_debugfs_register(struct srcu_rs *ssp, const char *fmt, ...)
 	mutex_lock(&srcu_rs_debugfs_mutex);
 	if (!srcu_rs_debugfs_dir)
 		srcu_rs_debugfs_dir = debugfs_create_dir("srcu_rs", NULL);
-	dir = srcu_rs_debugfs_dir;
+	/*
+	 * A name still in use (KVM: the fd number of a VM whose last
+	 * reference has not gone yet, reused) gets no file, as KVM's own
+	 * duplicate directories get none.
+	 */
+	dent = debugfs_lookup(name, srcu_rs_debugfs_dir);
+	if (dent) {
+		dput(dent);
+		pr_warn_ratelimited("srcu_rs: debugfs: duplicate file %s\n", name);
+	} else {
+		ssp->debugfs = debugfs_create_file(name, 0444,
+						   srcu_rs_debugfs_dir, ssp,
+						   &srcu_rs_stats_fops);
+	}
 	mutex_unlock(&srcu_rs_debugfs_mutex);
-	ssp->debugfs = debugfs_create_file(name, 0444, dir, ssp,
-					   &srcu_rs_stats_fops);
 	kfree(name);
 }
 EXPORT_SYMBOL_GPL(srcu_rs_debugfs_register);

@@ -100,9 +100,7 @@ struct srcu_rs {
 	wait_queue_head_t gp_wq;
 	atomic_long_t gp_events;
 	atomic_long_t nr_scans;
-#ifdef CONFIG_DEBUG_FS
 	struct dentry *debugfs;
-#endif
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	struct lockdep_map dep_map;
 #endif

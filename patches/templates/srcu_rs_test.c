@@ -258,6 +258,7 @@ static bool srcu_rs_test_debugfs_has(const char *name)
 static void srcu_rs_test_debugfs_goes_with_cleanup(struct kunit *test)
 {
 	struct srcu_rs_test_owner *o;
+	struct srcu_rs *twin;
 	int idx;
 
 	if (!IS_ENABLED(CONFIG_DEBUG_FS) || !debugfs_initialized())
@@ -289,6 +290,14 @@ static void srcu_rs_test_debugfs_goes_with_cleanup(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, o);
 	KUNIT_ASSERT_EQ(test, init_srcu_rs(&o->ssp), 0);
 	srcu_rs_debugfs_register(&o->ssp, "kunit-%d", 2);
+	KUNIT_EXPECT_TRUE(test, srcu_rs_test_debugfs_has("kunit-2"));
+	/* A second domain of the same name gets no file, and takes none. */
+	twin = kunit_kzalloc(test, sizeof(*twin), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, twin);
+	KUNIT_ASSERT_EQ(test, init_srcu_rs(twin), 0);
+	srcu_rs_debugfs_register(twin, "kunit-%d", 2);
+	KUNIT_EXPECT_NULL(test, twin->debugfs);
+	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(twin), 0);
 	KUNIT_EXPECT_TRUE(test, srcu_rs_test_debugfs_has("kunit-2"));
 	KUNIT_EXPECT_EQ(test, __cleanup_srcu_rs(&o->ssp), 0);
 	KUNIT_EXPECT_FALSE_MSG(test, srcu_rs_test_debugfs_has("kunit-2"),
