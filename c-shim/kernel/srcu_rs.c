@@ -84,7 +84,7 @@ module_param(first_sleep_us, uint, 0644);
 /* Longest sleep between two scans, in microseconds. */
 static uint max_sleep_us = SRCU_RS_DEFAULT_MAX_SLEEP_US;
 module_param(max_sleep_us, uint, 0644);
-/* Expedite synchronize_srcu_rs() on an idle domain this long (ns) after a GP; 0: never. */
+/* Idle synchronize_srcu_rs() expedites this long (ns) after a GP; 0: never. */
 static uint exp_holdoff = SRCU_RS_DEFAULT_EXP_HOLDOFF_NS;
 module_param(exp_holdoff, uint, 0444);
 
@@ -572,6 +572,81 @@ int init_srcu_rs(struct srcu_rs *ssp)
 EXPORT_SYMBOL_GPL(init_srcu_rs);
 #endif
 
+#ifdef CONFIG_DEBUG_FS
+/* <debugfs>/srcu_rs/, made at the first registration. */
+static struct dentry *srcu_rs_debugfs_dir;
+static DEFINE_MUTEX(srcu_rs_debugfs_mutex);
+
+static int srcu_rs_stats_show(struct seq_file *m, void *v)
+{
+	struct srcu_rs *ssp = m->private;
+
+	seq_printf(m, "readers=%lu grace_periods=%lu scans=%lu\n",
+		   srcu_rs_readers_locked(ssp), srcu_rs_batches_completed(ssp),
+		   srcu_rs_scans(ssp));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(srcu_rs_stats);
+
+/**
+ * srcu_rs_debugfs_register - give a domain a statistics file in debugfs
+ * @ssp: the domain, initialised (init_srcu_rs() or a static initializer).
+ * @fmt: printf-style name of the file, under <debugfs>/srcu_rs/.
+ *
+ * The file reads as one line, "readers=<N> grace_periods=<M> scans=<S>":
+ * srcu_rs_readers_locked(), srcu_rs_batches_completed() and srcu_rs_scans().
+ * Its owner picks a name that says which object the domain belongs to (KVM:
+ * kvm-<pid>-<fd>, as the VM's own debugfs directory); a name in use gets no
+ * file.  cleanup_srcu_rs() removes the file, refused or not.  As for any
+ * debugfs file, a failure is not reported: the domain works the same
+ * without it.  Might sleep.
+ */
+void srcu_rs_debugfs_register(struct srcu_rs *ssp, const char *fmt, ...)
+{
+	struct dentry *dent;
+	va_list args;
+	char *name;
+
+	if (WARN_ON_ONCE(ssp->debugfs))
+		return;
+	va_start(args, fmt);
+	name = kvasprintf(GFP_KERNEL, fmt, args);
+	va_end(args);
+	if (!name)
+		return;
+	mutex_lock(&srcu_rs_debugfs_mutex);
+	if (!srcu_rs_debugfs_dir)
+		srcu_rs_debugfs_dir = debugfs_create_dir("srcu_rs", NULL);
+	/*
+	 * A name still in use (KVM: the fd number of a VM whose last
+	 * reference has not gone yet, reused) gets no file, as KVM's own
+	 * duplicate directories get none.
+	 */
+	dent = debugfs_lookup(name, srcu_rs_debugfs_dir);
+	if (dent) {
+		dput(dent);
+		pr_warn_ratelimited("srcu_rs: debugfs: duplicate file %s\n", name);
+	} else {
+		ssp->debugfs = debugfs_create_file(name, 0444,
+						   srcu_rs_debugfs_dir, ssp,
+						   &srcu_rs_stats_fops);
+	}
+	mutex_unlock(&srcu_rs_debugfs_mutex);
+	kfree(name);
+}
+EXPORT_SYMBOL_GPL(srcu_rs_debugfs_register);
+
+static void srcu_rs_debugfs_remove(struct srcu_rs *ssp)
+{
+	debugfs_remove(ssp->debugfs);
+	ssp->debugfs = NULL;
+}
+#else
+static void srcu_rs_debugfs_remove(struct srcu_rs *ssp)
+{
+}
+#endif
+
 #ifdef CONFIG_SRCU_RS_FAULT_INJECTION
 /* Test only: shim lifetime faults (SRCU_RS_SHIM_FAULT_*), not srcu-core's. */
 static int srcu_rs_lifetime_fault;
@@ -602,8 +677,6 @@ static bool srcu_rs_shim_faulty(int fault)
  * queues the work again.  Like cleanup_srcu_struct(), this does not guard
  * against update-side calls that race with the cleanup itself.
  */
-static void srcu_rs_debugfs_remove(struct srcu_rs *ssp);
-
 static void srcu_rs_stop_work(struct srcu_rs *ssp)
 {
 	unsigned long flags;
@@ -955,80 +1028,6 @@ unsigned long srcu_rs_scans(struct srcu_rs *ssp)
 	return atomic_long_read(&ssp->nr_scans);
 }
 EXPORT_SYMBOL_GPL(srcu_rs_scans);
-
-#ifdef CONFIG_DEBUG_FS
-/* <debugfs>/srcu_rs/, made at the first registration. */
-static struct dentry *srcu_rs_debugfs_dir;
-static DEFINE_MUTEX(srcu_rs_debugfs_mutex);
-
-static int srcu_rs_stats_show(struct seq_file *m, void *v)
-{
-	struct srcu_rs *ssp = m->private;
-
-	seq_printf(m, "readers=%lu grace_periods=%lu scans=%lu\n",
-		   srcu_rs_readers_locked(ssp), srcu_rs_batches_completed(ssp),
-		   srcu_rs_scans(ssp));
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(srcu_rs_stats);
-
-/**
- * srcu_rs_debugfs_register - give a domain a statistics file in debugfs
- * @ssp: the domain, initialised (init_srcu_rs() or a static initializer).
- * @fmt: printf-style name of the file, under <debugfs>/srcu_rs/.
- *
- * The file reads as one line, "readers=<N> grace_periods=<M> scans=<S>":
- * srcu_rs_readers_locked(), srcu_rs_batches_completed() and srcu_rs_scans().
- * Its owner picks a name that says which object the domain belongs to (KVM:
- * kvm-<pid>-<fd>, as the VM's own debugfs directory); a name in use gets no
- * file.  cleanup_srcu_rs() removes the file, refused or not.  As for any debugfs file, a failure is
- * not reported: the domain works the same without it.  Might sleep.
- */
-void srcu_rs_debugfs_register(struct srcu_rs *ssp, const char *fmt, ...)
-{
-	struct dentry *dent;
-	va_list args;
-	char *name;
-
-	if (WARN_ON_ONCE(ssp->debugfs))
-		return;
-	va_start(args, fmt);
-	name = kvasprintf(GFP_KERNEL, fmt, args);
-	va_end(args);
-	if (!name)
-		return;
-	mutex_lock(&srcu_rs_debugfs_mutex);
-	if (!srcu_rs_debugfs_dir)
-		srcu_rs_debugfs_dir = debugfs_create_dir("srcu_rs", NULL);
-	/*
-	 * A name still in use (KVM: the fd number of a VM whose last
-	 * reference has not gone yet, reused) gets no file, as KVM's own
-	 * duplicate directories get none.
-	 */
-	dent = debugfs_lookup(name, srcu_rs_debugfs_dir);
-	if (dent) {
-		dput(dent);
-		pr_warn_ratelimited("srcu_rs: debugfs: duplicate file %s\n", name);
-	} else {
-		ssp->debugfs = debugfs_create_file(name, 0444,
-						   srcu_rs_debugfs_dir, ssp,
-						   &srcu_rs_stats_fops);
-	}
-	mutex_unlock(&srcu_rs_debugfs_mutex);
-	kfree(name);
-}
-EXPORT_SYMBOL_GPL(srcu_rs_debugfs_register);
-
-static void srcu_rs_debugfs_remove(struct srcu_rs *ssp)
-{
-	debugfs_remove(ssp->debugfs);
-	ssp->debugfs = NULL;
-}
-#else
-static void srcu_rs_debugfs_remove(struct srcu_rs *ssp)
-{
-}
-#endif
 
 /**
  * get_state_synchronize_srcu_rs - snapshot for polled grace periods

@@ -677,17 +677,22 @@ impl BrokenCheck {
         }
     }
 
-    /// `srcu_rs.fault=4` (NMI readers counted in the per-CPU half): the KUnit NMI readers case must fail.
-    fn nmi_readers(kernel: Kernel, suffix: &'static str) -> BrokenCheck {
+    /// A KUnit-only boot with `switch` set to `fault`: KUnit case `case` must fail.
+    fn kunit(kernel: Kernel, switch: FaultSwitch, fault: u32, case: &'static str, suffix: &'static str) -> BrokenCheck {
         BrokenCheck {
             kernel,
-            fault: GENERIC_FAULT,
-            switch: FaultSwitch::Core,
+            fault,
+            switch,
             phases: vec![Phase::Kunit],
-            caught_by: CaughtBy::KunitCase(NMI_CASE),
+            caught_by: CaughtBy::KunitCase(case),
             retry_triple_fault: false,
             suffix,
         }
+    }
+
+    /// `srcu_rs.fault=4` (NMI readers counted in the per-CPU half): the KUnit NMI readers case must fail.
+    fn nmi_readers(kernel: Kernel, suffix: &'static str) -> BrokenCheck {
+        BrokenCheck::kunit(kernel, FaultSwitch::Core, GENERIC_FAULT, NMI_CASE, suffix)
     }
 }
 
@@ -1036,25 +1041,21 @@ impl Plan {
         }
         if self.has(Kernel::Patched) {
             // an srcu_rs_up_read() in the wrong index: the hand-off cases' per-index balance must show it
-            v.push(BrokenCheck {
-                kernel: Kernel::Patched,
-                fault: UPDOWN_FAULT,
-                switch: FaultSwitch::Core,
-                phases: vec![Phase::Kunit],
-                caught_by: CaughtBy::KunitCase(UPDOWN_CASE),
-                retry_triple_fault: false,
-                suffix: "-fault9",
-            });
+            v.push(BrokenCheck::kunit(
+                Kernel::Patched,
+                FaultSwitch::Core,
+                UPDOWN_FAULT,
+                UPDOWN_CASE,
+                "-fault9",
+            ));
             // SRCU_RS_SHIM_FAULT_DEBUGFS_LEFT: cleanup leaves the domain's debugfs file behind
-            v.push(BrokenCheck {
-                kernel: Kernel::Patched,
-                fault: DEBUGFS_SHIM_FAULT,
-                switch: FaultSwitch::Shim,
-                phases: vec![Phase::Kunit],
-                caught_by: CaughtBy::KunitCase(DEBUGFS_CASE),
-                retry_triple_fault: false,
-                suffix: "-shim-fault3",
-            });
+            v.push(BrokenCheck::kunit(
+                Kernel::Patched,
+                FaultSwitch::Shim,
+                DEBUGFS_SHIM_FAULT,
+                DEBUGFS_CASE,
+                "-shim-fault3",
+            ));
         }
         if self.has(Kernel::PatchedGeneric) {
             v.push(BrokenCheck::nmi_readers(Kernel::PatchedGeneric, "-broken"));

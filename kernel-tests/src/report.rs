@@ -622,14 +622,12 @@ fn count(p: &PhaseLog, pat: &str) -> usize {
 /// (what it left pending), and srcu_rs's module notifier finishing and tearing down the module's domains each time.
 pub fn judge_lifetime(p: &PhaseLog) -> Judged {
     const ROUNDS: usize = 2;
+    const EXIT: &str = "srcu_rs_lifetime_test: exit pending=";
     let loaded = count(p, "srcu_rs_lifetime_test: result=PASS");
     let pending: Vec<String> = p
         .lines
         .iter()
-        .filter_map(|l| {
-            l.find("srcu_rs_lifetime_test: exit pending=")
-                .map(|i| l[i + 36..].trim().to_string())
-        })
+        .filter_map(|l| l.find(EXIT).map(|i| l[i + EXIT.len()..].trim().to_string()))
         .collect();
     let torn_down = count(p, "module srcu_rs_lifetime_test: 2 static domain(s) finished and torn down");
     let ok = loaded == ROUNDS && pending.len() == ROUNDS && torn_down == ROUNDS && p.rc == 0;
@@ -966,7 +964,7 @@ mod tests {
 
     #[test]
     fn objdebug_splats_are_expected_and_nothing_else() {
-        let lines: Vec<String> = [
+        let lines = [
             "[ 2.0] rcutorture: WARN: Duplicate call_srcu_rs() test starting.",
             "[ 2.1] ------------[ cut here ]------------",
             "[ 2.1] ODEBUG: activate active (active state 1) object: 0000 object type: rcu_head hint: 0x0",
@@ -982,18 +980,10 @@ mod tests {
             "[ 2.4] WARNING: CPU: 1 PID: 91 at kernel/rcu/srcu_rs.c:100 elsewhere+0x1/0x2",
             "[ 2.4] ---[ end trace 0000000000000000 ]---",
             "[ 9.0] srcu_rs-torture: End of test: SUCCESS: nreaders=2",
-        ]
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
-        let left = without_duplicate_call_splats(&lines);
-        assert_eq!(kernel_problems(&left), vec![lines[12].clone()], "only the unrelated WARN is left");
-        let p = PhaseLog {
-            lines,
-            ended: true,
-            rc: 0,
-            secs: 1.0,
-        };
+        ];
+        let p = phase(&lines, 0);
+        let left = without_duplicate_call_splats(&p.lines);
+        assert_eq!(kernel_problems(&left), vec![p.lines[12].clone()], "only the unrelated WARN is left");
         assert_eq!(judge_objdebug(&p).status, Status::Pass);
         let no_leak = phase(&["[ 2.3] rcutorture: WARN: Duplicate call_srcu_rs() test complete."], 0);
         assert_eq!(judge_objdebug(&no_leak).status, Status::Fail);
@@ -1001,17 +991,14 @@ mod tests {
 
     #[test]
     fn explat_reports_both_domains_and_fails_without_its_line() {
-        let lines = |v: &[&str]| PhaseLog {
-            lines: v.iter().map(|s| s.to_string()).collect(),
-            ended: true,
-            rc: 0,
-            secs: 10.0,
-        };
-        let p = lines(&[
-            "[   9.1] srcu_explat_test: secs=10 readers=0 reader_us=20 srcu_rs n=900 median_ns=2500 p99_ns=9100 \
-             srcu n=900 median_ns=130000 p99_ns=410000 ratio_median=0.019 ratio_p99=0.022",
-            "KVM_IRQ_STRESS: result=PASS delivery=polled secs=14.0 routing_generations=321",
-        ]);
+        let p = phase(
+            &[
+                "[   9.1] srcu_explat_test: secs=10 readers=0 reader_us=20 srcu_rs n=900 median_ns=2500 p99_ns=9100 \
+                 srcu n=900 median_ns=130000 p99_ns=410000 ratio_median=0.019 ratio_p99=0.022",
+                "KVM_IRQ_STRESS: result=PASS delivery=polled secs=14.0 routing_generations=321",
+            ],
+            0,
+        );
         let j = judge_explat(&p);
         assert_eq!(j.status, Status::Info);
         assert_eq!(
@@ -1019,7 +1006,7 @@ mod tests {
             "srcu_rs median 2.5 µs, p99 9.1 µs (n=900); srcu median 130.0 µs, p99 410.0 µs (n=900); \
              ratio srcu_rs/srcu median 0.019, p99 0.022; 321 routing generations meanwhile"
         );
-        assert_eq!(judge_explat(&lines(&["KVM_IRQ_STRESS: result=PASS"])).status, Status::Fail);
+        assert_eq!(judge_explat(&phase(&["KVM_IRQ_STRESS: result=PASS"], 0)).status, Status::Fail);
     }
 
     #[test]

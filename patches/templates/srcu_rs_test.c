@@ -189,6 +189,22 @@ struct srcu_rs_test_owner {
 	unsigned long after;
 };
 
+/*
+ * A kmalloc'd owner with an initialised domain.  Not test-managed: the case
+ * frees it itself, at the point whose lifetime it checks.
+ */
+static struct srcu_rs_test_owner *srcu_rs_test_owner_new(struct kunit *test)
+{
+	struct srcu_rs_test_owner *o = kzalloc(sizeof(*o), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	if (init_srcu_rs(&o->ssp)) {
+		kfree(o);
+		KUNIT_FAIL_AND_ABORT(test, "init_srcu_rs() failed");
+	}
+	return o;
+}
+
 /* Never invoked: the refused domain leaks the callback queued on it. */
 static struct rcu_head srcu_rs_test_leaked_head;
 
@@ -208,16 +224,10 @@ static void srcu_rs_test_leaked_cb(struct rcu_head *rhp)
  */
 static void srcu_rs_test_refused_cleanup_frees_nothing(struct kunit *test)
 {
-	struct srcu_rs_test_owner *o = kzalloc(sizeof(*o), GFP_KERNEL);
+	struct srcu_rs_test_owner *o = srcu_rs_test_owner_new(test);
 	unsigned long cookie;
 	unsigned int busy;
 
-	KUNIT_ASSERT_NOT_NULL(test, o);
-	if (init_srcu_rs(&o->ssp)) {
-		kfree(o);
-		KUNIT_FAIL(test, "init_srcu_rs() failed");
-		return;
-	}
 	/* Never ended (the owner's bug); down_read is out of lockdep's sight. */
 	srcu_rs_down_read(&o->ssp);
 	cookie = start_poll_synchronize_srcu_rs(&o->ssp);
@@ -263,13 +273,7 @@ static void srcu_rs_test_debugfs_goes_with_cleanup(struct kunit *test)
 
 	if (!IS_ENABLED(CONFIG_DEBUG_FS) || !debugfs_initialized())
 		kunit_skip(test, "no debugfs");
-	o = kzalloc(sizeof(*o), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, o);
-	if (init_srcu_rs(&o->ssp)) {
-		kfree(o);
-		KUNIT_FAIL(test, "init_srcu_rs() failed");
-		return;
-	}
+	o = srcu_rs_test_owner_new(test);
 	srcu_rs_debugfs_register(&o->ssp, "kunit-%d", 1);
 	if (!srcu_rs_test_debugfs_has("kunit-1")) {
 		cleanup_srcu_rs(&o->ssp);
@@ -286,9 +290,7 @@ static void srcu_rs_test_debugfs_goes_with_cleanup(struct kunit *test)
 	kfree(o);
 
 	/* Successful: the file goes, and the name is free again. */
-	o = kzalloc(sizeof(*o), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, o);
-	KUNIT_ASSERT_EQ(test, init_srcu_rs(&o->ssp), 0);
+	o = srcu_rs_test_owner_new(test);
 	srcu_rs_debugfs_register(&o->ssp, "kunit-%d", 2);
 	KUNIT_EXPECT_TRUE(test, srcu_rs_test_debugfs_has("kunit-2"));
 	/* A second domain of the same name gets no file, and takes none. */
